@@ -1,0 +1,293 @@
+// Package failure turns everything that can go wrong in a tool call into the
+// structured error of SPEC.md §4: a kind, whether to retry, when, and one
+// sentence saying what the agent should do next.
+package failure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/igmcp/igmcp/graph"
+)
+
+// Kind is one of the error kinds of SPEC.md §4.
+type Kind string
+
+const (
+	InvalidInput        Kind = "invalid_input"
+	AuthExpired         Kind = "auth_expired"
+	PermissionDenied    Kind = "permission_denied"
+	RateLimited         Kind = "rate_limited"
+	PublishLimitReached Kind = "publish_limit_reached"
+	MediaRejected       Kind = "media_rejected"
+	ContainerNotReady   Kind = "container_not_ready"
+	ContainerFailed     Kind = "container_failed"
+	ContainerExpired    Kind = "container_expired"
+	SpamBlocked         Kind = "spam_blocked"
+	NotFound            Kind = "not_found"
+	Transient           Kind = "transient"
+	OutcomeUnknown      Kind = "outcome_unknown"
+	Upstream            Kind = "upstream"
+)
+
+// GraphInfo is the `graph` member of the error: what Instagram said.
+type GraphInfo struct {
+	Code      int    `json:"code"`
+	Subcode   int    `json:"subcode"`
+	Type      string `json:"type,omitempty"`
+	FBTraceID string `json:"fbtrace_id,omitempty"`
+}
+
+// Error is the structured tool error. It is an error so it can travel
+// through ordinary Go returns and be recovered with errors.As.
+type Error struct {
+	Kind       Kind       `json:"kind"`
+	Message    string     `json:"message"`
+	Retryable  bool       `json:"retryable"`
+	RetryAfter int        `json:"retry_after_seconds,omitempty"`
+	Action     string     `json:"action"`
+	Field      string     `json:"field,omitempty"`
+	Graph      *GraphInfo `json:"graph,omitempty"`
+	// Context for callers that want it; not serialised.
+	cause error
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Kind, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+// Invalid is an invalid_input error about one argument; field is a JSON path
+// such as "items[3].image_url".
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{
+		Kind:    InvalidInput,
+		Message: fmt.Sprintf(format, args...),
+		Field:   field,
+		Action:  "Fix the argument named in `field` as the message says, then call the tool again.",
+	}
+}
+
+// New builds an error of any kind with the default retryability and action
+// for that kind; callers may override fields afterwards.
+func New(kind Kind, message string) *Error {
+	e := &Error{Kind: kind, Message: message, Retryable: defaultRetryable[kind], Action: defaultAction[kind]}
+	return e
+}
+
+var defaultRetryable = map[Kind]bool{
+	RateLimited: true, PublishLimitReached: true, ContainerNotReady: true, Transient: true,
+}
+
+var defaultAction = map[Kind]string{
+	InvalidInput:        "Fix the argument named in `field`, then call the tool again.",
+	AuthExpired:         "The access token is expired or invalid: log in again with `igmcp auth login` (or set a new INSTAGRAM_ACCESS_TOKEN) and restart the server.",
+	PermissionDenied:    "Grant the missing permission to the Meta app and log in again, then retry.",
+	RateLimited:         "Wait retry_after_seconds, then retry the same call; do not retry sooner.",
+	PublishLimitReached: "The account has used its 24-hour publishing quota: wait retry_after_seconds or schedule the post for later.",
+	MediaRejected:       "Instagram refused this media: change the file as the message says (format, size, aspect ratio, duration), then create a new post.",
+	ContainerNotReady:   "The container is still processing: poll get_container_status and call publish_container when it is FINISHED.",
+	ContainerFailed:     "Instagram could not process this media: fix it as the message says and create a new post; this container cannot be published.",
+	ContainerExpired:    "The container expired (24 hours unpublished): create a new post.",
+	SpamBlocked:         "Instagram blocked this action as suspected spam: do not retry automatically; tell the user and try again much later.",
+	NotFound:            "Check the id: the media, comment or container does not exist or this account cannot see it.",
+	Transient:           "Instagram had a temporary failure: retry the same call in a minute.",
+	OutcomeUnknown:      "Do not publish again yet: check the account's recent media (or get_container_status on the container) to see whether the post went live.",
+	Upstream:            "Instagram refused the request: read the message, fix the request if you can, otherwise report it to the user.",
+}
+
+// As returns the *Error in err's chain, or classifies err when there is none.
+func As(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return Classify(err)
+}
+
+// Classify maps any error to a structured Error. Graph errors are mapped by
+// code and subcode (never by message text); transport failures are transient;
+// a cancelled context is reported as such.
+func Classify(err error) *Error {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		return fromGraph(ge)
+	}
+	var tke *graph.TokenError
+	if errors.As(err, &tke) {
+		e := New(AuthExpired, "No usable Instagram access token: "+tke.Err.Error())
+		e.cause = err
+		return e
+	}
+	var te *graph.TransportError
+	if errors.As(err, &te) {
+		e := New(Transient, "Instagram could not be reached: "+te.Err.Error())
+		e.RetryAfter = 30
+		e.cause = err
+		return e
+	}
+	if errors.Is(err, context.Canceled) {
+		e := New(Transient, "The call was cancelled before it finished.")
+		e.Action = "Call the tool again if you still want the result."
+		e.cause = err
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		e := New(Transient, "The call timed out before Instagram answered.")
+		e.cause = err
+		return e
+	}
+	e := New(Upstream, err.Error())
+	e.cause = err
+	return e
+}
+
+func seconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+func fromGraph(ge *graph.Error) *Error {
+	kind, action := graphKind(ge)
+	e := New(kind, graphMessage(ge))
+	if action != "" {
+		e.Action = action
+	}
+	e.Graph = &GraphInfo{Code: ge.Code, Subcode: ge.Subcode, Type: ge.Type, FBTraceID: ge.FBTraceID}
+	e.cause = ge
+	switch kind {
+	case RateLimited:
+		e.RetryAfter = seconds(ge.RetryAfter())
+		if e.RetryAfter == 0 {
+			// Meta gives no Retry-After; without a BUC estimate, a platform
+			// limit is an hourly window: back off for a while, not seconds.
+			e.RetryAfter = 300
+		}
+		e.Action = fmt.Sprintf("Wait %s, then retry the same call; do not retry sooner.", humanize(e.RetryAfter))
+	case PublishLimitReached:
+		// The rolling window frees a slot when the oldest post of the last
+		// 24 h ages out; without the publish history, an hour is a safe guess.
+		e.RetryAfter = 3600
+	case Transient:
+		e.RetryAfter = 60
+	case ContainerNotReady:
+		e.RetryAfter = 30
+	}
+	return e
+}
+
+func graphMessage(ge *graph.Error) string {
+	msg := ge.Message
+	if ge.UserMsg != "" && ge.UserMsg != ge.Message {
+		msg += " (" + ge.UserMsg + ")"
+	}
+	return "Instagram: " + msg
+}
+
+// graphKind is the classification table. Subcodes win over codes because Meta
+// reuses codes (4 is both the app rate limit and, with 2207051, a spam block).
+func graphKind(ge *graph.Error) (Kind, string) {
+	switch ge.Subcode {
+	case 2207051:
+		return SpamBlocked, ""
+	case 2207042:
+		return PublishLimitReached, ""
+	case 2207027:
+		return ContainerNotReady, ""
+	case 2207008:
+		return NotFound, "The container does not exist or has expired: if it was just created retry publish_container in a minute, otherwise create a new post."
+	case 2207006:
+		return NotFound, "The media cannot be found (deleted, expired, or the token lacks access): create a new post."
+	case 2207020:
+		return ContainerExpired, ""
+	case 2207050:
+		return PermissionDenied, "The Instagram account is restricted: the user must open Instagram and resolve the restriction; do not retry."
+	case 2207001, 2207032, 2207003:
+		return Transient, ""
+	case 2207053:
+		return MediaRejected, "Instagram failed to process the uploaded video: create a new post, re-encoding the video (H.264/AAC MP4) if it fails again."
+	case 2207052:
+		return MediaRejected, "Instagram could not fetch the media URL: make sure it is a public https URL that answers without login or redirects to a login page, then create a new post."
+	case 2207004:
+		return MediaRejected, "The image is larger than 8 MiB: give a smaller JPEG."
+	case 2207005:
+		return MediaRejected, "The image format is not supported: give a JPEG."
+	case 2207009:
+		return MediaRejected, "The image aspect ratio must be between 4:5 and 1.91:1: crop it and try again."
+	case 2207010, 2207040:
+		return InvalidInput, "The caption is too long or has too many hashtags or @mentions (2200 characters, 30 hashtags, 20 mentions): shorten it."
+	case 2207026:
+		return MediaRejected, "The video format is not supported: give an MP4 or MOV (H.264 or HEVC video, AAC audio, moov atom first)."
+	case 2207057:
+		return InvalidInput, "thumb_offset is beyond the video's length: give a smaller offset in milliseconds."
+	case 2207028:
+		return InvalidInput, "A carousel needs 2 to 10 items."
+	case 2207023:
+		return InvalidInput, "Instagram does not know this media type: check image_url/video_url."
+	case 2207018:
+		return InvalidInput, "A collaborator username is invalid: give plain usernames without '@'."
+	case 2207076, 2207077, 2207082, 2207085:
+		return MediaRejected, "Instagram could not download or process the video: host it where it is served with Content-Length and HTTP Range support, as MP4 (H.264/AAC), then create a new post."
+	}
+	switch {
+	case ge.Code == 190 || ge.Code == 102:
+		return AuthExpired, authAction(ge.Subcode)
+	case ge.Code == 10 || (ge.Code >= 200 && ge.Code <= 299):
+		return PermissionDenied, ""
+	case ge.Code == 4 || ge.Code == 17 || ge.Code == 32 || ge.Code == 613 || ge.Code == 80001 || ge.Code == 80002 || ge.Code == 341:
+		return RateLimited, ""
+	case ge.Code == 368:
+		return SpamBlocked, ""
+	case ge.Code == 9:
+		return PublishLimitReached, ""
+	case ge.Code == 9007:
+		return ContainerNotReady, ""
+	case ge.Code == 9004:
+		return MediaRejected, "Instagram could not fetch the media URL: make sure it is a public https URL, then create a new post."
+	case ge.Code == 36000 || ge.Code == 36001 || ge.Code == 36003 || ge.Code == 352:
+		return MediaRejected, ""
+	case ge.Code == 36004:
+		return InvalidInput, ""
+	case ge.Code == 100 && ge.Subcode == 33, ge.Code == 803:
+		return NotFound, ""
+	case ge.Code == 1 || ge.Code == 2 || ge.Code == -1 || ge.Code == -2 || ge.IsTransient || ge.HTTPStatus >= 500:
+		return Transient, ""
+	}
+	return Upstream, ""
+}
+
+func authAction(subcode int) string {
+	switch subcode {
+	case 459, 464:
+		return "The user must log in to Instagram/Facebook in a browser and clear the checkpoint, then run `igmcp auth login` again."
+	default:
+		return "The access token is expired or was revoked: run `igmcp auth login` (or set a new INSTAGRAM_ACCESS_TOKEN) and call the tool again."
+	}
+}
+
+func humanize(sec int) string {
+	switch {
+	case sec < 120:
+		return fmt.Sprintf("%d seconds", sec)
+	case sec < 7200:
+		return fmt.Sprintf("%d minutes", (sec+59)/60)
+	default:
+		return fmt.Sprintf("%.1f hours", float64(sec)/3600)
+	}
+}

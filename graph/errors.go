@@ -1,0 +1,76 @@
+package graph
+
+import (
+	"fmt"
+	"time"
+)
+
+// Error is an error answer from the Graph API, decoded from the
+// {"error":{...}} envelope (or the flat api.instagram.com OAuth shape).
+type Error struct {
+	HTTPStatus  int
+	Message     string
+	Type        string
+	Code        int
+	Subcode     int
+	IsTransient bool
+	UserTitle   string
+	UserMsg     string
+	FBTraceID   string
+	// Usage holds the usage headers of the failed response; rate-limit
+	// errors carry estimated_time_to_regain_access there.
+	Usage Usage
+	// Method and Path say which call failed; Path never has a query string.
+	Method string
+	Path   string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("graph: %s %s: (#%d", e.Method, e.Path, e.Code)
+	if e.Subcode != 0 {
+		msg += fmt.Sprintf("/%d", e.Subcode)
+	}
+	return msg + ") " + e.Message
+}
+
+// RetryAfter is how long Meta says to wait before access returns (from the
+// BUC header), 0 when it did not say.
+func (e *Error) RetryAfter() time.Duration { return e.Usage.RegainAccessIn() }
+
+// TransportError is a request that got no usable HTTP answer: a timeout,
+// a refused or dropped connection, or a body that could not be read. For a
+// write it means the request may or may not have taken effect.
+type TransportError struct {
+	Method string
+	Path   string // no query string: it may hold appsecret_proof
+	Err    error  // the cause, stripped of any URL
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("graph: %s %s: %v", e.Method, e.Path, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// DecodeError is a 2xx answer whose body was not the JSON documented for it.
+type DecodeError struct {
+	Method string
+	Path   string
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("graph: %s %s: unexpected response: %v", e.Method, e.Path, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// TokenError means no access token could be had for the request (none
+// configured, or the token source failed to refresh). No request was sent.
+type TokenError struct {
+	Err error
+}
+
+func (e *TokenError) Error() string { return "graph: no usable access token: " + e.Err.Error() }
+
+func (e *TokenError) Unwrap() error { return e.Err }
