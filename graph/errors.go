@@ -74,3 +74,23 @@ type TokenError struct {
 func (e *TokenError) Error() string { return "graph: no usable access token: " + e.Err.Error() }
 
 func (e *TokenError) Unwrap() error { return e.Err }
+
+// Is lets errors.Is match a Graph error by code and subcode:
+// errors.Is(err, &graph.Error{Code: 190}) matches any 190, and
+// &graph.Error{Code: 9007, Subcode: 2207027} only that pair. Zero fields of
+// the target are wildcards; a target with neither set matches no error.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok || t == nil || (t.Code == 0 && t.Subcode == 0) {
+		return false
+	}
+	return (t.Code == 0 || t.Code == e.Code) && (t.Subcode == 0 || t.Subcode == e.Subcode)
+}
+
+// scrub removes the request's secrets from everything Graph wrote: a
+// malformed-token error echoes the token in its message.
+func (e *Error) scrub(secrets ...string) {
+	for _, p := range []*string{&e.Message, &e.Type, &e.UserTitle, &e.UserMsg, &e.FBTraceID} {
+		*p = Redact(scrub(*p, secrets...))
+	}
+}

@@ -105,13 +105,13 @@ type InsightsOptions struct {
 
 // Insight is one element of an insights response `data` array.
 type Insight struct {
-	Name        string          `json:"name"`
-	Period      string          `json:"period"`
-	Title       string          `json:"title,omitempty"`
-	Description string          `json:"description,omitempty"`
-	ID          string          `json:"id,omitempty"`
-	Values      []InsightValue  `json:"values,omitempty"`
-	TotalValue  *InsightTotal   `json:"total_value,omitempty"`
+	Name        string         `json:"name"`
+	Period      string         `json:"period"`
+	Title       string         `json:"title,omitempty"`
+	Description string         `json:"description,omitempty"`
+	ID          string         `json:"id,omitempty"`
+	Values      []InsightValue `json:"values,omitempty"`
+	TotalValue  *InsightTotal  `json:"total_value,omitempty"`
 }
 
 // InsightValue is one value of a time series; Value is a number or, for
@@ -147,8 +147,8 @@ type PublishingLimit struct {
 type Paging struct {
 	Before   string
 	After    string
-	Next     string // full URL; only its presence matters to callers
-	Previous string
+	Next     string // full URL, credentials redacted; only its presence matters to callers
+	Previous string // as Next
 }
 
 // Response wraps the HTTP response with what igmcp reads from every answer.

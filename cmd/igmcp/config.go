@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/tools"
+)
+
+// config is the resolved configuration: flags override environment variables
+// (SPEC.md §2); secrets come only from the environment or files.
+type config struct {
+	sandbox      bool
+	sandboxImage time.Duration
+	sandboxVideo time.Duration
+	token        string
+	userID       string
+	appID        string
+	appSecret    string
+	login        auth.Login
+	graphURL     string
+	apiVersion   string
+	selection    tools.Selection
+	logLevel     slog.Level
+	listen       string
+	httpToken    string
+}
+
+type env func(string) string
+
+// secret reads NAME or NAME_FILE; both set is a configuration error.
+func secret(getenv env, name string) (string, error) {
+	v, file := getenv(name), getenv(name+"_FILE")
+	if v != "" && file != "" {
+		return "", fmt.Errorf("set %s or %s_FILE, not both", name, name)
+	}
+	if file == "" {
+		return strings.TrimSpace(v), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func parseConfig(cmd string, args []string, getenv env) (*config, error) {
+	fs := flag.NewFlagSet("igmcp "+cmd, flag.ContinueOnError)
+	fs.SetOutput(new(strings.Builder)) // errors are reported by the caller in one line
+	var (
+		sandbox    = fs.Bool("sandbox", false, "run against the built-in simulated Graph API (no account, no network)")
+		sbImage    = fs.Duration("sandbox-image-delay", time.Second, "sandbox: how long image containers process")
+		sbVideo    = fs.Duration("sandbox-video-delay", 15*time.Second, "sandbox: how long video containers process")
+		toolsets   = fs.String("toolsets", getenv("IGMCP_TOOLSETS"), "comma list of toolsets, or all")
+		readOnly   = fs.Bool("read-only", isTrue(getenv("IGMCP_READ_ONLY")), "expose only tools that change nothing")
+		logLevel   = fs.String("log-level", getenv("IGMCP_LOG_LEVEL"), "debug, info, warn or error")
+		graphURL   = fs.String("graph-url", getenv("INSTAGRAM_GRAPH_URL"), "Graph API base URL")
+		apiVersion = fs.String("api-version", getenv("INSTAGRAM_API_VERSION"), "Graph API version")
+		login      = fs.String("login", getenv("INSTAGRAM_LOGIN"), "facebook or instagram")
+		userID     = fs.String("user-id", getenv("INSTAGRAM_USER_ID"), "Instagram professional account id")
+		listen     = fs.String("listen", "127.0.0.1:8080", "HTTP listen address (igmcp http)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c := &config{sandbox: *sandbox, sandboxImage: *sbImage, sandboxVideo: *sbVideo, userID: strings.TrimSpace(*userID),
+		appID: getenv("INSTAGRAM_APP_ID"), graphURL: strings.TrimSpace(*graphURL), apiVersion: strings.TrimSpace(*apiVersion), listen: *listen}
+	var err error
+	if c.login, err = auth.ParseLogin(*login); err != nil {
+		return nil, err
+	}
+	if c.apiVersion == "" {
+		c.apiVersion = graph.DefaultAPIVersion
+	} else if !validVersion(c.apiVersion) {
+		return nil, fmt.Errorf("INSTAGRAM_API_VERSION must look like v25.0, got %q", c.apiVersion)
+	}
+	if c.graphURL == "" {
+		c.graphURL = c.login.GraphURL()
+	}
+	ts, err := tools.ParseToolsets(*toolsets)
+	if err != nil {
+		return nil, err
+	}
+	c.selection = tools.Selection{Toolsets: ts, ReadOnly: *readOnly}
+	if c.logLevel, err = parseLevel(*logLevel); err != nil {
+		return nil, err
+	}
+	if c.token, err = secret(getenv, "INSTAGRAM_ACCESS_TOKEN"); err != nil {
+		return nil, err
+	}
+	if c.appSecret, err = secret(getenv, "INSTAGRAM_APP_SECRET"); err != nil {
+		return nil, err
+	}
+	if c.httpToken, err = secret(getenv, "IGMCP_HTTP_TOKEN"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func validVersion(v string) bool {
+	var major, minor int
+	n, err := fmt.Sscanf(v, "v%d.%d", &major, &minor)
+	return err == nil && n == 2 && fmt.Sprintf("v%d.%d", major, minor) == v
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, errors.New("IGMCP_LOG_LEVEL must be debug, info, warn or error, got " + s)
+}

@@ -1,0 +1,139 @@
+// Command igmcp is an MCP server that publishes to Instagram through Meta's
+// official Graph API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/oauth2"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/tools"
+)
+
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "0.1.0-dev"
+	commit  = "unknown"
+)
+
+const usage = `usage: igmcp <command> [flags]
+
+commands:
+  stdio     MCP server on standard input/output (add --sandbox to try it without an account)
+  version   print version, commit and Graph API version
+
+Configuration is read from the environment (INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_USER_ID,
+INSTAGRAM_LOGIN, INSTAGRAM_GRAPH_URL, INSTAGRAM_API_VERSION, IGMCP_TOOLSETS,
+IGMCP_READ_ONLY, IGMCP_LOG_LEVEL, …); flags override it. See README.md.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "igmcp %s (commit %s), Graph API %s\n", version, commit, graph.DefaultAPIVersion)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "stdio":
+	default:
+		fmt.Fprintf(stderr, "igmcp: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	cfg, err := parseConfig(args[0], args[1:], getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "igmcp: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	app, err := build(cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "igmcp: %v\n", err)
+		return 2
+	}
+	defer app.close()
+
+	stdio := server.NewStdioServer(app.server)
+	// The default pool of 5 would let five waiting Reels block every other
+	// call, including cheap status reads.
+	server.WithWorkerPoolSize(16)(stdio)
+	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
+	logger.Info("igmcp serving on stdio", "version", version, "sandbox", cfg.sandbox, "graph_api", cfg.apiVersion)
+	err = stdio.Listen(ctx, stdin, stdout)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
+		logger.Error("stdio server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+type app struct {
+	server *server.MCPServer
+	close  func()
+}
+
+// build wires the server: the Graph client per account (or the sandbox's
+// simulated Graph API), the publisher and the tools.
+func build(cfg *config, logger *slog.Logger) (*app, error) {
+	closeFn := func() {}
+	graphURL, token, userID := cfg.graphURL, cfg.token, cfg.userID
+	if cfg.sandbox {
+		fake := fakegraph.New(fakegraph.Options{ImageProcessing: cfg.sandboxImage, VideoProcessing: cfg.sandboxVideo})
+		acct := fakegraph.DefaultAccount
+		url, stopFake := fake.Start()
+		closeFn = stopFake
+		graphURL, token, userID = url, acct.Token, acct.ID
+	}
+	hc := &http.Client{Timeout: 60 * time.Second}
+	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
+		opts := []graph.Option{
+			graph.WithBaseURL(graphURL), graph.WithAPIVersion(cfg.apiVersion), graph.WithHTTPClient(hc),
+			graph.WithTokenSource(ts), graph.WithUserAgent("igmcp/" + version),
+		}
+		if cfg.appSecret != "" && !cfg.sandbox {
+			opts = append(opts, graph.WithAppSecret(cfg.appSecret))
+		}
+		return graph.NewClient(opts...)
+	}
+	var ts oauth2.TokenSource
+	if token != "" {
+		ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
+	}
+	accounts, err := auth.NewSingle(ts, userID, cfg.login, newClient)
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	deps := &tools.Deps{
+		Accounts:  accounts,
+		Publisher: publish.New(publish.WithLogger(logger)),
+		Sandbox:   cfg.sandbox,
+		Logger:    logger,
+	}
+	return &app{server: tools.NewServer(deps, version, cfg.selection), close: closeFn}, nil
+}

@@ -1,0 +1,520 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/graph"
+)
+
+// Graph is what the pipeline needs from the Graph API; *graph.Client
+// satisfies it.
+type Graph interface {
+	CreateContainer(ctx context.Context, igUserID string, req *graph.ContainerRequest) (*graph.Container, *graph.Response, error)
+	GetContainer(ctx context.Context, containerID string) (*graph.Container, *graph.Response, error)
+	Publish(ctx context.Context, igUserID, creationID string) (*graph.Media, *graph.Response, error)
+	GetMedia(ctx context.Context, mediaID string, fields ...string) (*graph.Media, *graph.Response, error)
+	CreateComment(ctx context.Context, mediaID, message string) (*graph.Comment, *graph.Response, error)
+}
+
+// Account is the Instagram professional account a publish acts as.
+type Account struct {
+	ID       string
+	Username string
+	Graph    Graph
+}
+
+// Published is what a successful media_publish produced.
+type Published struct {
+	MediaID   string
+	Permalink string
+}
+
+// Ledger remembers which container became which media, so publishing a
+// container again answers from memory instead of calling media_publish.
+type Ledger interface {
+	Lookup(ctx context.Context, accountID, containerID string) (Published, bool, error)
+	Record(ctx context.Context, accountID, containerID string, p Published) error
+}
+
+// MemoryLedger is a Ledger that lives as long as the process.
+type MemoryLedger struct {
+	mu sync.Mutex
+	m  map[string]Published
+}
+
+func (l *MemoryLedger) Lookup(_ context.Context, accountID, containerID string) (Published, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.m[accountID+"/"+containerID]
+	return p, ok, nil
+}
+
+func (l *MemoryLedger) Record(_ context.Context, accountID, containerID string, p Published) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[string]Published{}
+	}
+	l.m[accountID+"/"+containerID] = p
+	return nil
+}
+
+// Backoff is a polling schedule: Initial, then ×Factor each time, at most Max.
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+	Factor  float64
+}
+
+func (b Backoff) next(d time.Duration) time.Duration {
+	n := time.Duration(float64(d) * b.Factor)
+	if n > b.Max {
+		n = b.Max
+	}
+	if n < b.Initial {
+		n = b.Initial
+	}
+	return n
+}
+
+// PollPolicy holds one schedule per kind of media: images are usually ready
+// within seconds, videos take minutes, and Meta asks apps not to poll hard.
+type PollPolicy struct {
+	Image Backoff
+	Video Backoff
+}
+
+// DefaultPollPolicy polls an image at 1, 1.5, 2.25 … up to 5 s, and a video
+// at 3, 5, 8 … up to 30 s: a Reel that processes for 2 minutes costs about 8
+// status reads instead of 120 with a fixed one-second loop.
+func DefaultPollPolicy() PollPolicy {
+	return PollPolicy{
+		Image: Backoff{Initial: time.Second, Max: 5 * time.Second, Factor: 1.5},
+		Video: Backoff{Initial: 3 * time.Second, Max: 30 * time.Second, Factor: 1.6},
+	}
+}
+
+// Publisher runs publishes. The zero value is not usable; use New.
+type Publisher struct {
+	ledger           Ledger
+	poll             PollPolicy
+	childConcurrency int
+	log              *slog.Logger
+	// maxPollErrors is how many consecutive failed status reads end a wait.
+	maxPollErrors int
+}
+
+// Option configures a Publisher.
+type Option func(*Publisher)
+
+// WithLedger sets where container→media outcomes are remembered.
+func WithLedger(l Ledger) Option { return func(p *Publisher) { p.ledger = l } }
+
+// WithPollPolicy sets the polling schedules (tests use milliseconds).
+func WithPollPolicy(pp PollPolicy) Option { return func(p *Publisher) { p.poll = pp } }
+
+// WithChildConcurrency bounds how many carousel children are created at once.
+func WithChildConcurrency(n int) Option {
+	return func(p *Publisher) {
+		if n > 0 {
+			p.childConcurrency = n
+		}
+	}
+}
+
+// WithLogger sets the logger (ids and states only; never tokens).
+func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
+
+// New builds a Publisher.
+func New(opts ...Option) *Publisher {
+	p := &Publisher{
+		ledger:           &MemoryLedger{},
+		poll:             DefaultPollPolicy(),
+		childConcurrency: MaxCarouselItems,
+		log:              slog.New(slog.DiscardHandler),
+		maxPollErrors:    3,
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Progress reports waiting: how long has passed of how long we may wait.
+type Progress struct {
+	Elapsed time.Duration
+	Total   time.Duration
+	Message string
+}
+
+// Options control one publish.
+type Options struct {
+	// Wait bounds how long to wait for processing; 0 means do not wait.
+	Wait time.Duration
+	// Draft stops at a ready container instead of publishing it.
+	Draft bool
+	// Progress, if set, is called while waiting.
+	Progress func(Progress)
+}
+
+// Result statuses.
+const (
+	StatusPublished  = "published"
+	StatusDraft      = "draft"
+	StatusProcessing = "processing"
+)
+
+// Result is the outcome of a publish (SPEC.md §3 publish result).
+type Result struct {
+	Status            string   `json:"status" jsonschema:"enum=published,enum=draft,enum=processing" jsonschema_description:"published, draft (ready container, not published) or processing (still processing after wait_seconds)."`
+	ContainerID       string   `json:"container_id,omitempty" jsonschema_description:"The media container id."`
+	MediaID           string   `json:"media_id,omitempty" jsonschema_description:"Id of the published media."`
+	Permalink         string   `json:"permalink,omitempty" jsonschema_description:"Public URL of the published media."`
+	FirstCommentID    string   `json:"first_comment_id,omitempty" jsonschema_description:"Id of the first comment, when one was posted."`
+	ChildContainerIDs []string `json:"child_container_ids,omitempty" jsonschema_description:"Carousel item containers, in order."`
+	Warnings          []string `json:"warnings,omitempty" jsonschema_description:"Things that went wrong without failing the publish."`
+	NextAction        string   `json:"next_action,omitempty" jsonschema_description:"What to do next, when anything."`
+}
+
+type mediaKind int
+
+const (
+	kindImage mediaKind = iota
+	kindVideo
+)
+
+// Post publishes one image.
+func (p *Publisher) Post(ctx context.Context, a *Account, in *PostInput, o Options) (*Result, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(o.Wait)
+	c, err := p.create(ctx, a, in.request(), "")
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(ctx, a, c, kindImage, deadline, o, in.Caption, in.FirstComment, nil)
+}
+
+// Reel publishes a Reel from a video URL.
+func (p *Publisher) Reel(ctx context.Context, a *Account, in *ReelInput, o Options) (*Result, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(o.Wait)
+	c, err := p.create(ctx, a, in.request(), "")
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(ctx, a, c, kindVideo, deadline, o, in.Caption, in.FirstComment, nil)
+}
+
+// Carousel creates the item containers concurrently (bounded), waits for
+// them, creates the album container and publishes it.
+func (p *Publisher) Carousel(ctx context.Context, a *Account, in *CarouselInput, o Options) (*Result, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(o.Wait)
+	children := make([]string, len(in.Items))
+	hasVideo := false
+	workers := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(p.childConcurrency)
+	for i := range in.Items {
+		it := &in.Items[i]
+		kind := kindImage
+		if it.VideoURL != "" {
+			kind, hasVideo = kindVideo, true
+		}
+		field := fmt.Sprintf("items[%d]", i)
+		workers.Go(func(ctx context.Context) error {
+			c, err := p.create(ctx, a, it.request(), field)
+			if err != nil {
+				return err
+			}
+			children[i] = c.ID
+			// Children must be FINISHED before the album can be created;
+			// they are waited on in parallel too.
+			st, err := p.wait(ctx, a, c, kind, deadline, o.Progress)
+			if err != nil {
+				return withField(err, field)
+			}
+			if st.StatusCode != graph.StatusFinished {
+				return terminalError(st, field)
+			}
+			return nil
+		})
+	}
+	if err := workers.Wait(); err != nil {
+		return nil, notReadyChildren(err, children)
+	}
+	parentReq := &graph.ContainerRequest{MediaType: graph.MediaTypeCarousel, Children: children}
+	in.Common.apply(parentReq)
+	parent, err := p.create(ctx, a, parentReq, "")
+	if err != nil {
+		return nil, err
+	}
+	kind := kindImage
+	if hasVideo {
+		kind = kindVideo
+	}
+	return p.finish(ctx, a, parent, kind, deadline, o, in.Caption, in.FirstComment, children)
+}
+
+// errStillProcessing ends a child's wait at the deadline.
+var errStillProcessing = errors.New("still processing")
+
+func notReadyChildren(err error, children []string) error {
+	if errors.Is(err, errStillProcessing) {
+		e := failure.New(failure.ContainerNotReady,
+			fmt.Sprintf("Carousel items were still processing when wait_seconds ran out (containers %s).", strings.Join(nonEmpty(children), ", ")))
+		e.Action = "Call create_carousel again with a larger wait_seconds; video items can take minutes."
+		e.RetryAfter = 60
+		return e
+	}
+	return err
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// PublishContainer publishes a container created earlier (a draft, or a Reel
+// that outlasted wait_seconds). It is safe to repeat: a container this server
+// already published answers from the ledger without calling Instagram.
+func (p *Publisher) PublishContainer(ctx context.Context, a *Account, containerID string, o Options) (*Result, error) {
+	if containerID == "" || !numericRE.MatchString(containerID) {
+		return nil, failure.Invalid("container_id", "container_id is the numeric id returned by a publishing tool")
+	}
+	if done, ok, err := p.ledger.Lookup(ctx, a.ID, containerID); err != nil {
+		return nil, err
+	} else if ok {
+		return &Result{Status: StatusPublished, ContainerID: containerID, MediaID: done.MediaID, Permalink: done.Permalink}, nil
+	}
+	c, _, err := a.Graph.GetContainer(ctx, containerID)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(ctx, a, c, kindVideo, time.Now().Add(o.Wait), o, "", "", nil)
+}
+
+// Status reads a container's status.
+func (p *Publisher) Status(ctx context.Context, a *Account, containerID string) (*graph.Container, error) {
+	if !numericRE.MatchString(containerID) {
+		return nil, failure.Invalid("container_id", "container_id is the numeric id returned by a publishing tool")
+	}
+	c, _, err := a.Graph.GetContainer(ctx, containerID)
+	return c, err
+}
+
+func (p *Publisher) create(ctx context.Context, a *Account, req *graph.ContainerRequest, field string) (*graph.Container, error) {
+	c, _, err := a.Graph.CreateContainer(ctx, a.ID, req)
+	if err != nil {
+		return nil, withField(err, field)
+	}
+	p.log.Debug("container created", "account", a.ID, "container", c.ID, "status", c.StatusCode)
+	return c, nil
+}
+
+// finish waits for the container, then publishes it and posts the first
+// comment, unless this is a draft or the wait ran out.
+func (p *Publisher) finish(ctx context.Context, a *Account, c *graph.Container, kind mediaKind, deadline time.Time, o Options, caption, firstComment string, children []string) (*Result, error) {
+	st, err := p.wait(ctx, a, c, kind, deadline, o.Progress)
+	if err != nil && !errors.Is(err, errStillProcessing) {
+		return nil, err
+	}
+	res := &Result{ContainerID: c.ID, ChildContainerIDs: children}
+	switch st.StatusCode {
+	case graph.StatusFinished:
+	case graph.StatusPublished:
+		// Published before (by us in an earlier process, or by someone else):
+		// never publish again.
+		res.Status = StatusPublished
+		if done, ok, _ := p.ledger.Lookup(ctx, a.ID, c.ID); ok {
+			res.MediaID, res.Permalink = done.MediaID, done.Permalink
+		} else {
+			res.Warnings = append(res.Warnings, "The container was already published, but this server has no record of the media id; find it with the account's recent media.")
+		}
+		return res, nil
+	case graph.StatusInProgress, "":
+		res.Status = StatusProcessing
+		res.NextAction = fmt.Sprintf("Instagram is still processing container %s: poll get_container_status until FINISHED, then call publish_container with this container_id.", c.ID)
+		return res, nil
+	default:
+		return nil, terminalError(st, "")
+	}
+	if o.Draft {
+		res.Status = StatusDraft
+		res.NextAction = fmt.Sprintf("Container %s is ready: call publish_container with this container_id to publish it (within 24 hours).", c.ID)
+		return res, nil
+	}
+	done, warn, err := p.publishReady(ctx, a, c.ID, caption)
+	if err != nil {
+		return nil, err
+	}
+	res.Status, res.MediaID, res.Permalink = StatusPublished, done.MediaID, done.Permalink
+	res.Warnings = append(res.Warnings, warn...)
+	if firstComment != "" {
+		cm, _, err := a.Graph.CreateComment(ctx, done.MediaID, firstComment)
+		if err != nil {
+			// The post is live: a failed comment must not look like a failed
+			// publish, or the agent would publish again.
+			res.Warnings = append(res.Warnings, "The post is published but the first comment failed: "+failure.Classify(err).Message)
+		} else {
+			res.FirstCommentID = cm.ID
+		}
+	}
+	return res, nil
+}
+
+// wait polls the container until it leaves IN_PROGRESS or the deadline
+// passes (then it returns the last status and errStillProcessing).
+func (p *Publisher) wait(ctx context.Context, a *Account, c *graph.Container, kind mediaKind, deadline time.Time, progress func(Progress)) (*graph.Container, error) {
+	b := p.poll.Image
+	if kind == kindVideo {
+		b = p.poll.Video
+	}
+	start := time.Now()
+	total := deadline.Sub(start)
+	st := c
+	delay := b.Initial
+	if st.StatusCode == "" && kind == kindImage && time.Now().Before(deadline) {
+		// Instagram did not say (no read-after-write): images are usually
+		// ready at once, so look right away rather than sleeping first.
+		delay = 0
+	}
+	pollErrors := 0
+	for st.StatusCode == "" || st.StatusCode == graph.StatusInProgress {
+		now := time.Now()
+		if !now.Before(deadline) {
+			return st, errStillProcessing
+		}
+		if progress != nil && total > 0 {
+			progress(Progress{Elapsed: now.Sub(start), Total: total, Message: fmt.Sprintf("container %s: %s", c.ID, statusText(st))})
+		}
+		sleep := min(delay, deadline.Sub(now))
+		if err := sleepCtx(ctx, sleep); err != nil {
+			return st, err
+		}
+		next, _, err := a.Graph.GetContainer(ctx, c.ID)
+		switch {
+		case err == nil:
+			pollErrors = 0
+			st = next
+		case ctx.Err() != nil:
+			return st, ctx.Err()
+		case isTransient(err) && pollErrors+1 < p.maxPollErrors:
+			// Status reads are safe to repeat; a blip must not end a
+			// minutes-long wait.
+			pollErrors++
+			p.log.Debug("status poll failed, will retry", "container", c.ID, "err", err)
+		default:
+			return st, err
+		}
+		delay = b.next(delay)
+	}
+	if progress != nil && total > 0 {
+		progress(Progress{Elapsed: time.Since(start), Total: total, Message: fmt.Sprintf("container %s: %s", c.ID, statusText(st))})
+	}
+	return st, nil
+}
+
+func statusText(c *graph.Container) string {
+	if c.StatusCode == "" {
+		return "created"
+	}
+	return c.StatusCode
+}
+
+func isTransient(err error) bool {
+	k := failure.Classify(err).Kind
+	return k == failure.Transient
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// terminalError turns ERROR/EXPIRED (or an unknown status) into the
+// structured error, with the reason Instagram gave in `status`.
+func terminalError(c *graph.Container, field string) error {
+	switch c.StatusCode {
+	case graph.StatusExpired:
+		e := failure.New(failure.ContainerExpired, fmt.Sprintf("Container %s expired before it was published (containers live 24 hours).", c.ID))
+		e.Field = field
+		return e
+	case graph.StatusError:
+		msg := fmt.Sprintf("Instagram could not process container %s", c.ID)
+		if c.Status != "" {
+			msg += ": " + c.Status
+		}
+		e := failure.New(failure.ContainerFailed, msg+".")
+		if sub := StatusSubcode(c.Status); sub != 0 {
+			// The subcode says what to fix; reuse the Graph error table's
+			// action for it.
+			ge := failure.Classify(&graph.Error{Code: -1, Subcode: sub})
+			if ge.Kind == failure.MediaRejected || ge.Kind == failure.InvalidInput {
+				e.Action = ge.Action
+			}
+			e.Graph = &failure.GraphInfo{Subcode: sub}
+		}
+		e.Field = field
+		return e
+	}
+	return failure.New(failure.Upstream, fmt.Sprintf("Container %s is in an unexpected state %q.", c.ID, c.StatusCode))
+}
+
+// StatusSubcode extracts the trailing error code from a container `status`
+// such as "Error: Media upload has failed with error code 2207026".
+func StatusSubcode(status string) int {
+	i := len(status)
+	for i > 0 && status[i-1] >= '0' && status[i-1] <= '9' {
+		i--
+	}
+	digits := status[i:]
+	if len(digits) < 4 || len(digits) > 9 {
+		return 0
+	}
+	n := 0
+	for _, d := range digits {
+		n = n*10 + int(d-'0')
+	}
+	return n
+}
+
+func withField(err error, field string) error {
+	if field == "" {
+		return err
+	}
+	fe := failure.Classify(err)
+	if fe.Field == "" {
+		cp := *fe
+		cp.Field = field
+		return &cp
+	}
+	return err
+}

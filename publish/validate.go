@@ -1,0 +1,222 @@
+package publish
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/igmcp/igmcp/failure"
+)
+
+// Documented limits (graph-api-facts.md §2, §13).
+const (
+	MaxCaptionChars   = 2200
+	MaxHashtags       = 30
+	MaxMentions       = 20
+	MaxAltText        = 1000
+	MaxCollaborators  = 3
+	MinCarouselItems  = 2
+	MaxCarouselItems  = 10
+	maxURLLength      = 2048
+	maxUsernameLength = 30
+)
+
+var (
+	// A hashtag is '#' followed by letters, digits or '_' (Unicode aware).
+	hashtagRE = regexp.MustCompile(`#[\p{L}\p{N}_]+`)
+	// A mention is '@' + username not preceded by a word character, so e-mail
+	// addresses do not count.
+	mentionRE  = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_.@])@[A-Za-z0-9._]+`)
+	usernameRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
+	numericRE  = regexp.MustCompile(`^[0-9]{1,30}$`)
+)
+
+// CountHashtags counts the #hashtags in a caption as Instagram limits them.
+func CountHashtags(s string) int { return len(hashtagRE.FindAllString(s, -1)) }
+
+// CountMentions counts the @mentions in a caption.
+func CountMentions(s string) int { return len(mentionRE.FindAllString(s, -1)) }
+
+// Validate checks the post against every rule that can be checked without
+// calling Instagram.
+func (in *PostInput) Validate() error {
+	if err := checkMediaURL("image_url", in.ImageURL, true); err != nil {
+		return err
+	}
+	if err := checkAltText("alt_text", in.AltText); err != nil {
+		return err
+	}
+	if err := checkUserTags("user_tags", in.UserTags); err != nil {
+		return err
+	}
+	return in.Common.validate("")
+}
+
+// Validate checks the carousel and each of its items.
+func (in *CarouselInput) Validate() error {
+	n := len(in.Items)
+	if n < MinCarouselItems || n > MaxCarouselItems {
+		return failure.Invalid("items", "a carousel needs %d to %d items, got %d", MinCarouselItems, MaxCarouselItems, n)
+	}
+	for i := range in.Items {
+		it := &in.Items[i]
+		p := fmt.Sprintf("items[%d]", i)
+		switch {
+		case it.ImageURL != "" && it.VideoURL != "":
+			return failure.Invalid(p, "give either image_url or video_url, not both")
+		case it.ImageURL == "" && it.VideoURL == "":
+			return failure.Invalid(p+".image_url", "each item needs image_url or video_url")
+		case it.ImageURL != "":
+			if err := checkMediaURL(p+".image_url", it.ImageURL, true); err != nil {
+				return err
+			}
+			if err := checkAltText(p+".alt_text", it.AltText); err != nil {
+				return err
+			}
+		default:
+			if err := checkMediaURL(p+".video_url", it.VideoURL, true); err != nil {
+				return err
+			}
+			if it.AltText != "" {
+				return failure.Invalid(p+".alt_text", "alt_text applies to image items only")
+			}
+		}
+		if err := checkUserTags(p+".user_tags", it.UserTags); err != nil {
+			return err
+		}
+	}
+	return in.Common.validate("")
+}
+
+// Validate checks the Reel.
+func (in *ReelInput) Validate() error {
+	if err := checkMediaURL("video_url", in.VideoURL, true); err != nil {
+		return err
+	}
+	if err := checkMediaURL("cover_url", in.CoverURL, false); err != nil {
+		return err
+	}
+	if in.ThumbOffset != nil && *in.ThumbOffset < 0 {
+		return failure.Invalid("thumb_offset", "thumb_offset is milliseconds from the start and cannot be negative")
+	}
+	if utf8.RuneCountInString(in.AudioName) > 100 {
+		return failure.Invalid("audio_name", "audio_name is at most 100 characters")
+	}
+	if err := checkUserTags("user_tags", in.UserTags); err != nil {
+		return err
+	}
+	return in.Common.validate("")
+}
+
+func (c *Common) validate(prefix string) error {
+	if err := CheckCaption(prefix+"caption", c.Caption); err != nil {
+		return err
+	}
+	if c.LocationID != "" && !numericRE.MatchString(c.LocationID) {
+		return failure.Invalid(prefix+"location_id", "location_id is the numeric id of a Facebook Page with a location")
+	}
+	if len(c.Collaborators) > MaxCollaborators {
+		return failure.Invalid(prefix+"collaborators", "at most %d collaborators, got %d", MaxCollaborators, len(c.Collaborators))
+	}
+	seen := map[string]bool{}
+	for i, u := range c.Collaborators {
+		f := fmt.Sprintf("%scollaborators[%d]", prefix, i)
+		if err := checkUsername(f, u); err != nil {
+			return err
+		}
+		if seen[strings.ToLower(u)] {
+			return failure.Invalid(f, "collaborator %q is listed twice", u)
+		}
+		seen[strings.ToLower(u)] = true
+	}
+	if utf8.RuneCountInString(c.FirstComment) > MaxCaptionChars {
+		return failure.Invalid(prefix+"first_comment", "first_comment is at most %d characters", MaxCaptionChars)
+	}
+	if strings.TrimSpace(c.FirstComment) == "" && c.FirstComment != "" {
+		return failure.Invalid(prefix+"first_comment", "first_comment is blank")
+	}
+	return nil
+}
+
+// CheckCaption applies Instagram's caption limits.
+func CheckCaption(field, s string) error {
+	if n := utf8.RuneCountInString(s); n > MaxCaptionChars {
+		return failure.Invalid(field, "caption is %d characters; Instagram allows at most %d", n, MaxCaptionChars)
+	}
+	if n := CountHashtags(s); n > MaxHashtags {
+		return failure.Invalid(field, "caption has %d hashtags; Instagram allows at most %d", n, MaxHashtags)
+	}
+	if n := CountMentions(s); n > MaxMentions {
+		return failure.Invalid(field, "caption has %d @mentions; Instagram allows at most %d", n, MaxMentions)
+	}
+	return nil
+}
+
+// checkMediaURL requires a public https URL: Instagram fetches media itself,
+// so a file path, an http URL or a loopback host can never work.
+func checkMediaURL(field, raw string, required bool) error {
+	if raw == "" {
+		if required {
+			return failure.Invalid(field, "%s is required: a public https URL that Instagram can fetch", field)
+		}
+		return nil
+	}
+	if len(raw) > maxURLLength {
+		return failure.Invalid(field, "URL is longer than %d characters", maxURLLength)
+	}
+	for _, r := range raw {
+		if r > 0x7e || r < 0x21 {
+			return failure.Invalid(field, "URL must be US-ASCII without spaces: percent-encode other characters")
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return failure.Invalid(field, "not a valid absolute URL")
+	}
+	if u.Scheme != "https" {
+		return failure.Invalid(field, "URL must use https (got %q); Instagram fetches media only from public https URLs", u.Scheme)
+	}
+	if u.User != nil {
+		return failure.Invalid(field, "URL must not contain credentials")
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasPrefix(host, "127.") || host == "::1" || host == "0.0.0.0" {
+		return failure.Invalid(field, "URL points to this machine (%s); Instagram needs a public URL", host)
+	}
+	return nil
+}
+
+func checkAltText(field, s string) error {
+	if n := utf8.RuneCountInString(s); n > MaxAltText {
+		return failure.Invalid(field, "alt_text is %d characters; at most %d", n, MaxAltText)
+	}
+	return nil
+}
+
+func checkUsername(field, u string) error {
+	if strings.HasPrefix(u, "@") {
+		return failure.Invalid(field, "give the username without '@' (%q)", u)
+	}
+	if !usernameRE.MatchString(u) {
+		return failure.Invalid(field, "%q is not an Instagram username (letters, digits, '.' and '_', at most %d)", u, maxUsernameLength)
+	}
+	return nil
+}
+
+func checkUserTags(field string, tags []UserTag) error {
+	for i, t := range tags {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkUsername(f+".username", t.Username); err != nil {
+			return err
+		}
+		if !(t.X >= 0 && t.X <= 1) {
+			return failure.Invalid(f+".x", "x must be between 0 and 1, got %v", t.X)
+		}
+		if !(t.Y >= 0 && t.Y <= 1) {
+			return failure.Invalid(f+".y", "y must be between 0 and 1, got %v", t.Y)
+		}
+	}
+	return nil
+}

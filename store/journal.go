@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const journalCols = `id, at, account_id, action, input_digest, graph_ids, outcome, error_kind`
+
+func scanJournal(sc rowScanner) (JournalEntry, error) {
+	var e JournalEntry
+	err := sc.Scan(&e.ID, timeCol{&e.Time}, &e.AccountID, &e.Action, &e.InputDigest,
+		listCol{&e.GraphIDs}, &e.Outcome, &e.ErrorKind)
+	return e, err
+}
+
+func (s *sqlStore) AppendJournal(ctx context.Context, e JournalEntry) (JournalEntry, error) {
+	if err := required("action", e.Action); err != nil {
+		return JournalEntry{}, err
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	out, err := scanJournal(s.queryRow(ctx, `INSERT INTO journal
+		(at, account_id, action, input_digest, graph_ids, outcome, error_kind)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		RETURNING `+journalCols,
+		s.d.time(e.Time), e.AccountID, e.Action, e.InputDigest, encodeList(e.GraphIDs), e.Outcome, e.ErrorKind))
+	if err != nil {
+		return JournalEntry{}, fmt.Errorf("store: append journal: %w", err)
+	}
+	return out, nil
+}
+
+// A journal cursor is the (time, id) of the last entry of a page: entries
+// are ordered by both, so the next page starts strictly after it even when
+// many entries share a time.
+func journalCursor(e JournalEntry) string {
+	return strconv.FormatInt(e.Time.UnixMicro(), 10) + "." + strconv.FormatInt(e.ID, 10)
+}
+
+func parseJournalCursor(c string) (time.Time, int64, error) {
+	a, b, ok := strings.Cut(c, ".")
+	micros, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, 0, fmt.Errorf("store: bad journal cursor %q: %w", c, ErrInvalid)
+	}
+	return time.UnixMicro(micros).UTC(), id, nil
+}
+
+func (s *sqlStore) ListJournal(ctx context.Context, q JournalQuery) ([]JournalEntry, string, error) {
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = 50
+	case limit > 1000:
+		limit = 1000
+	}
+	var where []string
+	var args []any
+	if q.AccountID != "" {
+		where = append(where, "account_id = ?")
+		args = append(args, q.AccountID)
+	}
+	if q.Action != "" {
+		where = append(where, "action = ?")
+		args = append(args, q.Action)
+	}
+	if q.Cursor != "" {
+		at, id, err := parseJournalCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(at < ? OR (at = ? AND id < ?))")
+		args = append(args, s.d.time(at), s.d.time(at), id)
+	}
+	sqlText := `SELECT ` + journalCols + ` FROM journal`
+	if len(where) > 0 {
+		sqlText += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	// One row more than asked tells whether there is a next page.
+	sqlText += ` ORDER BY at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	es, err := queryAll(ctx, s, nil, scanJournal, sqlText, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list journal: %w", err)
+	}
+	next := ""
+	if len(es) > limit {
+		es = es[:limit]
+		next = journalCursor(es[limit-1])
+	}
+	return es, next, nil
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// sqliteFile is the database's name inside the data directory.
+const sqliteFile = "igmcp.db"
+
+func sqliteDialect() *dialect {
+	return &dialect{
+		name: "sqlite",
+		types: map[string]string{
+			"{{ts}}":     "INTEGER",
+			"{{bytes}}":  "BLOB",
+			"{{serial}}": "INTEGER PRIMARY KEY AUTOINCREMENT",
+			"{{strict}}": "STRICT",
+		},
+		timeAsMicros: true,
+	}
+}
+
+// sqliteDSN builds the connection string. Every pooled connection gets:
+//   - busy_timeout: wait for another connection's (or process's) write lock
+//     instead of failing at once;
+//   - journal_mode WAL: readers never block the writer nor it them;
+//   - synchronous NORMAL: durable at each WAL checkpoint, the usual WAL
+//     pairing, much cheaper than FULL;
+//   - _txlock=immediate: every transaction is BEGIN IMMEDIATE, taking the
+//     write lock up front. A deferred transaction that reads then writes
+//     can fail with SQLITE_BUSY at the upgrade, which no busy timeout
+//     retries; immediate ones queue on the busy timeout instead, and they
+//     are what makes a claim exclusive.
+func sqliteDSN(file string) string {
+	u := url.URL{Scheme: "file", Path: file}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	u.RawQuery = q.Encode()
+	// url.URL renders "file:///abs/path"; SQLite's URI parser accepts that,
+	// and it escapes any ? or # in the path.
+	return u.String()
+}
+
+func openSQLite(ctx context.Context, dataDir string) (Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	abs, err := filepath.Abs(filepath.Join(dataDir, sqliteFile))
+	if err != nil {
+		return nil, fmt.Errorf("store: data dir: %w", err)
+	}
+	// Create the file ourselves so it is private: SQLite would use 0644,
+	// and the WAL and shared-memory files copy the database's mode.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create database file: %w", err)
+	}
+	f.Close()
+
+	db, err := sql.Open("sqlite", sqliteDSN(abs))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", abs, err)
+	}
+	d := sqliteDialect()
+	if err := migrate(ctx, db, d); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &sqlStore{db: db, d: d}, nil
+}

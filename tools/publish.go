@@ -1,0 +1,260 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/publish"
+)
+
+// DefaultWaitSeconds is how long publishing tools wait for processing.
+const DefaultWaitSeconds = 120
+
+// WaitArg is the wait_seconds argument of every tool that waits.
+type WaitArg struct {
+	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900,default=120" jsonschema_description:"How long to wait for Instagram to process the media before returning status processing; 0 = do not wait."`
+}
+
+func (w WaitArg) duration() (time.Duration, error) {
+	if w.WaitSeconds == nil {
+		return DefaultWaitSeconds * time.Second, nil
+	}
+	if *w.WaitSeconds < 0 || *w.WaitSeconds > 900 {
+		return 0, invalid("wait_seconds", "wait_seconds must be between 0 and 900, got %d", *w.WaitSeconds)
+	}
+	return time.Duration(*w.WaitSeconds) * time.Second, nil
+}
+
+type createPostArgs struct {
+	publish.PostInput
+	Publish *bool `json:"publish,omitempty" jsonschema:"default=true" jsonschema_description:"false: stop at a ready container (a draft) and publish it later with publish_container."`
+	WaitArg
+	AccountArg
+}
+
+// CreatePost publishes one image: container, wait, publish, first comment.
+func CreatePost(d *Deps) Tool {
+	return Tool{
+		Toolset: ToolsetPublish,
+		Tool: tool("create_post",
+			"Publish one image post (JPEG from a public https URL) in one call, with optional caption, alt text, tags and first comment. publish=false makes a draft.",
+			inputSchema[createPostArgs](), outputSchema[publish.Result](),
+			annotations{title: "Create image post"}),
+		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *createPostArgs) (any, string, error) {
+			wait, err := a.duration()
+			if err != nil {
+				return nil, "", err
+			}
+			if err := a.PostInput.Validate(); err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			draft := a.Publish != nil && !*a.Publish
+			res, err := d.Publisher.Post(ctx, pubAccount(acct), &a.PostInput, publish.Options{Wait: wait, Draft: draft, Progress: progressFunc(ctx, req)})
+			return res, resultText(res), err
+		}),
+	}
+}
+
+type createCarouselArgs struct {
+	publish.CarouselInput
+	WaitArg
+	AccountArg
+}
+
+// CreateCarousel publishes an album of 2–10 images and/or videos.
+func CreateCarousel(d *Deps) Tool {
+	return Tool{
+		Toolset: ToolsetPublish,
+		Tool: tool("create_carousel",
+			"Publish a carousel of 2–10 images and/or videos in one call: item containers are created in parallel, then the album is published.",
+			inputSchema[createCarouselArgs](), outputSchema[publish.Result](),
+			annotations{title: "Create carousel"}),
+		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *createCarouselArgs) (any, string, error) {
+			wait, err := a.duration()
+			if err != nil {
+				return nil, "", err
+			}
+			if err := a.CarouselInput.Validate(); err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			res, err := d.Publisher.Carousel(ctx, pubAccount(acct), &a.CarouselInput, publish.Options{Wait: wait, Progress: progressFunc(ctx, req)})
+			return res, resultText(res), err
+		}),
+	}
+}
+
+type publishReelArgs struct {
+	publish.ReelInput
+	WaitArg
+	AccountArg
+}
+
+// PublishReel publishes a Reel, reporting progress while Instagram processes
+// the video.
+func PublishReel(d *Deps) Tool {
+	return Tool{
+		Toolset: ToolsetPublish,
+		Tool: tool("publish_reel",
+			"Publish a Reel from a public https video URL. Waits up to wait_seconds for processing (with progress notifications); if still processing, returns status processing and a container_id for publish_container.",
+			inputSchema[publishReelArgs](), outputSchema[publish.Result](),
+			annotations{title: "Publish Reel"}),
+		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishReelArgs) (any, string, error) {
+			wait, err := a.duration()
+			if err != nil {
+				return nil, "", err
+			}
+			if err := a.ReelInput.Validate(); err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			res, err := d.Publisher.Reel(ctx, pubAccount(acct), &a.ReelInput, publish.Options{Wait: wait, Progress: progressFunc(ctx, req)})
+			return res, resultText(res), err
+		}),
+	}
+}
+
+type containerArgs struct {
+	ContainerID string `json:"container_id" jsonschema_description:"The container id returned by a publishing tool."`
+	AccountArg
+}
+
+// ContainerStatus is the get_container_status result.
+type ContainerStatus struct {
+	ContainerID string `json:"container_id" jsonschema_description:"The container id."`
+	StatusCode  string `json:"status_code" jsonschema:"enum=IN_PROGRESS,enum=FINISHED,enum=ERROR,enum=EXPIRED,enum=PUBLISHED" jsonschema_description:"Instagram's status code."`
+	Status      string `json:"status,omitempty" jsonschema_description:"Instagram's status text (the error reason for ERROR)."`
+	NextAction  string `json:"next_action" jsonschema_description:"One sentence: what to do next."`
+}
+
+// GetContainerStatus reads a container's status with the next step.
+func GetContainerStatus(d *Deps) Tool {
+	return Tool{
+		Toolset:  ToolsetPublish,
+		ReadOnly: true,
+		Tool: tool("get_container_status",
+			"Read a media container's status (IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED) and what to do next.",
+			inputSchema[containerArgs](), outputSchema[ContainerStatus](),
+			annotations{title: "Get container status", readOnly: true, idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *containerArgs) (any, string, error) {
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			c, err := d.Publisher.Status(ctx, pubAccount(acct), a.ContainerID)
+			if err != nil {
+				return nil, "", err
+			}
+			st := ContainerStatus{ContainerID: c.ID, StatusCode: c.StatusCode, Status: c.Status, NextAction: nextAction(c)}
+			if st.ContainerID == "" {
+				st.ContainerID = a.ContainerID
+			}
+			return st, fmt.Sprintf("container %s: %s. %s", st.ContainerID, st.StatusCode, st.NextAction), nil
+		}),
+	}
+}
+
+func nextAction(c *graph.Container) string {
+	switch c.StatusCode {
+	case graph.StatusInProgress:
+		return "Still processing: check again in 30–60 seconds, then call publish_container when FINISHED."
+	case graph.StatusFinished:
+		return "Ready: call publish_container with this container_id to publish it."
+	case graph.StatusPublished:
+		return "Already published: do not publish again; publish_container returns its media id."
+	case graph.StatusError:
+		return "Processing failed: fix the media as the status says and create a new post; this container cannot be published."
+	case graph.StatusExpired:
+		return "Expired (not published within 24 hours): create a new post."
+	}
+	return "Unknown status: check again later."
+}
+
+type publishContainerArgs struct {
+	ContainerID string `json:"container_id" jsonschema_description:"The container id returned by a publishing tool."`
+	WaitArg
+	AccountArg
+}
+
+// PublishContainer publishes a ready container; safe to repeat.
+func PublishContainer(d *Deps) Tool {
+	return Tool{
+		Toolset: ToolsetPublish,
+		Tool: tool("publish_container",
+			"Publish a ready container (a draft, or a Reel that was still processing). Safe to repeat: an already published container returns its media id.",
+			inputSchema[publishContainerArgs](), outputSchema[publish.Result](),
+			annotations{title: "Publish container", idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishContainerArgs) (any, string, error) {
+			wait, err := a.duration()
+			if err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			res, err := d.Publisher.PublishContainer(ctx, pubAccount(acct), a.ContainerID, publish.Options{Wait: wait, Progress: progressFunc(ctx, req)})
+			return res, resultText(res), err
+		}),
+	}
+}
+
+func pubAccount(a *auth.Account) *publish.Account {
+	return &publish.Account{ID: a.ID, Username: a.Username, Graph: a.Client}
+}
+
+func resultText(r *publish.Result) string {
+	if r == nil {
+		return ""
+	}
+	switch r.Status {
+	case publish.StatusPublished:
+		s := "published media " + r.MediaID
+		if r.Permalink != "" {
+			s += " " + r.Permalink
+		}
+		for _, w := range r.Warnings {
+			s += "; warning: " + w
+		}
+		return s
+	default:
+		return fmt.Sprintf("%s: container %s. %s", r.Status, r.ContainerID, r.NextAction)
+	}
+}
+
+// progressFunc sends notifications/progress while a tool waits, when (and
+// only when) the client asked for them with a progress token.
+func progressFunc(ctx context.Context, req mcp.CallToolRequest) func(publish.Progress) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	srv := server.ServerFromContext(ctx)
+	if srv == nil {
+		return nil
+	}
+	return func(p publish.Progress) {
+		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
+			"progressToken": token,
+			"progress":      p.Elapsed.Seconds(),
+			"total":         p.Total.Seconds(),
+			"message":       p.Message,
+		})
+	}
+}

@@ -1,0 +1,188 @@
+// Package tools defines igmcp's MCP tools: one constructor per tool, grouped
+// in a file per toolset, all listed in All.
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/publish"
+)
+
+// Toolset names (IGMCP_TOOLSETS).
+const (
+	ToolsetPublish   = "publish"
+	ToolsetComments  = "comments"
+	ToolsetInsights  = "insights"
+	ToolsetSchedule  = "schedule"
+	ToolsetDiscovery = "discovery"
+)
+
+// Toolsets lists every toolset name, in display order.
+var toolsetNames = []string{ToolsetPublish, ToolsetComments, ToolsetInsights, ToolsetSchedule, ToolsetDiscovery}
+
+// Accounts resolves the `account` argument every tool takes.
+type Accounts interface {
+	Resolve(ctx context.Context, name string) (*auth.Account, error)
+}
+
+// Deps is what the tools need; tests build it around the fake Graph API.
+type Deps struct {
+	Accounts  Accounts
+	Publisher *publish.Publisher
+	// Sandbox marks every successful result with "sandbox": true.
+	Sandbox bool
+	Logger  *slog.Logger
+}
+
+// Tool is one MCP tool with its toolset and read-only status as data, so
+// filtering happens at registration and the model never sees a hidden tool.
+type Tool struct {
+	Tool     mcp.Tool
+	Handler  server.ToolHandlerFunc
+	Toolset  string
+	ReadOnly bool
+}
+
+// All is the one list of tools.
+func All(d *Deps) []Tool {
+	return []Tool{
+		CreatePost(d),
+		CreateCarousel(d),
+		PublishReel(d),
+		GetContainerStatus(d),
+		PublishContainer(d),
+		ReplyComment(d),
+		GetInsights(d),
+	}
+}
+
+// Selection is which tools to expose (IGMCP_TOOLSETS, IGMCP_READ_ONLY).
+type Selection struct {
+	Toolsets []string // empty or ["all"]: every toolset
+	ReadOnly bool
+}
+
+// ParseToolsets validates a comma list of toolset names.
+func ParseToolsets(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "all" {
+		return nil, nil
+	}
+	var out []string
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(strings.ToLower(name))
+		if name == "" {
+			continue
+		}
+		if name == "all" {
+			return nil, nil
+		}
+		if !slices.Contains(toolsetNames, name) {
+			return nil, fmt.Errorf("IGMCP_TOOLSETS: unknown toolset %q (known: %s, all)", name, strings.Join(toolsetNames, ", "))
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// Select filters tools by toolset and read-only mode. Read-only wins over
+// everything: a write tool is never exposed in read-only mode.
+func Select(all []Tool, sel Selection) []Tool {
+	var out []Tool
+	for _, t := range all {
+		if sel.ReadOnly && !t.ReadOnly {
+			continue
+		}
+		if len(sel.Toolsets) > 0 && !slices.Contains(sel.Toolsets, t.Toolset) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// NewServer builds the MCP server with the selected tools.
+func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
+	tools := Select(All(d), sel)
+	s := server.NewMCPServer("igmcp", version,
+		server.WithToolCapabilities(false),
+		server.WithLogging(),
+		server.WithRecovery(),
+		server.WithOutputSchemaValidation(),
+		server.WithInstructions(instructions(tools, d.Sandbox)),
+	)
+	for _, t := range tools {
+		s.AddTool(t.Tool, t.Handler)
+	}
+	return s
+}
+
+// instructions carry the cross-tool workflow once, instead of in every
+// description.
+func instructions(tools []Tool, sandbox bool) string {
+	var b strings.Builder
+	b.WriteString("igmcp publishes to Instagram through Meta's official Graph API. Every failed call returns structuredContent.error with kind, retryable, retry_after_seconds and an action sentence: follow the action.")
+	has := func(set string) bool {
+		return slices.ContainsFunc(tools, func(t Tool) bool { return t.Toolset == set })
+	}
+	if has(ToolsetPublish) {
+		b.WriteString(" Publishing: create_post, create_carousel and publish_reel do the whole flow in one call (container, wait, publish, first comment). If a result says status \"processing\", poll get_container_status and call publish_container when FINISHED; publish_container is safe to repeat. Never re-run a publishing tool to 'retry' a post that returned processing or outcome_unknown: that makes a second post.")
+	}
+	if sandbox {
+		b.WriteString(" SANDBOX: this server talks to a built-in simulated Graph API; nothing reaches Instagram.")
+	}
+	return b.String()
+}
+
+// bind wraps a typed handler: strict argument decoding, account resolution
+// errors and Graph errors all become SPEC.md §4 error results; only genuine
+// bugs would be Go errors.
+func bind[A any](d *Deps, fn func(ctx context.Context, req mcp.CallToolRequest, args *A) (any, string, error)) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args A
+		if err := decodeArgs(req, &args); err != nil {
+			return errorResult(err), nil
+		}
+		v, text, err := fn(ctx, req, &args)
+		if err != nil {
+			if d.Logger != nil {
+				d.Logger.Debug("tool failed", "tool", req.Params.Name, "err", err)
+			}
+			return errorResult(err), nil
+		}
+		return successResult(v, text, d.Sandbox)
+	}
+}
+
+// tool builds the mcp.Tool with all four annotations set explicitly (the raw
+// schema constructor leaves them nil).
+func tool(name, description string, in, out []byte, a annotations) mcp.Tool {
+	t := mcp.NewToolWithRawSchema(name, description, in)
+	t.RawOutputSchema = out
+	t.Annotations = mcp.ToolAnnotation{
+		Title:           a.title,
+		ReadOnlyHint:    mcp.ToBoolPtr(a.readOnly),
+		DestructiveHint: mcp.ToBoolPtr(a.destructive),
+		IdempotentHint:  mcp.ToBoolPtr(a.idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool talks to Instagram
+	}
+	return t
+}
+
+type annotations struct {
+	title                             string
+	readOnly, destructive, idempotent bool
+}
+
+// AccountArg is the `account` argument every tool takes.
+type AccountArg struct {
+	Account string `json:"account,omitempty" jsonschema_description:"Username or id of the account to act as; default: the only configured account."`
+}

@@ -1,0 +1,167 @@
+package tools_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/igmcp/igmcp/tools"
+)
+
+// listTools returns what a client sees in tools/list.
+func listTools(t *testing.T, sel tools.Selection) []mcp.Tool {
+	t.Helper()
+	e := newEnv(t, envOpts{selection: sel})
+	res, err := e.client.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Tools
+}
+
+// Tool schemas are snapshot-tested so a change to what the model sees is
+// always deliberate: UPDATE_TOOLSNAPS=true go test ./tools/ rewrites them; a
+// missing snapshot fails under CI.
+func TestToolSnapshots(t *testing.T) {
+	for _, tl := range listTools(t, tools.Selection{}) {
+		t.Run(tl.Name, func(t *testing.T) {
+			got, err := json.Marshal(tl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, normalizeJSON(t, got), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			path := filepath.Join("__toolsnaps__", tl.Name+".snap")
+			want, err := os.ReadFile(path)
+			switch {
+			case os.Getenv("UPDATE_TOOLSNAPS") == "true" || (os.IsNotExist(err) && os.Getenv("CI") != "true"):
+				if err := os.MkdirAll("__toolsnaps__", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case err != nil:
+				t.Fatalf("no snapshot %s (run UPDATE_TOOLSNAPS=true go test ./tools/ and commit it): %v", path, err)
+			case !bytes.Equal(want, pretty.Bytes()):
+				t.Fatalf("tool %s changed from its snapshot %s; if deliberate, run UPDATE_TOOLSNAPS=true go test ./tools/\n--- got\n%s", tl.Name, path, pretty.String())
+			}
+		})
+	}
+}
+
+// normalizeJSON sorts object keys so snapshots do not depend on map order.
+func normalizeJSON(t *testing.T, b []byte) []byte {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Repo-wide guards on every tool the model can see.
+func TestToolDefinitions(t *testing.T) {
+	seen := map[string]bool{}
+	for _, tl := range listTools(t, tools.Selection{}) {
+		if seen[tl.Name] {
+			t.Errorf("duplicate tool %s", tl.Name)
+		}
+		seen[tl.Name] = true
+		a := tl.Annotations
+		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
+			t.Errorf("%s: all four annotation hints must be set: %+v", tl.Name, a)
+			continue
+		}
+		readOnlyByName := strings.HasPrefix(tl.Name, "get_") || strings.HasPrefix(tl.Name, "list_") || strings.HasPrefix(tl.Name, "validate_")
+		if *a.ReadOnlyHint != readOnlyByName {
+			t.Errorf("%s: readOnlyHint=%v, but SPEC says read-only tools are exactly get_*/list_*/validate_*", tl.Name, *a.ReadOnlyHint)
+		}
+		if len(tl.Description) == 0 || len(tl.Description) > 300 {
+			t.Errorf("%s: description length %d", tl.Name, len(tl.Description))
+		}
+		var wire struct {
+			InputSchema  map[string]any `json:"inputSchema"`
+			OutputSchema map[string]any `json:"outputSchema"`
+		}
+		b, _ := json.Marshal(tl)
+		if err := json.Unmarshal(b, &wire); err != nil {
+			t.Fatalf("%s: %v", tl.Name, err)
+		}
+		in := wire.InputSchema
+		for _, k := range []string{"anyOf", "oneOf", "allOf"} {
+			if _, ok := in[k]; ok {
+				t.Errorf("%s: top-level %s in input schema", tl.Name, k)
+			}
+		}
+		if in["type"] != "object" {
+			t.Errorf("%s: input schema type %v", tl.Name, in["type"])
+		}
+		props, _ := in["properties"].(map[string]any)
+		if _, ok := props["account"]; !ok {
+			t.Errorf("%s: no account argument", tl.Name)
+		}
+		checkDescriptions(t, tl.Name, "", in)
+		if wire.OutputSchema["type"] != "object" {
+			t.Errorf("%s: output schema must be an object schema: %v", tl.Name, wire.OutputSchema)
+		}
+	}
+	for _, want := range []string{"create_post", "create_carousel", "publish_reel", "get_container_status", "publish_container", "reply_comment", "get_insights"} {
+		if !seen[want] {
+			t.Errorf("tool %s missing", want)
+		}
+	}
+}
+
+// checkDescriptions walks nested properties (carousel items, user tags).
+func checkDescriptions(t *testing.T, tool, path string, schema map[string]any) {
+	props, _ := schema["properties"].(map[string]any)
+	for name, p := range props {
+		ps, _ := p.(map[string]any)
+		if d, _ := ps["description"].(string); strings.TrimSpace(d) == "" {
+			t.Errorf("%s: property %s%s has no description", tool, path, name)
+		}
+		checkDescriptions(t, tool, path+name+".", ps)
+		if items, ok := ps["items"].(map[string]any); ok {
+			checkDescriptions(t, tool, path+name+"[].", items)
+		}
+	}
+}
+
+func TestReadOnlyAndToolsets(t *testing.T) {
+	names := func(ts []mcp.Tool) string {
+		var n []string
+		for _, t := range ts {
+			n = append(n, t.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_container_status,get_insights" {
+		t.Errorf("read-only tools: %s", got)
+	}
+	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "get_insights,reply_comment" {
+		t.Errorf("comments+insights tools: %s", got)
+	}
+	if _, err := tools.ParseToolsets("publish,nope"); err == nil {
+		t.Error("unknown toolset accepted")
+	}
+}
+
+func TestSandboxResultsAreMarked(t *testing.T) {
+	e := newEnv(t, envOpts{sandbox: true})
+	m := mustOK(t, e.call(t, "create_post", map[string]any{"image_url": jpeg}))
+	if m["sandbox"] != true {
+		t.Fatalf("sandbox result without sandbox:true: %v", m)
+	}
+}
