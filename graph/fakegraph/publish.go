@@ -245,6 +245,18 @@ func parseList(v string) ([]string, bool) {
 	return out, true
 }
 
+// inWindow counts the times in the rolling 24 h ending at now (an event
+// exactly 24 h old has left the window).
+func inWindow(ts []time.Time, now time.Time) int {
+	n := 0
+	for _, t := range ts {
+		if now.Sub(t) < containerTTL {
+			n++
+		}
+	}
+	return n
+}
+
 func countSince(ts []time.Time, since time.Time) int {
 	n := 0
 	for _, t := range ts {
@@ -275,7 +287,7 @@ func (s *Server) createContainer(w http.ResponseWriter, q *request, a *account) 
 		}
 		fields = f
 	}
-	if countSince(a.created, now.Add(-containerTTL)) >= containersPerDay {
+	if inWindow(a.created, now) >= containersPerDay {
 		return errContainerLimit()
 	}
 	c := &container{acct: a, params: cloneValues(p), created: now}
@@ -618,7 +630,7 @@ func (s *Server) publish(w http.ResponseWriter, q *request, a *account) *apiErro
 	case StatusInProgress:
 		return errNotReady()
 	}
-	if countSince(a.publishes, now.Add(-containerTTL)) >= s.opts.QuotaTotal {
+	if inWindow(a.publishes, now) >= s.opts.QuotaTotal {
 		return errQuota()
 	}
 	m := s.publishContainer(c, now)
@@ -763,7 +775,10 @@ func (s *Server) publishingLimit(w http.ResponseWriter, q *request, a *account) 
 			since = t
 		}
 	}
-	usage := countSince(a.publishes, since)
+	usage := inWindow(a.publishes, now)
+	if q.params.Get("since") != "" {
+		usage = countSince(a.publishes, since)
+	}
 	item := map[string]any{}
 	for _, f := range fields {
 		switch f.name {
