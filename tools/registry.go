@@ -39,6 +39,9 @@ type Deps struct {
 	Publisher *publish.Publisher
 	// Sandbox marks every successful result with "sandbox": true.
 	Sandbox bool
+	// Confirm asks the user (MCP elicitation, where the client supports it)
+	// before anything is published or deleted (IGMCP_CONFIRM=1).
+	Confirm bool
 	Logger  *slog.Logger
 }
 

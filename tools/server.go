@@ -39,4 +39,3 @@ func instructions(tools []Tool, sandbox bool) string {
 	}
 	return b.String()
 }
-

@@ -168,10 +168,7 @@ func (s *Server) routeFBUser(w http.ResponseWriter, q *request) *apiError {
 		writeJSON(w, 200, out)
 		return nil
 	}
-	if len(q.segs) >= 2 {
-		return errNoField(q.segs[1], "User")
-	}
-	return errUnknownPath(q.path)
+	return errUnknownPath("/" + strings.Join(q.segs[1:], "/"))
 }
 
 func (s *Server) pageGetter(a *account) getter {

@@ -149,10 +149,11 @@ func TestTokens(t *testing.T) {
 		if b := c.with(igAcct.Token).do("POST", "/me/media", vals("image_url", "https://cdn.example.com/a.jpg")); b.status != 200 {
 			t.Fatalf("%s", b.raw)
 		}
-		wantErr(t, c.with(igAcct.Token).do("GET", "/me/accounts", nil), 400, 100, 0)
+		wantErr(t, c.with(igAcct.Token).do("GET", "/me/accounts", nil), 400, 2500, 0)
 	})
 	t.Run("me and accounts with Facebook Login", func(t *testing.T) {
 		wantErr(t, c.do("GET", "/me", vals("fields", "user_id")), 400, 100, 0)
+		wantErr(t, c.do("GET", "/me/media", nil), 400, 2500, 0) // /me is the Facebook user
 		a := c.do("GET", "/me/accounts", vals("fields", "id,name,instagram_business_account{id,username}"))
 		d := a.data()
 		if len(d) != 1 {
