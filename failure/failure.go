@@ -127,6 +127,14 @@ func Classify(err error) *Error {
 	if errors.As(err, &ge) {
 		return fromGraph(ge)
 	}
+	var th *graph.ThrottledError
+	if errors.As(err, &th) {
+		e := New(RateLimited, "Not sent: "+th.Reason+".")
+		e.RetryAfter = max(seconds(th.RetryAfter), 1)
+		e.Action = fmt.Sprintf("Wait %s, then retry the same call; igmcp holds calls back until Instagram's limit resets, so retrying sooner fails the same way.", humanize(e.RetryAfter))
+		e.cause = err
+		return e
+	}
 	var tke *graph.TokenError
 	if errors.As(err, &tke) {
 		e := New(AuthExpired, "No usable Instagram access token: "+tke.Err.Error())

@@ -53,6 +53,8 @@ type Client struct {
 	appSecret string
 	userAgent string
 	observer  func(method, path string, status int, u Usage)
+	limiter   Limiter
+	retry     RetryPolicy
 }
 
 // Option configures a Client.
@@ -155,6 +157,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		base:      FacebookGraphURL,
 		version:   DefaultAPIVersion,
 		userAgent: defaultUserAgent,
+		retry:     DefaultRetryPolicy(),
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -190,15 +193,39 @@ func AppSecretProof(appSecret, token string) string {
 // body for POST. It is the escape hatch for endpoints without a method here:
 // the token, appsecret_proof and error classification are handled as for
 // every other call, and access_token/appsecret_proof in params are dropped.
+//
+// Reads (GET) are retried under the client's RetryPolicy; writes are sent
+// once.
 func (c *Client) Do(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("graph: path must not carry a query or fragment; pass params")
 	}
+	if method == http.MethodGet {
+		return c.callSafe(ctx, method, path, params, v)
+	}
 	return c.call(ctx, method, path, params, v)
 }
 
-// call is the one place a request is built, sent and classified.
+// call gates one request through the limiter, if any.
 func (c *Client) call(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
+	if c.limiter == nil {
+		return c.send(ctx, method, path, params, v)
+	}
+	done, err := c.limiter.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(ctx, method, path, params, v)
+	status, usage := 0, Usage{}
+	if resp != nil {
+		status, usage = resp.StatusCode, resp.Usage
+	}
+	done(status, usage, err)
+	return resp, err
+}
+
+// send is the one place a request is built, sent and classified.
+func (c *Client) send(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
 	path = strings.TrimLeft(path, "/")
 	errPath := "/" + path
 

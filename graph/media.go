@@ -38,7 +38,8 @@ func (c *Client) CreateContainer(ctx context.Context, igUserID string, req *Cont
 		params.Set("fields", containerFields)
 	}
 	out := new(Container)
-	resp, err := c.Do(ctx, http.MethodPost, seg(igUserID)+"/media", params, out)
+	// Creating a container publishes nothing, so it may be retried.
+	resp, err := c.callSafe(ctx, http.MethodPost, seg(igUserID)+"/media", params, out)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -31,8 +31,10 @@ func sqliteDialect() *dialect {
 //   - busy_timeout: wait for another connection's (or process's) write lock
 //     instead of failing at once;
 //   - journal_mode WAL: readers never block the writer nor it them;
-//   - synchronous NORMAL: durable at each WAL checkpoint, the usual WAL
-//     pairing, much cheaper than FULL;
+//   - synchronous FULL: each commit is fsynced before it returns. NORMAL
+//     (the usual WAL pairing) may lose the last commits on power loss, and
+//     the ledger must not forget "publish_sent" once the publish was sent;
+//     igmcp writes rarely enough that the fsync costs nothing that matters;
 //   - _txlock=immediate: every transaction is BEGIN IMMEDIATE, taking the
 //     write lock up front. A deferred transaction that reads then writes
 //     can fail with SQLITE_BUSY at the upgrade, which no busy timeout
@@ -43,7 +45,7 @@ func sqliteDSN(file string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	u.RawQuery = q.Encode()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -297,9 +298,23 @@ func TestOpenConfig(t *testing.T) {
 	if _, err := store.Open(ctx, store.Config{DatabaseURL: "mysql://x"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("mysql URL: %v", err)
 	}
-	// The database file is private.
-	dir := filepath.Join(t.TempDir(), "d")
-	openCfg(t, store.Config{DataDir: dir})
+	// The database file is private, in WAL mode, and odd characters in
+	// the path are no problem.
+	dir := filepath.Join(t.TempDir(), "d a?b#c%20")
+	s := openCfg(t, store.Config{DataDir: dir})
+	if _, err := s.ListTokens(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.Join(dir, "igmcp.db"), RawQuery: "mode=ro"}
+	raw, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
 	for _, name := range []string{"", "igmcp.db"} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {

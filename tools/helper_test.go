@@ -16,6 +16,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -35,6 +36,8 @@ var fastPolls = publish.PollPolicy{
 	Image: publish.Backoff{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1.5},
 	Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
 }
+
+var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
 
 type testEnv struct {
 	fake    *fakegraph.Server
@@ -62,7 +65,8 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		acct = o.fake.Accounts[0]
 	}
 	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts))
+		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts), graph.WithRetryPolicy(fastRetry),
+			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
 	}
 	var ts oauth2.TokenSource
 	if !o.noToken {

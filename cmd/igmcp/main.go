@@ -21,6 +21,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -110,10 +111,16 @@ func build(cfg *config, logger *slog.Logger) (*app, error) {
 		graphURL, token, userID = url, acct.Token, acct.ID
 	}
 	hc := &http.Client{Timeout: 60 * time.Second}
+	governor := ratelimit.New(ratelimit.Config{})
+	limiterKey := userID
+	if limiterKey == "" {
+		limiterKey = "default"
+	}
 	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
 		opts := []graph.Option{
 			graph.WithBaseURL(graphURL), graph.WithAPIVersion(cfg.apiVersion), graph.WithHTTPClient(hc),
 			graph.WithTokenSource(ts), graph.WithUserAgent("igmcp/" + version),
+			graph.WithLimiter(governor.For(limiterKey)),
 		}
 		if cfg.appSecret != "" && !cfg.sandbox {
 			opts = append(opts, graph.WithAppSecret(cfg.appSecret))

@@ -95,7 +95,8 @@ type Call struct {
 	// Version is the version segment ("v25.0"), empty when unversioned.
 	Version string
 	// Params are query, form and JSON-body parameters merged; never the
-	// access_token.
+	// access_token. Credential parameters (appsecret_proof, client_secret,
+	// fb_exchange_token, code) show as "[redacted]".
 	Params url.Values
 	// Token is the access token the call carried (for assertions only).
 	Token string
@@ -159,7 +160,6 @@ type Server struct {
 	mu       sync.Mutex
 	seq      int64 // object id / ordering sequence
 	ev       int64 // request start/end event sequence
-	accounts []*account
 	acctByID map[string]*account
 	tokens   map[string]*tokenInfo
 	pages    map[string]*account
@@ -195,7 +195,6 @@ func New(opts Options) *Server {
 		ac := &account{Account: a, usage: usageState{configured: opts.UsagePerCall > 0}}
 		ac.pageID = derivedID("1000", a.ID, 11)
 		ac.appScopedID = derivedID("2", a.ID, 16)
-		s.accounts = append(s.accounts, ac)
 		s.acctByID[a.ID] = ac
 		s.pages[ac.pageID] = ac
 		ti := s.tokens[a.Token]

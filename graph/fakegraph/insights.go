@@ -430,11 +430,12 @@ func (s *Server) userInsights(w http.ResponseWriter, q *request, a *account) *ap
 	return nil
 }
 
-// dayRange lists the UTC days overlapping [since, until).
+// dayRange lists the starts of the UTC days whose end (the value's
+// end_time) falls in (since, until].
 func dayRange(since, until time.Time) []time.Time {
 	var out []time.Time
-	for d := since.UTC().Truncate(24 * time.Hour); d.Before(until); d = d.Add(24 * time.Hour) {
-		out = append(out, d)
+	for end := since.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour); !end.After(until); end = end.Add(24 * time.Hour) {
+		out = append(out, end.Add(-24*time.Hour))
 	}
 	return out
 }

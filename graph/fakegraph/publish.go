@@ -878,12 +878,12 @@ func (s *Server) serveUpload(w http.ResponseWriter, q *request) {
 		writeUploadError(w, 400, fmt.Sprintf("offset %d does not match the %d bytes received so far", off, c.uploadedSize), true)
 		return
 	}
-	if off+int64(len(q.body)) > size {
+	if off+q.bodyLen > size {
 		writeUploadError(w, 400, "more bytes than file_size", false)
 		return
 	}
 	c.fileSize = size
-	c.uploadedSize += int64(len(q.body))
+	c.uploadedSize += q.bodyLen
 	if c.uploadedSize == size {
 		c.uploaded = true
 		c.readyAt = now.Add(s.opts.VideoProcessing)

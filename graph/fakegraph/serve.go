@@ -33,7 +33,7 @@ type request struct {
 	params   url.Values // without access_token
 	token    string
 	tokenSrc string
-	body     []byte // raw body (rupload)
+	bodyLen  int64 // rupload: bytes received (the bytes themselves are discarded)
 	badBody  bool
 
 	ti   *tokenInfo
@@ -68,7 +68,7 @@ func parseRequest(r *http.Request) *request {
 	switch {
 	case r.Body == nil:
 	case isUpload:
-		q.body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<30))
+		q.bodyLen, _ = io.Copy(io.Discard, r.Body)
 	case ct == "application/json":
 		raw, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 		if len(bytes.TrimSpace(raw)) > 0 {
@@ -157,42 +157,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	if f != nil {
-		switch f.Action {
-		case FaultGraphError:
-			s.writeError(sw, specError(f.GraphError))
-			s.recordStatus(call, sw.status)
-			return
-		case FaultHTTP500:
-			st := 500
-			if f.GraphError != nil {
-				st = f.GraphError.HTTPStatus
-			}
-			writeEdge5xx(sw, st)
-			s.recordStatus(call, sw.status)
-			return
-		case FaultDrop:
-			drop(w)
-			return
-		case FaultPublishThenFail:
-			rec := httptest.NewRecorder()
-			s.serve(rec, q)
-			if rec.Code >= 300 {
-				copyRecorder(sw, rec)
-				s.recordStatus(call, sw.status)
-				return
-			}
-			if f.GraphError != nil {
-				s.writeError(sw, specError(f.GraphError))
-				s.recordStatus(call, sw.status)
-				return
-			}
-			drop(w)
-			return
-		}
+	s.respond(w, sw, q, f)
+	s.recordStatus(call, sw.status) // stays 0 when the connection was dropped
+}
+
+// respond answers the call, or misbehaves as the fault f says.
+func (s *Server) respond(w http.ResponseWriter, sw *statusWriter, q *request, f *Fault) {
+	if f == nil {
+		s.serve(sw, q)
+		return
 	}
-	s.serve(sw, q)
-	s.recordStatus(call, sw.status)
+	switch f.Action {
+	case FaultGraphError:
+		s.writeError(sw, specError(f.GraphError))
+	case FaultHTTP500:
+		st := 500
+		if f.GraphError != nil {
+			st = f.GraphError.HTTPStatus
+		}
+		writeEdge5xx(sw, st)
+	case FaultDrop:
+		drop(w)
+	case FaultPublishThenFail:
+		rec := httptest.NewRecorder()
+		s.serve(rec, q)
+		switch {
+		case rec.Code >= 300: // the work failed for real: nothing went live
+			copyRecorder(sw, rec)
+		case f.GraphError != nil:
+			for _, k := range []string{"X-Business-Use-Case-Usage", "X-App-Usage", "Facebook-Api-Version"} {
+				if v := rec.Header().Get(k); v != "" {
+					sw.Header().Set(k, v)
+				}
+			}
+			s.writeError(sw, specError(f.GraphError))
+		default:
+			drop(w)
+		}
+	default:
+		s.serve(sw, q)
+	}
 }
 
 func copyRecorder(w http.ResponseWriter, rec *httptest.ResponseRecorder) {

@@ -66,6 +66,26 @@ func TestErrorEnvelope(t *testing.T) {
 	}
 }
 
+func TestVersionPrefix(t *testing.T) {
+	s := New(Options{})
+	c := start(t, s)
+	for _, base := range []string{strings.TrimSuffix(c.base, "/v25.0"), strings.TrimSuffix(c.base, "/v25.0") + "/v22.0"} {
+		cc := *c
+		cc.base = base
+		a := cc.do("GET", "/"+acct, vals("fields", "username"))
+		if a.status != 200 || a.str("username") != DefaultAccount.Username {
+			t.Fatalf("%s: %s", base, a.raw)
+		}
+	}
+	calls := s.Calls()
+	if calls[0].Path != "/"+acct || calls[0].Version != "" || calls[1].Path != "/"+acct || calls[1].Version != "v22.0" {
+		t.Fatalf("%+v", calls)
+	}
+	if s.CountCalls("GET", "/"+acct) != 2 || s.CountCalls("POST", "") != 0 {
+		t.Fatal("CountCalls")
+	}
+}
+
 func TestTokens(t *testing.T) {
 	clk := newClock()
 	igAcct := Account{ID: "17841400000000003", Username: "ig_login", Token: "IGAAtoken", Login: LoginInstagram}
@@ -198,6 +218,10 @@ func TestAppSecretProof(t *testing.T) {
 			if tt.ok {
 				if a.status != 200 {
 					t.Fatalf("%s", a.raw)
+				}
+				calls := s.Calls()
+				if p := calls[len(calls)-1].Params.Get("appsecret_proof"); p != "[redacted]" {
+					t.Fatalf("recorded proof %q", p)
 				}
 				return
 			}

@@ -13,8 +13,8 @@ const (
 )
 
 // secretParams are parameters whose values are credentials; Calls() shows
-// them as "[redacted]".
-var secretParams = []string{"client_secret", "fb_exchange_token", "code"}
+// them as "[redacted]" (so a test can still see that they were sent).
+var secretParams = []string{"appsecret_proof", "client_secret", "fb_exchange_token", "code"}
 
 // AuthCode issues a single-use OAuth authorization code for the account,
 // as the login dialog would after the user consents. Exchanging it at

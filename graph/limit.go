@@ -1,0 +1,117 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+)
+
+// Limiter gates every request of a Client; the rate-limit governor
+// implements it. Acquire waits until a request may be sent, or refuses it
+// (with a *ThrottledError) without anything reaching Instagram. done is
+// called exactly once with what the request produced.
+type Limiter interface {
+	Acquire(ctx context.Context) (done func(status int, u Usage, err error), err error)
+}
+
+// WithLimiter installs the rate-limit governor of the account.
+func WithLimiter(l Limiter) Option {
+	return func(c *Client) error {
+		c.limiter = l
+		return nil
+	}
+}
+
+// ThrottledError is a request igmcp refused to send because the account (or
+// the app) is at its rate limit: sending it would only spend budget and get
+// the same error back.
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("graph: not sent: %s (retry in %s)", e.Reason, e.RetryAfter.Round(time.Second))
+}
+
+// RetryPolicy bounds the retries of calls that are safe to repeat (reads and
+// container creation): MaxTries attempts in all, exponential backoff with
+// jitter from Initial up to Max, and at most MaxElapsed overall.
+type RetryPolicy struct {
+	MaxTries   uint
+	Initial    time.Duration
+	Max        time.Duration
+	MaxElapsed time.Duration
+}
+
+// DefaultRetryPolicy: three attempts within 20 seconds.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxTries: 3, Initial: 500 * time.Millisecond, Max: 5 * time.Second, MaxElapsed: 20 * time.Second}
+}
+
+// WithRetryPolicy sets the retry policy; MaxTries 1 disables retries.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if p.MaxTries == 0 || p.Initial < 0 || p.Max < p.Initial {
+			return errors.New("graph: invalid retry policy")
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// callSafe is call with retries, for requests that are safe to repeat. A
+// repeated container creation at worst leaves an unused container, which
+// expires unpublished; a repeated publish would be a second post, so publish
+// and comment writes never come through here.
+func (c *Client) callSafe(ctx context.Context, method, path string, params map[string][]string, v any) (*Response, error) {
+	if c.retry.MaxTries <= 1 {
+		return c.call(ctx, method, path, params, v)
+	}
+	eb := backoff.NewExponentialBackOff()
+	eb.InitialInterval = c.retry.Initial
+	eb.MaxInterval = c.retry.Max
+	return backoff.Retry(ctx, func() (*Response, error) {
+		resp, err := c.call(ctx, method, path, params, v)
+		if err != nil && !Retryable(err) {
+			return resp, backoff.Permanent(err)
+		}
+		return resp, err
+	}, backoff.WithBackOff(eb), backoff.WithMaxTries(c.retry.MaxTries), backoff.WithMaxElapsedTime(c.retry.MaxElapsed))
+}
+
+// Retryable reports whether a failed call may succeed if repeated: a lost
+// answer, a 5xx, or a code Meta documents as temporary. Never a spam or
+// integrity block (368, 2207051), a rate limit (the governor waits those
+// out) or a refusal of the request itself.
+func Retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Code {
+	case 368, 4, 17, 32, 341, 613, 80001, 80002:
+		// Blocks and rate limits, even when marked is_transient: repeating
+		// them spends budget and prolongs the block.
+		return false
+	}
+	if ge.Subcode == 2207051 {
+		return false
+	}
+	switch ge.Subcode {
+	case 2207001, 2207032, 2207003:
+		return true
+	}
+	return ge.Code == 1 || ge.Code == 2 || ge.IsTransient || ge.HTTPStatus >= http.StatusInternalServerError
+}

@@ -1,0 +1,146 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/igmcp/igmcp/graph"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func buc(id string, pct, regainMin int) graph.Usage {
+	return graph.Usage{BUC: map[string][]graph.BUCUsage{id: {{Type: "instagram", CallCount: pct, EstimatedTimeToRegainAccess: regainMin}}}}
+}
+
+func TestBlockedAfterLimitUntilRegain(t *testing.T) {
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	g := New(Config{Now: c.now})
+	l := g.For("a")
+	done, err := l.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done(400, buc("a", 100, 7), &graph.Error{Code: 80002, HTTPStatus: 400})
+	_, err = l.Acquire(t.Context())
+	var th *graph.ThrottledError
+	if !errors.As(err, &th) || th.RetryAfter != 7*time.Minute {
+		t.Fatalf("want throttled for 7m, got %v", err)
+	}
+	// Another account is not affected by this account's limit.
+	if d, err := g.For("b").Acquire(t.Context()); err != nil {
+		t.Fatalf("account b blocked: %v", err)
+	} else {
+		d(200, graph.Usage{}, nil)
+	}
+	c.add(7 * time.Minute)
+	if d, err := l.Acquire(t.Context()); err != nil {
+		t.Fatalf("still blocked after regain time: %v", err)
+	} else {
+		d(200, graph.Usage{}, nil)
+	}
+}
+
+func TestAppLimitBlocksEveryAccount(t *testing.T) {
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	g := New(Config{Now: c.now, DefaultBlock: time.Minute})
+	d, _ := g.For("a").Acquire(t.Context())
+	d(400, graph.Usage{}, &graph.Error{Code: 4, HTTPStatus: 400})
+	var th *graph.ThrottledError
+	if _, err := g.For("b").Acquire(t.Context()); !errors.As(err, &th) || th.RetryAfter != time.Minute {
+		t.Fatalf("app limit did not block account b: %v", err)
+	}
+}
+
+func TestSpamBlockIsNotARateLimit(t *testing.T) {
+	g := New(Config{})
+	d, _ := g.For("a").Acquire(t.Context())
+	d(400, graph.Usage{}, &graph.Error{Code: 4, Subcode: 2207051, HTTPStatus: 400})
+	if d, err := g.For("a").Acquire(t.Context()); err != nil {
+		t.Fatalf("spam block throttled the account: %v", err)
+	} else {
+		d(200, graph.Usage{}, nil)
+	}
+}
+
+func TestSpacingAboveThreshold(t *testing.T) {
+	g := New(Config{MaxSpacing: time.Second})
+	cases := map[int]time.Duration{0: 0, 79: 0, 80: 0, 90: 500 * time.Millisecond, 100: time.Second}
+	for pct, want := range cases {
+		if got := g.spacing(pct); got != want {
+			t.Errorf("spacing(%d) = %v, want %v", pct, got, want)
+		}
+	}
+	// Over MaxWait the call is refused with the wait, not held.
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	g = New(Config{Now: c.now, MaxSpacing: time.Hour, MaxWait: time.Second})
+	l := g.For("a")
+	d, _ := l.Acquire(t.Context())
+	d(200, buc("a", 99, 0), nil)
+	d, err := l.Acquire(t.Context()) // first spaced call starts now
+	if err != nil {
+		t.Fatal(err)
+	}
+	d(200, buc("a", 99, 0), nil)
+	var th *graph.ThrottledError
+	if _, err := l.Acquire(t.Context()); !errors.As(err, &th) || th.RetryAfter < time.Minute {
+		t.Fatalf("want refusal with a long wait, got %v", err)
+	}
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	g := New(Config{MaxConcurrent: 3})
+	l := g.For("a")
+	var inFlight, peak atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := l.Acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			n := inFlight.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+			inFlight.Add(-1)
+			d(200, graph.Usage{}, nil)
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 3 || p < 2 {
+		t.Fatalf("peak concurrency %d, want at most 3 (and some parallelism)", p)
+	}
+	if s := g.Status("a"); s.InFlight != 0 {
+		t.Fatalf("slots leaked: %+v", s)
+	}
+}
+
+func TestAcquireHonoursCancel(t *testing.T) {
+	g := New(Config{MaxConcurrent: 1})
+	l := g.For("a")
+	d, _ := l.Acquire(t.Context())
+	defer d(200, graph.Usage{}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := l.Acquire(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
