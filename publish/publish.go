@@ -23,6 +23,8 @@ type Graph interface {
 	Publish(ctx context.Context, igUserID, creationID string) (*graph.Media, *graph.Response, error)
 	GetMedia(ctx context.Context, mediaID string, fields ...string) (*graph.Media, *graph.Response, error)
 	CreateComment(ctx context.Context, mediaID, message string) (*graph.Comment, *graph.Response, error)
+	PublishingLimit(ctx context.Context, igUserID string) (*graph.PublishingLimit, *graph.Response, error)
+	RecentMedia(ctx context.Context, igUserID string, limit int) ([]graph.Media, *graph.Response, error)
 }
 
 // Account is the Instagram professional account a publish acts as.
@@ -111,6 +113,7 @@ type Publisher struct {
 	log              *slog.Logger
 	// maxPollErrors is how many consecutive failed status reads end a wait.
 	maxPollErrors int
+	quota         quota
 }
 
 // Option configures a Publisher.
@@ -197,6 +200,9 @@ func (p *Publisher) Post(ctx context.Context, a *Account, in *PostInput, o Optio
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := p.checkQuota(ctx, a); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(o.Wait)
 	c, err := p.create(ctx, a, in.request(), "")
 	if err != nil {
@@ -208,6 +214,9 @@ func (p *Publisher) Post(ctx context.Context, a *Account, in *PostInput, o Optio
 // Reel publishes a Reel from a video URL.
 func (p *Publisher) Reel(ctx context.Context, a *Account, in *ReelInput, o Options) (*Result, error) {
 	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.checkQuota(ctx, a); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(o.Wait)
@@ -222,6 +231,9 @@ func (p *Publisher) Reel(ctx context.Context, a *Account, in *ReelInput, o Optio
 // them, creates the album container and publishes it.
 func (p *Publisher) Carousel(ctx context.Context, a *Account, in *CarouselInput, o Options) (*Result, error) {
 	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.checkQuota(ctx, a); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(o.Wait)
@@ -308,6 +320,11 @@ func (p *Publisher) PublishContainer(ctx context.Context, a *Account, containerI
 	c, _, err := a.Graph.GetContainer(ctx, containerID)
 	if err != nil {
 		return nil, err
+	}
+	if c.StatusCode != graph.StatusPublished {
+		if err := p.checkQuota(ctx, a); err != nil {
+			return nil, err
+		}
 	}
 	return p.finish(ctx, a, c, kindVideo, time.Now().Add(o.Wait), o, "", "", nil)
 }

@@ -11,13 +11,6 @@ import (
 	"github.com/igmcp/igmcp/graph"
 )
 
-// MediaLister is optionally implemented by Graph; reconciliation uses it to
-// find the media id of a container that was published but whose answer was
-// lost.
-type MediaLister interface {
-	RecentMedia(ctx context.Context, igUserID string, limit int) ([]graph.Media, *graph.Response, error)
-}
-
 // reconcileTimeout bounds the status checks after an ambiguous publish. They
 // run even when the caller's context is cancelled: knowing whether the post
 // went live matters more than returning early.
@@ -44,7 +37,15 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 				}
 			}
 			p.record(ctx, a, containerID, done)
+			p.countPublish(a)
 			return done, warns, nil
+		}
+		if fe := failure.Classify(err); fe.Kind == failure.PublishLimitReached {
+			p.quotaExhausted(a)
+			if e, qerr := p.quotaEntry(ctx, a); qerr == nil && e.total > 0 {
+				return Published{}, nil, p.limitReached(ctx, a, max(e.usage, e.total), e.total, e.window, fe)
+			}
+			return Published{}, nil, err
 		}
 		if !ambiguous(err) {
 			return Published{}, nil, err
@@ -57,6 +58,7 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 			done, warns := p.findMedia(rctx, a, caption, started)
 			cancel()
 			p.record(ctx, a, containerID, done)
+			p.countPublish(a)
 			return done, append(warns, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again."), nil
 		case rerr == nil && st.StatusCode == graph.StatusFinished:
 			cancel()
@@ -103,17 +105,13 @@ func (p *Publisher) readStatus(ctx context.Context, a *Account, containerID stri
 // findMedia looks for the media a lost publish created among the account's
 // most recent media: published since the attempt began, with our caption.
 func (p *Publisher) findMedia(ctx context.Context, a *Account, caption string, since time.Time) (Published, []string) {
-	ml, ok := a.Graph.(MediaLister)
-	if !ok {
-		return Published{}, []string{"The media id is unknown; list the account's recent media to find the post."}
-	}
-	media, _, err := ml.RecentMedia(ctx, a.ID, 10)
+	media, _, err := a.Graph.RecentMedia(ctx, a.ID, 10)
 	if err != nil {
 		return Published{}, []string{"The media id is unknown (recent media could not be read); list the account's recent media to find the post."}
 	}
 	var found []graph.Media
 	for _, m := range media {
-		ts, terr := time.Parse("2006-01-02T15:04:05-0700", m.Timestamp)
+		ts, terr := time.Parse(graphTime, m.Timestamp)
 		if terr == nil && ts.Before(since.Add(-2*time.Minute)) {
 			continue
 		}

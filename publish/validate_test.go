@@ -52,7 +52,7 @@ func TestStatusSubcode(t *testing.T) {
 	cases := map[string]int{
 		"Error: Media upload has failed with error code 2207026": 2207026,
 		"In Progress: Media is still being processed.":           0,
-		"": 0,
+		"":          0,
 		"Error: 12": 0,
 		"Finished: Media has been uploaded and it is ready to be published.": 0,
 	}

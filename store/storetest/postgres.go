@@ -101,7 +101,10 @@ func StartPostgres(ctx context.Context) (*Postgres, error) {
 	}
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	// Pdeathsig stops the server should the test binary die without
-	// reaching Stop (a panic, a timeout).
+	// reaching Stop (a panic, a timeout). The kernel ties it to the OS
+	// thread that started the process, which the Go runtime keeps for the
+	// life of the binary unless it was locked to a goroutine; a best
+	// effort, on top of Stop.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
 	if err := p.cmd.Start(); err != nil {
 		logFile.Close()
