@@ -113,4 +113,3 @@ func (p *Publisher) limitReached(ctx context.Context, a *Account, usage, total i
 
 // graphTime is the timestamp format of IG Media (2017-05-19T23:27:28+0000).
 const graphTime = "2006-01-02T15:04:05-0700"
-
