@@ -48,7 +48,7 @@ type benchEnv struct {
 // newEnv wires the production pieces the way cmd/igmcp does (Graph client,
 // single account, publisher, MCP server) around a fakegraph server, and
 // connects an in-process MCP client in the client's default protocol era.
-func newEnv(b *testing.B, fo fakegraph.Options, pp publish.PollPolicy) *benchEnv {
+func newEnv(b *testing.B, fo fakegraph.Options, pp publish.PollPolicy, copts ...client.ClientOption) *benchEnv {
 	b.Helper()
 	fake := fakegraph.New(fo)
 	base, stop := fake.Start()
@@ -64,7 +64,7 @@ func newEnv(b *testing.B, fo fakegraph.Options, pp publish.PollPolicy) *benchEnv
 	}
 	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(publish.WithPollPolicy(pp)), Sandbox: true}
 	srv := tools.NewServer(deps, "bench", tools.Selection{})
-	c, err := client.NewInProcessClient(srv)
+	c, err := client.NewInProcessClientWithOptions(srv, copts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -256,23 +256,34 @@ func BenchmarkReel2MinGraphCalls(b *testing.B) {
 }
 
 // BenchmarkToolsListBytes measures the tools/list result the model reads
-// (default toolsets: every tool), as JSON.
+// (default toolsets: every tool), as JSON, in both protocol eras: the
+// 2026-07-28 result also carries resultType, ttlMs, cacheScope and _meta.
 func BenchmarkToolsListBytes(b *testing.B) {
-	e := newEnv(b, fakegraph.Options{}, publish.DefaultPollPolicy())
-	var size, count int
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		res, err := e.client.ListTools(context.Background(), mcp.ListToolsRequest{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, err := json.Marshal(res)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size, count = len(raw), len(res.Tools)
+	for _, era := range []struct {
+		name string
+		opts []client.ClientOption
+	}{
+		{mcp.LATEST_PROTOCOL_VERSION, nil},
+		{mcp.LATEST_LEGACY_PROTOCOL_VERSION, []client.ClientOption{client.WithProtocolVersion(mcp.LATEST_LEGACY_PROTOCOL_VERSION)}},
+	} {
+		b.Run(era.name, func(b *testing.B) {
+			e := newEnv(b, fakegraph.Options{}, publish.DefaultPollPolicy(), era.opts...)
+			var size, count int
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res, err := e.client.ListTools(context.Background(), mcp.ListToolsRequest{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				raw, err := json.Marshal(res)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size, count = len(raw), len(res.Tools)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(size), "bytes")
+			b.ReportMetric(float64(count), "tools")
+		})
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(size), "bytes")
-	b.ReportMetric(float64(count), "tools")
 }

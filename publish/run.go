@@ -1,0 +1,103 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+
+	"github.com/igmcp/igmcp/failure"
+)
+
+// Kinds of post a Request can carry (the schedule_post kinds).
+const (
+	KindPost     = "post"
+	KindCarousel = "carousel"
+	KindReel     = "reel"
+	KindStory    = "story"
+)
+
+// Request is one publish, of one kind, made exactly once per
+// IdempotencyKey: tools, jobs and the scheduler all publish through Run.
+type Request struct {
+	Kind     string
+	Post     *PostInput
+	Carousel *CarouselInput
+	Reel     *ReelInput
+	// IdempotencyKey: the same key (for the same account) returns the same
+	// result and never publishes twice, across restarts. Empty: a one-off.
+	IdempotencyKey string
+}
+
+// DecodeRequest builds a Request from a kind and the JSON arguments of that
+// kind's tool (as schedule_post stores them). Unknown fields are refused.
+func DecodeRequest(kind string, args json.RawMessage, key string) (Request, error) {
+	r := Request{Kind: kind, IdempotencyKey: key}
+	var target any
+	switch kind {
+	case KindPost:
+		r.Post = new(PostInput)
+		target = r.Post
+	case KindCarousel:
+		r.Carousel = new(CarouselInput)
+		target = r.Carousel
+	case KindReel:
+		r.Reel = new(ReelInput)
+		target = r.Reel
+	default:
+		return r, failure.Invalid("kind", "kind must be post, carousel or reel, got %q", kind)
+	}
+	if err := strictJSON(args, target); err != nil {
+		return r, failure.Invalid("post", "%v", err)
+	}
+	return r, nil
+}
+
+// Validate checks the request's input without calling Instagram.
+func (r *Request) Validate() error {
+	switch {
+	case r.Kind == KindPost && r.Post != nil:
+		return r.Post.Validate()
+	case r.Kind == KindCarousel && r.Carousel != nil:
+		return r.Carousel.Validate()
+	case r.Kind == KindReel && r.Reel != nil:
+		return r.Reel.Validate()
+	}
+	return failure.Invalid("kind", "unsupported post kind %q", r.Kind)
+}
+
+// Digest identifies the request's content, so a key reused for a different
+// post is caught.
+func (r *Request) Digest(o Options) string {
+	var in any
+	switch r.Kind {
+	case KindPost:
+		in = r.Post
+	case KindCarousel:
+		in = r.Carousel
+	case KindReel:
+		in = r.Reel
+	}
+	b, _ := json.Marshal(struct {
+		Kind  string `json:"kind"`
+		Draft bool   `json:"draft"`
+		In    any    `json:"in"`
+	}{r.Kind, o.Draft, in})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Run validates and publishes the request.
+func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (*Result, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	switch r.Kind {
+	case KindPost:
+		return p.Post(ctx, a, r.Post, o)
+	case KindCarousel:
+		return p.Carousel(ctx, a, r.Carousel, o)
+	default:
+		return p.Reel(ctx, a, r.Reel, o)
+	}
+}
