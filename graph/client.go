@@ -55,6 +55,7 @@ type Client struct {
 	observer  func(method, path string, status int, u Usage)
 	limiter   Limiter
 	retry     RetryPolicy
+	reauth    func(ctx context.Context, err *Error) bool
 }
 
 // Option configures a Client.
@@ -206,8 +207,20 @@ func (c *Client) Do(ctx context.Context, method, path string, params url.Values,
 	return c.call(ctx, method, path, params, v)
 }
 
-// call gates one request through the limiter, if any.
+// call sends one request; after a token rejection (190) that the owner could
+// repair by refreshing, it is sent once more with the new token. A write
+// refused with 190 did nothing, so repeating it is safe.
 func (c *Client) call(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
+	resp, err := c.gated(ctx, method, path, params, v)
+	var ge *Error
+	if err != nil && c.reauth != nil && errors.As(err, &ge) && ge.Code == 190 && c.reauth(ctx, ge) {
+		return c.gated(ctx, method, path, params, v)
+	}
+	return resp, err
+}
+
+// gated sends one request through the limiter, if any.
+func (c *Client) gated(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
 	if c.limiter == nil {
 		return c.send(ctx, method, path, params, v)
 	}

@@ -115,3 +115,13 @@ func Retryable(err error) bool {
 	}
 	return ge.Code == 1 || ge.Code == 2 || ge.IsTransient || ge.HTTPStatus >= http.StatusInternalServerError
 }
+
+// WithReauth sets what to do when Instagram rejects the token (code 190):
+// refresh reports whether a new token is now available, and if so the call
+// is sent once more with it. Without it a 190 is returned as is.
+func WithReauth(refresh func(ctx context.Context, err *Error) bool) Option {
+	return func(c *Client) error {
+		c.reauth = refresh
+		return nil
+	}
+}
