@@ -36,6 +36,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -62,7 +63,12 @@ func newEnv(b *testing.B, fo fakegraph.Options, pp publish.PollPolicy, copts ...
 	if err != nil {
 		b.Fatal(err)
 	}
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(publish.WithPollPolicy(pp)), Sandbox: true}
+	st, err := store.Open(context.Background(), store.Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(pp)), Sandbox: true}
 	srv := tools.NewServer(deps, "bench", tools.Selection{})
 	c, err := client.NewInProcessClientWithOptions(srv, copts...)
 	if err != nil {

@@ -141,13 +141,6 @@ func Classify(err error) *Error {
 		e.cause = err
 		return e
 	}
-	var te *graph.TransportError
-	if errors.As(err, &te) {
-		e := New(Transient, "Instagram could not be reached: "+te.Err.Error())
-		e.RetryAfter = 30
-		e.cause = err
-		return e
-	}
 	if errors.Is(err, context.Canceled) {
 		e := New(Transient, "The call was cancelled before it finished.")
 		e.Action = "Call the tool again if you still want the result."
@@ -156,6 +149,13 @@ func Classify(err error) *Error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		e := New(Transient, "The call timed out before Instagram answered.")
+		e.cause = err
+		return e
+	}
+	var te *graph.TransportError
+	if errors.As(err, &te) {
+		e := New(Transient, "Instagram could not be reached: "+te.Err.Error())
+		e.RetryAfter = 30
 		e.cause = err
 		return e
 	}

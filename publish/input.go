@@ -8,49 +8,49 @@ import "github.com/igmcp/igmcp/graph"
 // UserTag tags a person in an image or video at (x, y), fractions of the width
 // and height from the top-left corner.
 type UserTag struct {
-	Username string  `json:"username" jsonschema_description:"Instagram username to tag, without '@'."`
-	X        float64 `json:"x" jsonschema:"minimum=0,maximum=1" jsonschema_description:"Horizontal position, 0 (left) to 1 (right)."`
-	Y        float64 `json:"y" jsonschema:"minimum=0,maximum=1" jsonschema_description:"Vertical position, 0 (top) to 1 (bottom)."`
+	Username string  `json:"username" jsonschema_description:"Username, without '@'."`
+	X        float64 `json:"x" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 (left) to 1 (right)."`
+	Y        float64 `json:"y" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 (top) to 1 (bottom)."`
 }
 
 // Common are the publish arguments every post kind shares (SPEC.md §3).
 type Common struct {
-	Caption       string   `json:"caption,omitempty" jsonschema:"maxLength=2200" jsonschema_description:"Post caption: at most 2200 characters, 30 #hashtags and 20 @mentions."`
-	LocationID    string   `json:"location_id,omitempty" jsonschema_description:"Facebook Page id of a place to attach as the location."`
-	Collaborators []string `json:"collaborators,omitempty" jsonschema:"maxItems=3" jsonschema_description:"Up to 3 usernames (without '@') invited as collaborators."`
-	FirstComment  string   `json:"first_comment,omitempty" jsonschema:"maxLength=2200" jsonschema_description:"A comment posted on the media right after it is published."`
+	Caption       string   `json:"caption,omitempty" jsonschema:"maxLength=2200" jsonschema_description:"At most 2200 characters, 30 #hashtags, 20 @mentions."`
+	LocationID    string   `json:"location_id,omitempty" jsonschema_description:"Facebook Page id of a place."`
+	Collaborators []string `json:"collaborators,omitempty" jsonschema:"maxItems=3" jsonschema_description:"Usernames to invite as collaborators."`
+	FirstComment  string   `json:"first_comment,omitempty" jsonschema:"maxLength=2200" jsonschema_description:"Comment posted right after publishing."`
 }
 
 // PostInput is one image post.
 type PostInput struct {
-	ImageURL string    `json:"image_url" jsonschema_description:"Public https URL of a JPEG that Instagram fetches (at most 8 MiB, aspect 4:5 to 1.91:1)."`
-	AltText  string    `json:"alt_text,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Alternative text for screen readers (at most 1000 characters)."`
-	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag in the image."`
+	ImageURL string    `json:"image_url" jsonschema_description:"Public https URL of a JPEG (≤8 MiB, aspect 4:5 to 1.91:1)."`
+	AltText  string    `json:"alt_text,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Alt text for screen readers."`
+	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
 	Common
 }
 
 // CarouselItem is one image or video of a carousel.
 type CarouselItem struct {
-	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https URL of a JPEG; give this or video_url."`
-	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https URL of an MP4/MOV video; give this or image_url."`
-	AltText  string    `json:"alt_text,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Alternative text (images only, at most 1000 characters)."`
-	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag in this item."`
+	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https JPEG URL (or video_url)."`
+	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https MP4/MOV URL (or image_url)."`
+	AltText  string    `json:"alt_text,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Alt text (images only)."`
+	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
 }
 
 // CarouselInput is a carousel (album) of 2–10 items.
 type CarouselInput struct {
-	Items []CarouselItem `json:"items" jsonschema:"minItems=2,maxItems=10" jsonschema_description:"2 to 10 items, shown in this order; all are cropped to the first item's aspect ratio."`
+	Items []CarouselItem `json:"items" jsonschema:"minItems=2,maxItems=10" jsonschema_description:"Items in order; all are cropped to the first one's aspect ratio."`
 	Common
 }
 
 // ReelInput is a Reel.
 type ReelInput struct {
-	VideoURL    string    `json:"video_url" jsonschema_description:"Public https URL of the video (MP4/MOV, H.264/HEVC, 3 s to 15 min, at most 300 MB)."`
-	CoverURL    string    `json:"cover_url,omitempty" jsonschema_description:"Public https URL of a JPEG cover image; wins over thumb_offset."`
-	ThumbOffset *int      `json:"thumb_offset,omitempty" jsonschema:"minimum=0" jsonschema_description:"Cover frame position in milliseconds from the start."`
-	ShareToFeed *bool     `json:"share_to_feed,omitempty" jsonschema_description:"Also show the Reel in the main feed (default: Instagram's default, true)."`
-	AudioName   string    `json:"audio_name,omitempty" jsonschema_description:"Name for the Reel's original audio."`
-	UserTags    []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag in the Reel."`
+	VideoURL    string    `json:"video_url" jsonschema_description:"Public https URL of an MP4/MOV (3 s to 15 min, ≤300 MB)."`
+	CoverURL    string    `json:"cover_url,omitempty" jsonschema_description:"Public https JPEG cover; wins over thumb_offset."`
+	ThumbOffset *int      `json:"thumb_offset,omitempty" jsonschema:"minimum=0" jsonschema_description:"Cover frame, in ms from the start."`
+	ShareToFeed *bool     `json:"share_to_feed,omitempty" jsonschema_description:"Also show in the main feed (default true)."`
+	AudioName   string    `json:"audio_name,omitempty" jsonschema_description:"Name for the original audio."`
+	UserTags    []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
 	Common
 }
 

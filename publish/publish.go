@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/store"
 )
 
 // Graph is what the pipeline needs from the Graph API; *graph.Client
@@ -40,34 +40,12 @@ type Published struct {
 	Permalink string
 }
 
-// Ledger remembers which container became which media, so publishing a
-// container again answers from memory instead of calling media_publish.
-type Ledger interface {
-	Lookup(ctx context.Context, accountID, containerID string) (Published, bool, error)
-	Record(ctx context.Context, accountID, containerID string, p Published) error
-}
-
-// MemoryLedger is a Ledger that lives as long as the process.
-type MemoryLedger struct {
-	mu sync.Mutex
-	m  map[string]Published
-}
-
-func (l *MemoryLedger) Lookup(_ context.Context, accountID, containerID string) (Published, bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	p, ok := l.m[accountID+"/"+containerID]
-	return p, ok, nil
-}
-
-func (l *MemoryLedger) Record(_ context.Context, accountID, containerID string, p Published) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[string]Published{}
-	}
-	l.m[accountID+"/"+containerID] = p
-	return nil
+// Store is what publishing keeps durably: the idempotency ledger (so a
+// repeated call or a restarted process never publishes twice) and the
+// journal of writes. store.Store satisfies it.
+type Store interface {
+	store.Ledger
+	AppendJournal(ctx context.Context, e store.JournalEntry) (store.JournalEntry, error)
 }
 
 // Backoff is a polling schedule: Initial, then ×Factor each time, at most Max.
@@ -107,7 +85,8 @@ func DefaultPollPolicy() PollPolicy {
 
 // Publisher runs publishes. The zero value is not usable; use New.
 type Publisher struct {
-	ledger           Ledger
+	store            Store
+	inflight         inflight
 	poll             PollPolicy
 	childConcurrency int
 	log              *slog.Logger
@@ -118,9 +97,6 @@ type Publisher struct {
 
 // Option configures a Publisher.
 type Option func(*Publisher)
-
-// WithLedger sets where container→media outcomes are remembered.
-func WithLedger(l Ledger) Option { return func(p *Publisher) { p.ledger = l } }
 
 // WithPollPolicy sets the polling schedules (tests use milliseconds).
 func WithPollPolicy(pp PollPolicy) Option { return func(p *Publisher) { p.poll = pp } }
@@ -137,10 +113,10 @@ func WithChildConcurrency(n int) Option {
 // WithLogger sets the logger (ids and states only; never tokens).
 func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l } }
 
-// New builds a Publisher.
-func New(opts ...Option) *Publisher {
+// New builds a Publisher that records every publish in st.
+func New(st Store, opts ...Option) *Publisher {
 	p := &Publisher{
-		ledger:           &MemoryLedger{},
+		store:            st,
 		poll:             DefaultPollPolicy(),
 		childConcurrency: MaxCarouselItems,
 		log:              slog.New(slog.DiscardHandler),
@@ -186,6 +162,7 @@ type Result struct {
 	ChildContainerIDs []string `json:"child_container_ids,omitempty" jsonschema_description:"Carousel item containers, in order."`
 	Warnings          []string `json:"warnings,omitempty" jsonschema_description:"Things that went wrong without failing the publish."`
 	NextAction        string   `json:"next_action,omitempty" jsonschema_description:"What to do next, when anything."`
+	Replayed          bool     `json:"replayed,omitempty" jsonschema_description:"true when this idempotency_key was already published: this is the earlier result and nothing was published again."`
 }
 
 type mediaKind int
@@ -195,56 +172,32 @@ const (
 	kindVideo
 )
 
-// Post publishes one image.
-func (p *Publisher) Post(ctx context.Context, a *Account, in *PostInput, o Options) (*Result, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
+// build creates the request's containers — for a carousel the items in
+// parallel (bounded), each waited to FINISHED, then the album — and returns
+// the container to publish.
+func (p *Publisher) build(ctx context.Context, a *Account, r *Request, deadline time.Time, progress func(Progress)) (*graph.Container, []string, mediaKind, error) {
+	switch r.Kind {
+	case KindPost:
+		c, err := p.create(ctx, a, r.Post.request(), "")
+		return c, nil, kindImage, err
+	case KindReel:
+		c, err := p.create(ctx, a, r.Reel.request(), "")
+		return c, nil, kindVideo, err
+	case KindCarousel:
+		return p.buildCarousel(ctx, a, r.Carousel, deadline, progress)
 	}
-	if err := p.checkQuota(ctx, a); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(o.Wait)
-	c, err := p.create(ctx, a, in.request(), "")
-	if err != nil {
-		return nil, err
-	}
-	return p.finish(ctx, a, c, kindImage, deadline, o, in.Caption, in.FirstComment, nil)
+	return nil, nil, kindImage, failure.Invalid("kind", "unsupported post kind %q", r.Kind)
 }
 
-// Reel publishes a Reel from a video URL.
-func (p *Publisher) Reel(ctx context.Context, a *Account, in *ReelInput, o Options) (*Result, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	if err := p.checkQuota(ctx, a); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(o.Wait)
-	c, err := p.create(ctx, a, in.request(), "")
-	if err != nil {
-		return nil, err
-	}
-	return p.finish(ctx, a, c, kindVideo, deadline, o, in.Caption, in.FirstComment, nil)
-}
-
-// Carousel creates the item containers concurrently (bounded), waits for
-// them, creates the album container and publishes it.
-func (p *Publisher) Carousel(ctx context.Context, a *Account, in *CarouselInput, o Options) (*Result, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	if err := p.checkQuota(ctx, a); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(o.Wait)
+func (p *Publisher) buildCarousel(ctx context.Context, a *Account, in *CarouselInput, deadline time.Time, progress func(Progress)) (*graph.Container, []string, mediaKind, error) {
 	children := make([]string, len(in.Items))
-	hasVideo := false
+	kind := kindImage
 	workers := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(p.childConcurrency)
 	for i := range in.Items {
 		it := &in.Items[i]
-		kind := kindImage
+		itemKind := kindImage
 		if it.VideoURL != "" {
-			kind, hasVideo = kindVideo, true
+			itemKind, kind = kindVideo, kindVideo
 		}
 		field := fmt.Sprintf("items[%d]", i)
 		workers.Go(func(ctx context.Context) error {
@@ -255,7 +208,7 @@ func (p *Publisher) Carousel(ctx context.Context, a *Account, in *CarouselInput,
 			children[i] = c.ID
 			// Children must be FINISHED before the album can be created;
 			// they are waited on in parallel too.
-			st, err := p.wait(ctx, a, c, kind, deadline, o.Progress)
+			st, err := p.wait(ctx, a, c, itemKind, deadline, progress)
 			if err != nil {
 				return withField(err, field)
 			}
@@ -266,19 +219,12 @@ func (p *Publisher) Carousel(ctx context.Context, a *Account, in *CarouselInput,
 		})
 	}
 	if err := workers.Wait(); err != nil {
-		return nil, notReadyChildren(err, children)
+		return nil, children, kind, notReadyChildren(err, children)
 	}
 	parentReq := &graph.ContainerRequest{MediaType: graph.MediaTypeCarousel, Children: children}
 	in.Common.apply(parentReq)
 	parent, err := p.create(ctx, a, parentReq, "")
-	if err != nil {
-		return nil, err
-	}
-	kind := kindImage
-	if hasVideo {
-		kind = kindVideo
-	}
-	return p.finish(ctx, a, parent, kind, deadline, o, in.Caption, in.FirstComment, children)
+	return parent, children, kind, err
 }
 
 // errStillProcessing ends a child's wait at the deadline.
@@ -305,30 +251,6 @@ func nonEmpty(ss []string) []string {
 	return out
 }
 
-// PublishContainer publishes a container created earlier (a draft, or a Reel
-// that outlasted wait_seconds). It is safe to repeat: a container this server
-// already published answers from the ledger without calling Instagram.
-func (p *Publisher) PublishContainer(ctx context.Context, a *Account, containerID string, o Options) (*Result, error) {
-	if containerID == "" || !numericRE.MatchString(containerID) {
-		return nil, failure.Invalid("container_id", "container_id is the numeric id returned by a publishing tool")
-	}
-	if done, ok, err := p.ledger.Lookup(ctx, a.ID, containerID); err != nil {
-		return nil, err
-	} else if ok {
-		return &Result{Status: StatusPublished, ContainerID: containerID, MediaID: done.MediaID, Permalink: done.Permalink}, nil
-	}
-	c, _, err := a.Graph.GetContainer(ctx, containerID)
-	if err != nil {
-		return nil, err
-	}
-	if c.StatusCode != graph.StatusPublished {
-		if err := p.checkQuota(ctx, a); err != nil {
-			return nil, err
-		}
-	}
-	return p.finish(ctx, a, c, kindVideo, time.Now().Add(o.Wait), o, "", "", nil)
-}
-
 // Status reads a container's status.
 func (p *Publisher) Status(ctx context.Context, a *Account, containerID string) (*graph.Container, error) {
 	if !numericRE.MatchString(containerID) {
@@ -345,57 +267,6 @@ func (p *Publisher) create(ctx context.Context, a *Account, req *graph.Container
 	}
 	p.log.Debug("container created", "account", a.ID, "container", c.ID, "status", c.StatusCode)
 	return c, nil
-}
-
-// finish waits for the container, then publishes it and posts the first
-// comment, unless this is a draft or the wait ran out.
-func (p *Publisher) finish(ctx context.Context, a *Account, c *graph.Container, kind mediaKind, deadline time.Time, o Options, caption, firstComment string, children []string) (*Result, error) {
-	st, err := p.wait(ctx, a, c, kind, deadline, o.Progress)
-	if err != nil && !errors.Is(err, errStillProcessing) {
-		return nil, err
-	}
-	res := &Result{ContainerID: c.ID, ChildContainerIDs: children}
-	switch st.StatusCode {
-	case graph.StatusFinished:
-	case graph.StatusPublished:
-		// Published before (by us in an earlier process, or by someone else):
-		// never publish again.
-		res.Status = StatusPublished
-		if done, ok, _ := p.ledger.Lookup(ctx, a.ID, c.ID); ok {
-			res.MediaID, res.Permalink = done.MediaID, done.Permalink
-		} else {
-			res.Warnings = append(res.Warnings, "The container was already published, but this server has no record of the media id; find it with the account's recent media.")
-		}
-		return res, nil
-	case graph.StatusInProgress, "":
-		res.Status = StatusProcessing
-		res.NextAction = fmt.Sprintf("Instagram is still processing container %s: poll get_container_status until FINISHED, then call publish_container with this container_id.", c.ID)
-		return res, nil
-	default:
-		return nil, terminalError(st, "")
-	}
-	if o.Draft {
-		res.Status = StatusDraft
-		res.NextAction = fmt.Sprintf("Container %s is ready: call publish_container with this container_id to publish it (within 24 hours).", c.ID)
-		return res, nil
-	}
-	done, warn, err := p.publishReady(ctx, a, c.ID, caption)
-	if err != nil {
-		return nil, err
-	}
-	res.Status, res.MediaID, res.Permalink = StatusPublished, done.MediaID, done.Permalink
-	res.Warnings = append(res.Warnings, warn...)
-	if firstComment != "" {
-		cm, _, err := a.Graph.CreateComment(ctx, done.MediaID, firstComment)
-		if err != nil {
-			// The post is live: a failed comment must not look like a failed
-			// publish, or the agent would publish again.
-			res.Warnings = append(res.Warnings, "The post is published but the first comment failed: "+failure.Classify(err).Message)
-		} else {
-			res.FirstCommentID = cm.ID
-		}
-	}
-	return res, nil
 }
 
 // wait polls the container until it leaves IN_PROGRESS or the deadline

@@ -36,7 +36,6 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 					warns = append(warns, "Published, but the permalink could not be read: "+failure.Classify(gerr).Message)
 				}
 			}
-			p.record(ctx, a, containerID, done)
 			p.countPublish(a)
 			return done, warns, nil
 		}
@@ -57,7 +56,6 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 		case rerr == nil && st.StatusCode == graph.StatusPublished:
 			done, warns := p.findMedia(rctx, a, caption, started)
 			cancel()
-			p.record(ctx, a, containerID, done)
 			p.countPublish(a)
 			return done, append(warns, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again."), nil
 		case rerr == nil && st.StatusCode == graph.StatusFinished:
@@ -75,12 +73,6 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 			e.Action = fmt.Sprintf("Do not publish again yet: call get_container_status with container_id %s; PUBLISHED means the post is live, FINISHED means call publish_container.", containerID)
 			return Published{}, nil, e
 		}
-	}
-}
-
-func (p *Publisher) record(ctx context.Context, a *Account, containerID string, done Published) {
-	if err := p.ledger.Record(context.WithoutCancel(ctx), a.ID, containerID, done); err != nil {
-		p.log.Error("could not record published media", "account", a.ID, "container", containerID, "err", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -87,17 +86,26 @@ func (r *Request) Digest(o Options) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Run validates and publishes the request.
-func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (*Result, error) {
-	if err := r.Validate(); err != nil {
-		return nil, err
+func (r *Request) caption() string {
+	switch {
+	case r.Post != nil:
+		return r.Post.Caption
+	case r.Carousel != nil:
+		return r.Carousel.Caption
+	case r.Reel != nil:
+		return r.Reel.Caption
 	}
-	switch r.Kind {
-	case KindPost:
-		return p.Post(ctx, a, r.Post, o)
-	case KindCarousel:
-		return p.Carousel(ctx, a, r.Carousel, o)
-	default:
-		return p.Reel(ctx, a, r.Reel, o)
+	return ""
+}
+
+func (r *Request) firstComment() string {
+	switch {
+	case r.Post != nil:
+		return r.Post.FirstComment
+	case r.Carousel != nil:
+		return r.Carousel.FirstComment
+	case r.Reel != nil:
+		return r.Reel.FirstComment
 	}
+	return ""
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -42,6 +43,7 @@ var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5
 type testEnv struct {
 	fake    *fakegraph.Server
 	account fakegraph.Account
+	store   store.Store
 	client  *client.Client
 	mu      sync.Mutex
 	notes   []mcp.JSONRPCNotification
@@ -76,7 +78,12 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(publish.WithPollPolicy(fastPolls)), Sandbox: o.sandbox}
+	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Sandbox: o.sandbox}
 	srv := tools.NewServer(deps, "test", o.selection)
 	var copts []client.ClientOption
 	if o.era != "" {
@@ -86,7 +93,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{fake: fake, account: acct, client: c}
+	e := &testEnv{fake: fake, account: acct, client: c, store: st}
 	c.OnNotification(func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()
 		e.notes = append(e.notes, n)

@@ -18,7 +18,12 @@ const DefaultWaitSeconds = 120
 
 // WaitArg is the wait_seconds argument of every tool that waits.
 type WaitArg struct {
-	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900,default=120" jsonschema_description:"How long to wait for Instagram to process the media before returning status processing; 0 = do not wait."`
+	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900,default=120" jsonschema_description:"Seconds to wait for processing before returning status processing."`
+}
+
+// IdempotencyArg makes a publishing call safe to repeat.
+type IdempotencyArg struct {
+	IdempotencyKey string `json:"idempotency_key,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Repeating a call with the same key returns its first result, never a second post."`
 }
 
 func (w WaitArg) duration() (time.Duration, error) {
@@ -33,8 +38,9 @@ func (w WaitArg) duration() (time.Duration, error) {
 
 type createPostArgs struct {
 	publish.PostInput
-	Publish *bool `json:"publish,omitempty" jsonschema:"default=true" jsonschema_description:"false: stop at a ready container (a draft) and publish it later with publish_container."`
+	Publish *bool `json:"publish,omitempty" jsonschema:"default=true" jsonschema_description:"false: stop at a ready container (a draft) for publish_container."`
 	WaitArg
+	IdempotencyArg
 	AccountArg
 }
 
@@ -43,7 +49,7 @@ func CreatePost(d *Deps) Tool {
 	return Tool{
 		Toolset: ToolsetPublish,
 		Tool: tool("create_post",
-			"Publish one image post (JPEG from a public https URL) in one call, with optional caption, alt text, tags and first comment. publish=false makes a draft.",
+			"Publish an image post in one call (container, wait, publish, first comment); publish=false makes a draft.",
 			inputSchema[createPostArgs](), outputSchema[publish.Result](),
 			annotations{title: "Create image post"}),
 		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *createPostArgs) (any, string, error) {
@@ -51,16 +57,9 @@ func CreatePost(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			if err := a.PostInput.Validate(); err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
-			if err != nil {
-				return nil, "", err
-			}
 			draft := a.Publish != nil && !*a.Publish
-			res, err := d.Publisher.Post(ctx, pubAccount(acct), &a.PostInput, publish.Options{Wait: wait, Draft: draft, Progress: progressFunc(ctx, req)})
-			return res, resultText(res), err
+			r := publish.Request{Kind: publish.KindPost, Post: &a.PostInput, IdempotencyKey: a.IdempotencyKey}
+			return run(ctx, d, req, a.Account, r, publish.Options{Wait: wait, Draft: draft})
 		}),
 	}
 }
@@ -68,6 +67,7 @@ func CreatePost(d *Deps) Tool {
 type createCarouselArgs struct {
 	publish.CarouselInput
 	WaitArg
+	IdempotencyArg
 	AccountArg
 }
 
@@ -76,7 +76,7 @@ func CreateCarousel(d *Deps) Tool {
 	return Tool{
 		Toolset: ToolsetPublish,
 		Tool: tool("create_carousel",
-			"Publish a carousel of 2–10 images and/or videos in one call: item containers are created in parallel, then the album is published.",
+			"Publish a carousel of 2–10 images and/or videos in one call.",
 			inputSchema[createCarouselArgs](), outputSchema[publish.Result](),
 			annotations{title: "Create carousel"}),
 		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *createCarouselArgs) (any, string, error) {
@@ -84,15 +84,8 @@ func CreateCarousel(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			if err := a.CarouselInput.Validate(); err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
-			if err != nil {
-				return nil, "", err
-			}
-			res, err := d.Publisher.Carousel(ctx, pubAccount(acct), &a.CarouselInput, publish.Options{Wait: wait, Progress: progressFunc(ctx, req)})
-			return res, resultText(res), err
+			r := publish.Request{Kind: publish.KindCarousel, Carousel: &a.CarouselInput, IdempotencyKey: a.IdempotencyKey}
+			return run(ctx, d, req, a.Account, r, publish.Options{Wait: wait})
 		}),
 	}
 }
@@ -100,6 +93,7 @@ func CreateCarousel(d *Deps) Tool {
 type publishReelArgs struct {
 	publish.ReelInput
 	WaitArg
+	IdempotencyArg
 	AccountArg
 }
 
@@ -109,7 +103,7 @@ func PublishReel(d *Deps) Tool {
 	return Tool{
 		Toolset: ToolsetPublish,
 		Tool: tool("publish_reel",
-			"Publish a Reel from a public https video URL. Waits up to wait_seconds for processing (with progress notifications); if still processing, returns status processing and a container_id for publish_container.",
+			"Publish a Reel from a video URL; if processing outlasts wait_seconds, returns status processing and a container_id for publish_container.",
 			inputSchema[publishReelArgs](), outputSchema[publish.Result](),
 			annotations{title: "Publish Reel"}),
 		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishReelArgs) (any, string, error) {
@@ -117,21 +111,14 @@ func PublishReel(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			if err := a.ReelInput.Validate(); err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
-			if err != nil {
-				return nil, "", err
-			}
-			res, err := d.Publisher.Reel(ctx, pubAccount(acct), &a.ReelInput, publish.Options{Wait: wait, Progress: progressFunc(ctx, req)})
-			return res, resultText(res), err
+			r := publish.Request{Kind: publish.KindReel, Reel: &a.ReelInput, IdempotencyKey: a.IdempotencyKey}
+			return run(ctx, d, req, a.Account, r, publish.Options{Wait: wait})
 		}),
 	}
 }
 
 type containerArgs struct {
-	ContainerID string `json:"container_id" jsonschema_description:"The container id returned by a publishing tool."`
+	ContainerID string `json:"container_id" jsonschema_description:"Container id from a publishing tool."`
 	AccountArg
 }
 
@@ -149,7 +136,7 @@ func GetContainerStatus(d *Deps) Tool {
 		Toolset:  ToolsetPublish,
 		ReadOnly: true,
 		Tool: tool("get_container_status",
-			"Read a media container's status (IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED) and what to do next.",
+			"A media container's status and the next step.",
 			inputSchema[containerArgs](), outputSchema[ContainerStatus](),
 			annotations{title: "Get container status", readOnly: true, idempotent: true}),
 		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *containerArgs) (any, string, error) {
@@ -187,7 +174,7 @@ func nextAction(c *graph.Container) string {
 }
 
 type publishContainerArgs struct {
-	ContainerID string `json:"container_id" jsonschema_description:"The container id returned by a publishing tool."`
+	ContainerID string `json:"container_id" jsonschema_description:"Container id from a publishing tool."`
 	WaitArg
 	AccountArg
 }
@@ -197,7 +184,7 @@ func PublishContainer(d *Deps) Tool {
 	return Tool{
 		Toolset: ToolsetPublish,
 		Tool: tool("publish_container",
-			"Publish a ready container (a draft, or a Reel that was still processing). Safe to repeat: an already published container returns its media id.",
+			"Publish a ready container (a draft, or a Reel that was still processing); safe to repeat.",
 			inputSchema[publishContainerArgs](), outputSchema[publish.Result](),
 			annotations{title: "Publish container", idempotent: true}),
 		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishContainerArgs) (any, string, error) {
@@ -213,6 +200,26 @@ func PublishContainer(d *Deps) Tool {
 			return res, resultText(res), err
 		}),
 	}
+}
+
+// run is the one path of every publishing tool: input rules first (no Graph
+// call on bad input), then the account, then the exactly-once pipeline.
+func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, r publish.Request, o publish.Options) (any, string, error) {
+	if err := r.Validate(); err != nil {
+		return nil, "", err
+	}
+	if r.IdempotencyKey != "" {
+		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
+			return nil, "", err
+		}
+	}
+	acct, err := d.Accounts.Resolve(ctx, account)
+	if err != nil {
+		return nil, "", err
+	}
+	o.Progress = progressFunc(ctx, req)
+	res, err := d.Publisher.Run(ctx, pubAccount(acct), r, o)
+	return res, resultText(res), err
 }
 
 func pubAccount(a *auth.Account) *publish.Account {

@@ -89,7 +89,7 @@ func ParseToolsets(s string) ([]string, error) {
 			return nil, nil
 		}
 		if !slices.Contains(toolsetNames, name) {
-			return nil, fmt.Errorf("IGMCP_TOOLSETS: unknown toolset %q (known: %s, all)", name, strings.Join(toolsetNames, ", "))
+			return nil, fmt.Errorf("toolsets (IGMCP_TOOLSETS, --toolsets): unknown toolset %q (known: %s, all)", name, strings.Join(toolsetNames, ", "))
 		}
 		out = append(out, name)
 	}
@@ -154,5 +154,5 @@ type annotations struct {
 
 // AccountArg is the `account` argument every tool takes.
 type AccountArg struct {
-	Account string `json:"account,omitempty" jsonschema_description:"Username or id of the account to act as; default: the only configured account."`
+	Account string `json:"account,omitempty" jsonschema_description:"Account username or id (default: the only one)."`
 }

@@ -18,12 +18,32 @@ func inputSchema[T any]() json.RawMessage {
 
 // outputSchema describes structuredContent. It allows additional properties
 // so new result fields never break a client validating against an old
-// snapshot, and always lists `sandbox`.
+// snapshot, and always lists `sandbox`. It carries no descriptions: the
+// model reads results, not their schema, and every byte of tools/list is
+// context an agent pays for (the field names say enough; README documents
+// them).
 func outputSchema[T any]() json.RawMessage {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, AllowAdditionalProperties: true}
 	s := r.Reflect(new(T))
-	s.Properties.Set("sandbox", &jsonschema.Schema{Type: "boolean", Description: "true when the server runs against the built-in simulated Graph API."})
+	s.Properties.Set("sandbox", &jsonschema.Schema{Type: "boolean"})
+	stripDescriptions(s)
 	return marshalSchema(s)
+}
+
+func stripDescriptions(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	s.Description = ""
+	if s.Properties != nil {
+		for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+			stripDescriptions(pair.Value)
+		}
+	}
+	stripDescriptions(s.Items)
+	for _, sub := range s.AnyOf {
+		stripDescriptions(sub)
+	}
 }
 
 func marshalSchema(s *jsonschema.Schema) json.RawMessage {

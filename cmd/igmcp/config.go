@@ -1,11 +1,11 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,6 +31,8 @@ type config struct {
 	logLevel     slog.Level
 	listen       string
 	httpToken    string
+	dataDir      string // "" with sandbox: a temporary directory
+	databaseURL  string
 }
 
 type env func(string) string
@@ -82,7 +84,7 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	if c.apiVersion == "" {
 		c.apiVersion = graph.DefaultAPIVersion
 	} else if !validVersion(c.apiVersion) {
-		return nil, fmt.Errorf("INSTAGRAM_API_VERSION must look like v25.0, got %q", c.apiVersion)
+		return nil, fmt.Errorf("API version (INSTAGRAM_API_VERSION, --api-version) must look like v25.0, got %q", c.apiVersion)
 	}
 	if c.graphURL == "" {
 		c.graphURL = c.login.GraphURL()
@@ -103,6 +105,18 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	}
 	if c.httpToken, err = secret(getenv, "IGMCP_HTTP_TOKEN"); err != nil {
 		return nil, err
+	}
+	// The database URL may hold a password: it gets a _FILE variant too.
+	if c.databaseURL, err = secret(getenv, "IGMCP_DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	c.dataDir = strings.TrimSpace(getenv("IGMCP_DATA_DIR"))
+	if c.dataDir == "" && !c.sandbox {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("cannot find a data directory (set IGMCP_DATA_DIR): %v", err)
+		}
+		c.dataDir = filepath.Join(dir, "igmcp")
 	}
 	return c, nil
 }
@@ -132,5 +146,5 @@ func parseLevel(s string) (slog.Level, error) {
 	case "error":
 		return slog.LevelError, nil
 	}
-	return 0, errors.New("IGMCP_LOG_LEVEL must be debug, info, warn or error, got " + s)
+	return 0, fmt.Errorf("log level (IGMCP_LOG_LEVEL, --log-level) must be debug, info, warn or error, got %q", s)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -136,11 +137,39 @@ func build(cfg *config, logger *slog.Logger) (*app, error) {
 		closeFn()
 		return nil, err
 	}
+	st, closeStore, err := openStore(cfg)
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	stopFake := closeFn
+	closeFn = func() { closeStore(); stopFake() }
 	deps := &tools.Deps{
 		Accounts:  accounts,
-		Publisher: publish.New(publish.WithLogger(logger)),
+		Publisher: publish.New(st, publish.WithLogger(logger)),
 		Sandbox:   cfg.sandbox,
 		Logger:    logger,
 	}
 	return &app{server: tools.NewServer(deps, version, cfg.selection), close: closeFn}, nil
+}
+
+// openStore opens the durable state: PostgreSQL when IGMCP_DATABASE_URL is
+// set, else SQLite in IGMCP_DATA_DIR. The sandbox without IGMCP_DATA_DIR keeps
+// it in a temporary directory removed at exit, so trying igmcp leaves nothing
+// behind and never mixes with real accounts' state.
+func openStore(cfg *config) (store.Store, func(), error) {
+	dir, cleanup := cfg.dataDir, func() {}
+	if dir == "" && cfg.databaseURL == "" {
+		tmp, err := os.MkdirTemp("", "igmcp-sandbox-")
+		if err != nil {
+			return nil, nil, err
+		}
+		dir, cleanup = tmp, func() { _ = os.RemoveAll(tmp) }
+	}
+	st, err := store.Open(context.Background(), store.Config{DataDir: dir, DatabaseURL: cfg.databaseURL})
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("durable store: %w", err)
+	}
+	return st, func() { _ = st.Close(); cleanup() }, nil
 }

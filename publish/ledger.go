@@ -1,0 +1,465 @@
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/store"
+)
+
+// Keys igmcp makes itself; a caller's idempotency_key may not use these
+// prefixes.
+const (
+	autoKeyPrefix      = "auto:"
+	containerKeyPrefix = "container:"
+)
+
+// sendGrace is how long a publish_sent record may be in flight in another
+// call or process before a FINISHED container proves the publish was lost
+// rather than slow. Meta answers media_publish in seconds.
+const sendGrace = 2 * time.Minute
+
+// CheckIdempotencyKey validates a caller's key.
+func CheckIdempotencyKey(key string) error {
+	if len(key) > 200 {
+		return failure.Invalid("idempotency_key", "idempotency_key is at most 200 characters")
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f {
+			return failure.Invalid("idempotency_key", "idempotency_key must not contain control characters")
+		}
+	}
+	for _, pre := range []string{autoKeyPrefix, containerKeyPrefix} {
+		if strings.HasPrefix(key, pre) {
+			return failure.Invalid("idempotency_key", "idempotency_key must not start with %q (reserved)", pre)
+		}
+	}
+	return nil
+}
+
+// Run validates the request and publishes it exactly once per
+// (account, IdempotencyKey): a repeat returns the recorded result, and a
+// call interrupted at any step (even by a crash) resumes where it stopped.
+func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (*Result, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	key := r.IdempotencyKey
+	if key == "" {
+		key = autoKeyPrefix + randomID()
+	} else if strings.HasPrefix(key, autoKeyPrefix) || strings.HasPrefix(key, containerKeyPrefix) {
+		return nil, CheckIdempotencyKey(key)
+	}
+	if err := p.checkQuota(ctx, a); err != nil {
+		return nil, err
+	}
+	job := keyedRun{
+		key: key, digest: r.Digest(o), caption: r.caption(), firstComment: r.firstComment(),
+		build: func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
+			return p.build(ctx, a, &r, deadline, o.Progress)
+		},
+	}
+	return p.runKeyed(ctx, a, job, o)
+}
+
+// PublishContainer publishes a container created earlier (a draft, or a Reel
+// that outlasted wait_seconds). It is safe to repeat: the container's publish
+// is recorded under its id, so a repeat answers from the ledger.
+func (p *Publisher) PublishContainer(ctx context.Context, a *Account, containerID string, o Options) (*Result, error) {
+	if !numericRE.MatchString(containerID) {
+		return nil, failure.Invalid("container_id", "container_id is the numeric id returned by a publishing tool")
+	}
+	key := containerKeyPrefix + containerID
+	if rec, err := p.store.GetPublish(ctx, a.ID, key); err == nil && rec.State == store.PublishPublished {
+		return replay(rec)
+	}
+	job := keyedRun{
+		key: key, digest: key,
+		build: func(ctx context.Context, _ time.Time) (*graph.Container, []string, mediaKind, error) {
+			c, _, err := a.Graph.GetContainer(ctx, containerID)
+			if err == nil && c.StatusCode != graph.StatusPublished {
+				err = p.checkQuota(ctx, a)
+			}
+			return c, nil, kindVideo, err
+		},
+	}
+	o.Draft = false
+	return p.runKeyed(ctx, a, job, o)
+}
+
+type buildFunc func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error)
+
+type keyedRun struct {
+	key, digest           string
+	caption, firstComment string
+	build                 buildFunc
+}
+
+// runKeyed drives one ledger record from wherever it stands to an outcome.
+func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Options) (*Result, error) {
+	unlock, ok := p.inflight.lock(a.ID + "\x00" + job.key)
+	if !ok {
+		return nil, inFlight()
+	}
+	defer unlock()
+	rec, _, err := p.store.Reserve(ctx, a.ID, job.key, job.digest)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, failure.Invalid("idempotency_key", "this idempotency_key was already used for a different post; use a new key for new content")
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	t := &tracker{p: p, a: a, rec: rec, job: job}
+	deadline := time.Now().Add(o.Wait)
+	// Each pass either ends or moves the record one step; a lost
+	// compare-and-set (another process moved it) re-reads and goes round.
+	for range 6 {
+		switch t.rec.State {
+		case store.PublishPublished:
+			return replay(t.rec)
+		case store.PublishFailed:
+			if t.rec.ErrorKind == string(failure.OutcomeUnknown) && t.rec.ContainerID != "" {
+				return p.resumeSent(ctx, t, deadline, o)
+			}
+			// A recorded failure published nothing: the same key may try
+			// again, from a new container.
+			if err := t.step(ctx, store.PublishStep{To: store.PublishReserved}); err != nil {
+				if errors.Is(err, errMoved) {
+					continue
+				}
+				return nil, err
+			}
+		case store.PublishReserved:
+			top, children, kind, err := job.build(ctx, deadline)
+			if err != nil {
+				if children = nonEmpty(children); len(children) > 0 || top != nil {
+					p.journal(ctx, a, job, "failed", err, containerIDs(top, children))
+				}
+				t.fail(ctx, err)
+				return nil, err
+			}
+			if err := t.step(ctx, store.PublishStep{To: store.PublishContainerCreated, ContainerID: top.ID, ChildIDs: children}); err != nil {
+				if errors.Is(err, errMoved) {
+					continue
+				}
+				return nil, err
+			}
+			return p.complete(ctx, t, top, kind, deadline, o)
+		case store.PublishContainerCreated:
+			c, _, err := a.Graph.GetContainer(ctx, t.rec.ContainerID)
+			if err != nil {
+				return nil, err
+			}
+			return p.complete(ctx, t, c, kindVideo, deadline, o)
+		case store.PublishSent:
+			return p.resumeSent(ctx, t, deadline, o)
+		}
+	}
+	return nil, inFlight()
+}
+
+// complete waits for the container, then (unless this is a draft or the
+// wait ran out) claims the send in the ledger, publishes and records.
+func (p *Publisher) complete(ctx context.Context, t *tracker, c *graph.Container, kind mediaKind, deadline time.Time, o Options) (*Result, error) {
+	a := t.a
+	st, err := p.wait(ctx, a, c, kind, deadline, o.Progress)
+	if err != nil && !errors.Is(err, errStillProcessing) {
+		// Cancellation and read failures leave the container recorded: the
+		// same key resumes it. Only Instagram's verdicts end the record.
+		if k := failure.Classify(err).Kind; k != failure.Transient && k != failure.RateLimited {
+			t.fail(ctx, err)
+		}
+		return nil, err
+	}
+	res := &Result{ContainerID: c.ID, ChildContainerIDs: t.rec.ChildIDs}
+	switch st.StatusCode {
+	case graph.StatusFinished:
+	case graph.StatusPublished:
+		// Published earlier (a lost answer, another process, or another
+		// tool): never again. The media id comes from the ledger or the
+		// account's recent media.
+		return p.adoptPublished(ctx, t, res, time.Time{})
+	case graph.StatusInProgress, "":
+		res.Status = StatusProcessing
+		res.NextAction = fmt.Sprintf("Instagram is still processing container %s: poll get_container_status until FINISHED, then call publish_container with this container_id.", c.ID)
+		return res, nil
+	default:
+		err := terminalError(st, "")
+		t.fail(ctx, err)
+		p.journal(ctx, a, t.job, "failed", err, containerIDs(c, t.rec.ChildIDs))
+		return nil, err
+	}
+	if o.Draft {
+		res.Status = StatusDraft
+		res.NextAction = fmt.Sprintf("Container %s is ready: call publish_container with this container_id to publish it (within 24 hours).", c.ID)
+		return res, nil
+	}
+	// Only the call that moves container_created → publish_sent may send:
+	// two callers (or processes) racing on one key cannot both publish.
+	if err := t.step(ctx, store.PublishStep{To: store.PublishSent}); err != nil {
+		if errors.Is(err, errMoved) {
+			return nil, inFlight()
+		}
+		return nil, err
+	}
+	done, warn, err := p.publishReady(ctx, a, c.ID, t.job.caption)
+	if err != nil {
+		t.fail(ctx, err)
+		outcome := "failed"
+		if failure.Classify(err).Kind == failure.OutcomeUnknown {
+			outcome = "unknown"
+		}
+		p.journal(ctx, a, t.job, outcome, err, containerIDs(c, t.rec.ChildIDs))
+		return nil, err
+	}
+	res.Status, res.MediaID, res.Permalink = StatusPublished, done.MediaID, done.Permalink
+	res.Warnings = append(res.Warnings, warn...)
+	p.firstComment(ctx, t, res)
+	return p.finishPublished(ctx, t, res)
+}
+
+// resumeSent settles a record whose publish was sent but whose outcome was
+// never recorded (a crash, a lost answer): the container's status decides.
+func (p *Publisher) resumeSent(ctx context.Context, t *tracker, deadline time.Time, o Options) (*Result, error) {
+	c, err := p.readStatus(ctx, t.a, t.rec.ContainerID)
+	if err != nil {
+		e := failure.New(failure.OutcomeUnknown, fmt.Sprintf("A publish of container %s was sent earlier and its outcome is still unknown: %s", t.rec.ContainerID, failure.Classify(err).Message))
+		e.Action = fmt.Sprintf("Do not publish new content for this yet: call get_container_status with container_id %s, or repeat this call with the same idempotency_key later.", t.rec.ContainerID)
+		return nil, e
+	}
+	res := &Result{ContainerID: c.ID, ChildContainerIDs: t.rec.ChildIDs}
+	switch c.StatusCode {
+	case graph.StatusPublished:
+		return p.adoptPublished(ctx, t, res, t.rec.UpdatedAt)
+	case graph.StatusFinished:
+		if time.Since(t.rec.UpdatedAt) < sendGrace && t.rec.State == store.PublishSent {
+			return nil, inFlight()
+		}
+		// The container is still unpublished long after the send: the
+		// publish never reached Instagram. Send it again, from the ledger's
+		// point of view a fresh attempt on the same container.
+		for _, step := range []store.PublishStep{
+			{To: store.PublishFailed, ErrorKind: "not_published"},
+			{To: store.PublishReserved},
+			{To: store.PublishContainerCreated, ContainerID: c.ID, ChildIDs: t.rec.ChildIDs},
+		} {
+			if t.rec.State == step.To {
+				continue
+			}
+			if err := t.step(ctx, step); err != nil {
+				if errors.Is(err, errMoved) {
+					return nil, inFlight()
+				}
+				return nil, err
+			}
+		}
+		return p.complete(ctx, t, c, kindVideo, deadline, o)
+	default:
+		err := terminalError(c, "")
+		t.fail(ctx, err)
+		return nil, err
+	}
+}
+
+// adoptPublished records a container Instagram already published.
+func (p *Publisher) adoptPublished(ctx context.Context, t *tracker, res *Result, since time.Time) (*Result, error) {
+	res.Status = StatusPublished
+	if rec, err := p.store.GetPublish(ctx, t.a.ID, containerKeyPrefix+res.ContainerID); err == nil && rec.State == store.PublishPublished {
+		res.MediaID, res.Permalink = rec.MediaID, rec.Permalink
+	} else {
+		if since.IsZero() {
+			since = t.rec.CreatedAt
+		}
+		done, warns := p.findMedia(ctx, t.a, t.job.caption, since)
+		res.MediaID, res.Permalink = done.MediaID, done.Permalink
+		res.Warnings = append(res.Warnings, warns...)
+	}
+	res.Warnings = append(res.Warnings, "The container was already published; it was not published again.")
+	if t.rec.State == store.PublishContainerCreated {
+		if err := t.step(ctx, store.PublishStep{To: store.PublishSent}); err != nil && !errors.Is(err, errMoved) {
+			return nil, err
+		}
+	}
+	return p.finishPublished(ctx, t, res)
+}
+
+// finishPublished records the outcome (the result to replay, the container
+// index, the journal).
+func (p *Publisher) finishPublished(ctx context.Context, t *tracker, res *Result) (*Result, error) {
+	ctx = context.WithoutCancel(ctx) // the post is live: record it whatever the caller does
+	body, _ := json.Marshal(res)
+	if t.rec.State == store.PublishSent {
+		if err := t.step(ctx, store.PublishStep{To: store.PublishPublished, MediaID: res.MediaID, Permalink: res.Permalink, Result: body}); err != nil {
+			p.log.Error("could not record a published post", "account", t.a.ID, "container", res.ContainerID, "media", res.MediaID, "err", err)
+		}
+	}
+	if !strings.HasPrefix(t.job.key, containerKeyPrefix) {
+		p.indexContainer(ctx, t.a, res, body)
+	}
+	ids := containerIDs(&graph.Container{ID: res.ContainerID}, res.ChildContainerIDs)
+	if res.MediaID != "" {
+		ids = append(ids, res.MediaID)
+	}
+	p.journal(ctx, t.a, t.job, "published", nil, ids)
+	return res, nil
+}
+
+// indexContainer records the publish under the container's id too, so
+// publish_container on it answers from the ledger.
+func (p *Publisher) indexContainer(ctx context.Context, a *Account, res *Result, body []byte) {
+	key := containerKeyPrefix + res.ContainerID
+	rec, _, err := p.store.Reserve(ctx, a.ID, key, key)
+	for _, step := range []store.PublishStep{
+		{From: store.PublishReserved, To: store.PublishContainerCreated, ContainerID: res.ContainerID},
+		{From: store.PublishContainerCreated, To: store.PublishSent},
+		{From: store.PublishSent, To: store.PublishPublished, MediaID: res.MediaID, Permalink: res.Permalink, Result: body},
+	} {
+		if err != nil || rec.State != step.From {
+			continue
+		}
+		rec, err = p.store.AdvancePublish(ctx, a.ID, key, step)
+	}
+	if err != nil {
+		p.log.Warn("could not index the published container", "container", res.ContainerID, "err", err)
+	}
+}
+
+func (p *Publisher) firstComment(ctx context.Context, t *tracker, res *Result) {
+	if t.job.firstComment == "" {
+		return
+	}
+	cm, _, err := t.a.Graph.CreateComment(ctx, res.MediaID, t.job.firstComment)
+	if err != nil {
+		// The post is live: a failed comment must not look like a failed
+		// publish, or the agent would publish again.
+		res.Warnings = append(res.Warnings, "The post is published but the first comment failed: "+failure.Classify(err).Message)
+		p.journalEntry(ctx, store.JournalEntry{AccountID: t.a.ID, Action: "comment", GraphIDs: []string{res.MediaID}, Outcome: "failed", ErrorKind: string(failure.Classify(err).Kind)})
+		return
+	}
+	res.FirstCommentID = cm.ID
+	p.journalEntry(ctx, store.JournalEntry{AccountID: t.a.ID, Action: "comment", GraphIDs: []string{res.MediaID, cm.ID}, Outcome: "ok"})
+}
+
+func (p *Publisher) journal(ctx context.Context, a *Account, job keyedRun, outcome string, err error, ids []string) {
+	e := store.JournalEntry{AccountID: a.ID, Action: "publish", InputDigest: job.digest, GraphIDs: ids, Outcome: outcome}
+	if err != nil {
+		e.ErrorKind = string(failure.Classify(err).Kind)
+	}
+	p.journalEntry(ctx, e)
+}
+
+func (p *Publisher) journalEntry(ctx context.Context, e store.JournalEntry) {
+	if _, err := p.store.AppendJournal(context.WithoutCancel(ctx), e); err != nil {
+		p.log.Error("could not append to the journal", "action", e.Action, "err", err)
+	}
+}
+
+func containerIDs(top *graph.Container, children []string) []string {
+	ids := append([]string(nil), nonEmpty(children)...)
+	if top != nil && top.ID != "" {
+		ids = append(ids, top.ID)
+	}
+	return ids
+}
+
+// tracker moves one ledger record by compare-and-set.
+type tracker struct {
+	p   *Publisher
+	a   *Account
+	rec store.Publish
+	job keyedRun
+}
+
+// errMoved: the record is no longer where we left it (another caller moved
+// it); t.rec holds its current state.
+var errMoved = errors.New("ledger record moved")
+
+func (t *tracker) step(ctx context.Context, s store.PublishStep) error {
+	s.From = t.rec.State
+	rec, err := t.p.store.AdvancePublish(context.WithoutCancel(ctx), t.a.ID, t.job.key, s)
+	if errors.Is(err, store.ErrConflict) {
+		if cur, gerr := t.p.store.GetPublish(context.WithoutCancel(ctx), t.a.ID, t.job.key); gerr == nil {
+			t.rec = cur
+		}
+		return errMoved
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	t.rec = rec
+	return nil
+}
+
+// fail records a failure, with the structured error to replay.
+func (t *tracker) fail(ctx context.Context, err error) {
+	if t.rec.State == store.PublishFailed || t.rec.State == store.PublishPublished {
+		return
+	}
+	fe := failure.Classify(err)
+	body, _ := json.Marshal(fe)
+	if serr := t.step(ctx, store.PublishStep{To: store.PublishFailed, ErrorKind: string(fe.Kind), Error: body}); serr != nil {
+		t.p.log.Error("could not record a failed publish", "account", t.a.ID, "key", t.job.key, "err", serr)
+	}
+}
+
+func replay(rec store.Publish) (*Result, error) {
+	var res Result
+	if err := json.Unmarshal(rec.Result, &res); err != nil {
+		res = Result{Status: StatusPublished, ContainerID: rec.ContainerID, MediaID: rec.MediaID, Permalink: rec.Permalink}
+	}
+	res.Replayed = true
+	return &res, nil
+}
+
+func inFlight() error {
+	e := failure.New(failure.Transient, "A publish with this idempotency_key is already in progress.")
+	e.RetryAfter = 30
+	e.Action = "Call again with the same idempotency_key in 30 seconds to get its result; do not use a new key, that would publish twice."
+	return e
+}
+
+func storeError(err error) error {
+	e := failure.New(failure.Transient, "igmcp's durable store failed: "+err.Error())
+	e.RetryAfter = 10
+	e.Action = "Retry the same call with the same idempotency_key shortly; if it persists, check IGMCP_DATA_DIR / IGMCP_DATABASE_URL."
+	return e
+}
+
+// inflight serialises calls on one key within this process; the ledger's
+// compare-and-set guards across processes.
+type inflight struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (f *inflight) lock(key string) (func(), bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keys[key] {
+		return nil, false
+	}
+	if f.keys == nil {
+		f.keys = map[string]bool{}
+	}
+	f.keys[key] = true
+	return func() {
+		f.mu.Lock()
+		delete(f.keys, key)
+		f.mu.Unlock()
+	}, true
+}
+
+func randomID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
