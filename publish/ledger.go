@@ -23,10 +23,13 @@ const (
 	containerKeyPrefix = "container:"
 )
 
-// sendGrace is how long a publish_sent record may be in flight in another
-// call or process before a FINISHED container proves the publish was lost
-// rather than slow. Meta answers media_publish in seconds.
-const sendGrace = 2 * time.Minute
+// defaultSendGrace is how long a publish_sent record may be in flight in
+// another call or process before a FINISHED container proves the publish was
+// lost rather than slow. Meta answers media_publish in seconds.
+const defaultSendGrace = 2 * time.Minute
+
+// WithSendGrace changes defaultSendGrace (tests).
+func WithSendGrace(d time.Duration) Option { return func(p *Publisher) { p.sendGrace = d } }
 
 // CheckIdempotencyKey validates a caller's key.
 func CheckIdempotencyKey(key string) error {
@@ -241,7 +244,7 @@ func (p *Publisher) resumeSent(ctx context.Context, t *tracker, deadline time.Ti
 	case graph.StatusPublished:
 		return p.adoptPublished(ctx, t, res, t.rec.UpdatedAt)
 	case graph.StatusFinished:
-		if time.Since(t.rec.UpdatedAt) < sendGrace && t.rec.State == store.PublishSent {
+		if time.Since(t.rec.UpdatedAt) < p.sendGrace && t.rec.State == store.PublishSent {
 			return nil, inFlight()
 		}
 		// The container is still unpublished long after the send: the

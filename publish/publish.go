@@ -93,6 +93,7 @@ type Publisher struct {
 	// maxPollErrors is how many consecutive failed status reads end a wait.
 	maxPollErrors int
 	quota         quota
+	sendGrace     time.Duration
 }
 
 // Option configures a Publisher.
@@ -121,6 +122,7 @@ func New(st Store, opts ...Option) *Publisher {
 		childConcurrency: MaxCarouselItems,
 		log:              slog.New(slog.DiscardHandler),
 		maxPollErrors:    3,
+		sendGrace:        defaultSendGrace,
 	}
 	for _, o := range opts {
 		o(p)

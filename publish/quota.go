@@ -47,17 +47,17 @@ func (p *Publisher) checkQuota(ctx context.Context, a *Account) error {
 
 func (p *Publisher) quotaEntry(ctx context.Context, a *Account) (*quotaEntry, error) {
 	p.quota.mu.Lock()
-	e, ok := p.quota.m[a.ID]
-	p.quota.mu.Unlock()
-	if ok && time.Since(e.fetched) < quotaTTL {
+	if e, ok := p.quota.m[a.ID]; ok && time.Since(e.fetched) < quotaTTL {
 		cp := *e
+		p.quota.mu.Unlock()
 		return &cp, nil
 	}
+	p.quota.mu.Unlock()
 	lim, _, err := a.Graph.PublishingLimit(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
-	e = &quotaEntry{usage: lim.QuotaUsage, total: lim.QuotaTotal, window: lim.QuotaDuration, fetched: time.Now()}
+	e := &quotaEntry{usage: lim.QuotaUsage, total: lim.QuotaTotal, window: lim.QuotaDuration, fetched: time.Now()}
 	if e.window <= 0 {
 		e.window = 24 * time.Hour
 	}
@@ -65,9 +65,9 @@ func (p *Publisher) quotaEntry(ctx context.Context, a *Account) (*quotaEntry, er
 	if p.quota.m == nil {
 		p.quota.m = map[string]*quotaEntry{}
 	}
+	cp := *e
 	p.quota.m[a.ID] = e
 	p.quota.mu.Unlock()
-	cp := *e
 	return &cp, nil
 }
 

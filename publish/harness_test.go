@@ -1,0 +1,86 @@
+package publish_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/store"
+)
+
+var fastPolls = publish.PollPolicy{
+	Image: publish.Backoff{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1.5},
+	Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
+}
+
+var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
+
+// rig is the production pipeline (Graph client, governor, publisher, store)
+// around a fake Graph API.
+type rig struct {
+	fake     *fakegraph.Server
+	base     string
+	store    store.Store
+	dir      string
+	governor *ratelimit.Governor
+	pub      *publish.Publisher
+	accounts []*publish.Account
+}
+
+func newRig(t testing.TB, fo fakegraph.Options, gc ratelimit.Config) *rig {
+	t.Helper()
+	fake := fakegraph.New(fo)
+	base, stop := fake.Start()
+	t.Cleanup(stop)
+	r := &rig{fake: fake, base: base, dir: t.TempDir(), governor: ratelimit.New(gc)}
+	r.open(t)
+	accts := fo.Accounts
+	if len(accts) == 0 {
+		accts = []fakegraph.Account{fakegraph.DefaultAccount}
+	}
+	for _, a := range accts {
+		c, err := graph.NewClient(graph.WithBaseURL(base), graph.WithRetryPolicy(fastRetry),
+			graph.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: a.Token})),
+			graph.WithLimiter(r.governor.For(a.ID)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.accounts = append(r.accounts, &publish.Account{ID: a.ID, Username: a.Username, Graph: c})
+	}
+	return r
+}
+
+// open (re)opens the durable store and a fresh publisher, as a restarted
+// process would.
+func (r *rig) open(t testing.TB) {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{DataDir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	r.store = st
+	r.pub = publish.New(st, publish.WithPollPolicy(fastPolls))
+}
+
+func post(caption string) publish.Request {
+	return publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: "https://cdn.example.com/p.jpg", Common: publish.Common{Caption: caption}}}
+}
+
+func kindOf(err error) failure.Kind {
+	var fe *failure.Error
+	if errors.As(err, &fe) {
+		return fe.Kind
+	}
+	return failure.Classify(err).Kind
+}
+
+func failureOf(err error) *failure.Error { return failure.As(err) }

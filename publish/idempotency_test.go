@@ -1,0 +1,200 @@
+package publish_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/store"
+)
+
+func TestSameKeySameResult_AcrossRestart(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	a := r.accounts[0]
+	req := post("hello")
+	req.IdempotencyKey = "k1"
+	first, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || first.Status != publish.StatusPublished {
+		t.Fatalf("first: %v %+v", err, first)
+	}
+	r.open(t) // a new process on the same data
+	calls := len(r.fake.Calls())
+	again, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || again.MediaID != first.MediaID || !again.Replayed {
+		t.Fatalf("repeat: %v %+v (first %s)", err, again, first.MediaID)
+	}
+	if n := len(r.fake.Calls()) - calls; n > 1 { // at most the quota read of a new process
+		t.Fatalf("replay made %d Graph calls", n)
+	}
+	if got := len(r.fake.Published(a.ID)); got != 1 {
+		t.Fatalf("published %d", got)
+	}
+	// The same key for other content is refused, not published.
+	other := post("different")
+	other.IdempotencyKey = "k1"
+	if _, err := r.pub.Run(t.Context(), a, other, publish.Options{}); kindOf(err) != failure.InvalidInput {
+		t.Fatalf("key reuse: %v", err)
+	}
+}
+
+func TestConcurrentSameKey_OnePost(t *testing.T) {
+	r := newRig(t, fakegraph.Options{Latency: 20 * time.Millisecond}, ratelimit.Config{})
+	a := r.accounts[0]
+	req := post("race")
+	req.IdempotencyKey = "race-key"
+	var wg sync.WaitGroup
+	results := make([]*publish.Result, 8)
+	errs := make([]error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = r.pub.Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
+		}()
+	}
+	wg.Wait()
+	if got := len(r.fake.Published(a.ID)); got != 1 {
+		t.Fatalf("published %d, want 1", got)
+	}
+	for i := range 8 {
+		if errs[i] != nil {
+			if fe := failure.As(errs[i]); !fe.Retryable {
+				t.Fatalf("loser got a non-retryable error: %v", errs[i])
+			}
+			continue
+		}
+		if results[i].MediaID != r.fake.Published(a.ID)[0].ID {
+			t.Fatalf("result %d has media %s", i, results[i].MediaID)
+		}
+	}
+}
+
+// Two processes (two publishers on one database) racing on one key publish
+// once: only one can move the record to publish_sent.
+func TestTwoProcessesSameKey_OnePost(t *testing.T) {
+	r := newRig(t, fakegraph.Options{Latency: 10 * time.Millisecond}, ratelimit.Config{})
+	a := r.accounts[0]
+	other, err := store.Open(context.Background(), store.Config{DataDir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	p2 := publish.New(other, publish.WithPollPolicy(fastPolls))
+	req := post("two processes")
+	req.IdempotencyKey = "shared"
+	var wg sync.WaitGroup
+	for _, p := range []*publish.Publisher{r.pub, p2, r.pub, p2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = p.Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
+		}()
+	}
+	wg.Wait()
+	if got := len(r.fake.Published(a.ID)); got != 1 {
+		t.Fatalf("published %d, want 1", got)
+	}
+}
+
+// A crash after media_publish was sent (the ledger says publish_sent, the
+// answer was never recorded) resumes through the container's status.
+func TestResumeAfterCrashInPublishSent(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	a := r.accounts[0]
+	// The publish goes live but its answer is lost, and every status read
+	// fails: the outcome stays unknown.
+	r.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Action: fakegraph.FaultPublishThenFail, Nth: 1})
+	r.fake.Inject(fakegraph.Fault{Method: "GET", Action: fakegraph.FaultHTTP500, Nth: 0, Times: 0})
+	req := post("crash")
+	req.IdempotencyKey = "crash-key"
+	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); kindOf(err) != failure.OutcomeUnknown {
+		t.Fatalf("want outcome_unknown, got %v", err)
+	}
+	rec, err := r.store.GetPublish(t.Context(), a.ID, "crash-key")
+	if err != nil || rec.State != store.PublishFailed || rec.ErrorKind != string(failure.OutcomeUnknown) {
+		t.Fatalf("ledger: %+v %v", rec, err)
+	}
+	// Restart with Instagram reachable again: the same key settles the
+	// outcome without publishing again.
+	r.fake.ClearFaults()
+	r.open(t)
+	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || res.Status != publish.StatusPublished {
+		t.Fatalf("resume: %v %+v", err, res)
+	}
+	pub := r.fake.Published(a.ID)
+	if len(pub) != 1 || res.MediaID != pub[0].ID {
+		t.Fatalf("published %v, result %s", pub, res.MediaID)
+	}
+	if n := r.fake.CountCalls("POST", "/media_publish"); n != 1 {
+		t.Fatalf("media_publish sent %d times", n)
+	}
+}
+
+// A record left in publish_sent by a process that died between claiming the
+// send and sending it: within the grace it counts as in flight; after it, a
+// FINISHED container proves the publish never reached Instagram, and the
+// same key publishes it, once.
+func TestResumeSentButNeverDelivered(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	a := r.accounts[0]
+	req := post("lost send")
+	req.IdempotencyKey = "lost-send"
+	c, _, err := a.Graph.CreateContainer(t.Context(), a.ID, &graph.ContainerRequest{ImageURL: req.Post.ImageURL, Caption: req.Post.Caption})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, req.Digest(publish.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []store.PublishStep{
+		{From: store.PublishReserved, To: store.PublishContainerCreated, ContainerID: c.ID},
+		{From: store.PublishContainerCreated, To: store.PublishSent},
+	} {
+		if _, err := r.store.AdvancePublish(t.Context(), a.ID, req.IdempotencyKey, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.open(t)
+	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); err == nil || !failure.As(err).Retryable {
+		t.Fatalf("within the grace a fresh publish_sent must be treated as in flight: %v", err)
+	}
+	if n := len(r.fake.Published(a.ID)); n != 0 {
+		t.Fatalf("published %d inside the grace", n)
+	}
+	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(0))
+	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || res.Status != publish.StatusPublished || res.ContainerID != c.ID {
+		t.Fatalf("after grace: %v %+v", err, res)
+	}
+	again, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || again.MediaID != res.MediaID || len(r.fake.Published(a.ID)) != 1 {
+		t.Fatalf("repeat: %v %+v, published %d", err, again, len(r.fake.Published(a.ID)))
+	}
+}
+
+func TestFailedKeyMayRetry(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	a := r.accounts[0]
+	r.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media", Nth: 1, Action: fakegraph.FaultGraphError,
+		GraphError: &fakegraph.ErrorSpec{HTTPStatus: 400, Code: 36003, Subcode: 2207009, Message: "aspect ratio"}})
+	req := post("retry me")
+	req.IdempotencyKey = "retry"
+	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); kindOf(err) != failure.MediaRejected {
+		t.Fatalf("first: %v", err)
+	}
+	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || res.Status != publish.StatusPublished {
+		t.Fatalf("retry: %v %+v", err, res)
+	}
+	entries, _, err := r.store.ListJournal(t.Context(), store.JournalQuery{AccountID: a.ID, Action: "publish"})
+	if err != nil || len(entries) != 1 || entries[0].Outcome != "published" {
+		t.Fatalf("journal: %+v %v", entries, err)
+	}
+}
