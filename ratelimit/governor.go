@@ -203,8 +203,13 @@ func (g *Governor) observe(a *account, u graph.Usage, err error) {
 		g.app.percent = max(u.App.CallCount, u.App.TotalCPUTime, u.App.TotalTime)
 	}
 	regain := u.RegainAccessIn()
-	if regain > 0 && len(u.BUC) > 0 {
+	switch {
+	case regain > 0 && len(u.BUC) > 0:
 		block(&a.state, now.Add(regain), "Instagram says this account must wait before calling again")
+	case len(u.BUC) > 0 && a.state.percent >= 100:
+		// At the limit without an estimate: the next call would only earn
+		// an error, so hold the account back for a while.
+		block(&a.state, now.Add(g.cfg.DefaultBlock), "the account has used 100% of its Instagram rate limit")
 	}
 	var ge *graph.Error
 	if !errors.As(err, &ge) || ge.Subcode == 2207051 {
