@@ -68,7 +68,7 @@ func newEnv(b *testing.B, fo fakegraph.Options, pp publish.PollPolicy, copts ...
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = st.Close() })
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(pp)), Sandbox: true}
+	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(pp)), Journal: st, Sandbox: true}
 	srv := tools.NewServer(deps, "bench", tools.Selection{})
 	c, err := client.NewInProcessClientWithOptions(srv, copts...)
 	if err != nil {

@@ -194,7 +194,7 @@ func TestFailedKeyMayRetry(t *testing.T) {
 		t.Fatalf("retry: %v %+v", err, res)
 	}
 	entries, _, err := r.store.ListJournal(t.Context(), store.JournalQuery{AccountID: a.ID, Action: "publish"})
-	if err != nil || len(entries) != 1 || entries[0].Outcome != "published" {
+	if err != nil || len(entries) != 2 || entries[0].Outcome != "published" || entries[1].Outcome != "failed" || entries[1].ErrorKind != "media_rejected" {
 		t.Fatalf("journal: %+v %v", entries, err)
 	}
 }

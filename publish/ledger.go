@@ -144,9 +144,7 @@ func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Op
 		case store.PublishReserved:
 			top, children, kind, err := job.build(ctx, deadline)
 			if err != nil {
-				if children = nonEmpty(children); len(children) > 0 || top != nil {
-					p.journal(ctx, a, job, "failed", err, containerIDs(top, children))
-				}
+				p.journal(ctx, a, job, "failed", err, containerIDs(top, children))
 				t.fail(ctx, err)
 				return nil, err
 			}

@@ -83,7 +83,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Sandbox: o.sandbox}
+	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st, Sandbox: o.sandbox}
 	srv := tools.NewServer(deps, "test", o.selection)
 	var copts []client.ClientOption
 	if o.era != "" {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/store"
 )
 
 // Toolset names (IGMCP_TOOLSETS).
@@ -37,6 +38,8 @@ type Accounts interface {
 type Deps struct {
 	Accounts  Accounts
 	Publisher *publish.Publisher
+	// Journal is the record of writes (list_activity).
+	Journal store.Journal
 	// Sandbox marks every successful result with "sandbox": true.
 	Sandbox bool
 	// Confirm asks the user (MCP elicitation, where the client supports it)
@@ -64,6 +67,7 @@ func All(d *Deps) []Tool {
 		PublishContainer(d),
 		ReplyComment(d),
 		GetInsights(d),
+		ListActivity(d),
 	}
 }
 

@@ -147,6 +147,7 @@ func build(cfg *config, logger *slog.Logger) (*app, error) {
 	deps := &tools.Deps{
 		Accounts:  accounts,
 		Publisher: publish.New(st, publish.WithLogger(logger)),
+		Journal:   st,
 		Sandbox:   cfg.sandbox,
 		Logger:    logger,
 	}
