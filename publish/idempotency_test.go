@@ -2,6 +2,7 @@ package publish_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -196,5 +197,40 @@ func TestFailedKeyMayRetry(t *testing.T) {
 	entries, _, err := r.store.ListJournal(t.Context(), store.JournalQuery{AccountID: a.ID, Action: "publish"})
 	if err != nil || len(entries) != 2 || entries[0].Outcome != "published" || entries[1].Outcome != "failed" || entries[1].ErrorKind != "media_rejected" {
 		t.Fatalf("journal: %+v %v", entries, err)
+	}
+}
+
+// The quota is read from Instagram at run time (never hard-coded) and a
+// publish that would exceed it is refused before any container is created,
+// with the wait worked out from the oldest post of the rolling window.
+func TestQuotaRefusedBeforeContainer(t *testing.T) {
+	r := newRig(t, fakegraph.Options{QuotaTotal: 2}, ratelimit.Config{})
+	a := r.accounts[0]
+	for i := range 2 {
+		if _, err := r.pub.Run(t.Context(), a, post(fmt.Sprintf("p%d", i)), publish.Options{Wait: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second process sharing the store sees the same count.
+	other, err := store.Open(t.Context(), store.Config{DataDir: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	p2 := publish.New(other, publish.WithPollPolicy(fastPolls))
+	containers := r.fake.CountCalls("POST", "/media")
+	for _, p := range []*publish.Publisher{r.pub, p2} {
+		_, err := p.Run(t.Context(), a, post("third"), publish.Options{Wait: time.Second})
+		fe := failure.As(err)
+		if fe == nil || fe.Kind != failure.PublishLimitReached || !fe.Retryable {
+			t.Fatalf("want publish_limit_reached, got %v", err)
+		}
+		// Both posts were just made: the first slot frees in about 24 h.
+		if fe.RetryAfter < 23*3600 || fe.RetryAfter > 24*3600 {
+			t.Fatalf("retry_after_seconds %d, want about a day", fe.RetryAfter)
+		}
+	}
+	if n := r.fake.CountCalls("POST", "/media"); n != containers {
+		t.Fatalf("%d containers created for refused publishes", n-containers)
 	}
 }

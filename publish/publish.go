@@ -46,6 +46,10 @@ type Published struct {
 type Store interface {
 	store.Ledger
 	AppendJournal(ctx context.Context, e store.JournalEntry) (store.JournalEntry, error)
+	// Publishes counted in the store are shared by every process, so the
+	// quota check sees what the others published since the last reading.
+	RecordPublish(ctx context.Context, accountID string, at time.Time) error
+	CountPublishes(ctx context.Context, accountID string, since time.Time) (int, error)
 }
 
 // Backoff is a polling schedule: Initial, then ×Factor each time, at most Max.

@@ -39,7 +39,15 @@ func (p *Publisher) checkQuota(ctx context.Context, a *Account) error {
 		// too: report it now, before a container is made.
 		return err
 	}
-	if e.total <= 0 || e.usage < e.total {
+	if e.total <= 0 {
+		return nil
+	}
+	// Publishes since the reading, by this and every other process sharing
+	// the store.
+	if n, err := p.store.CountPublishes(ctx, a.ID, e.fetched); err == nil {
+		e.usage += n
+	}
+	if e.usage < e.total {
 		return nil
 	}
 	return p.limitReached(ctx, a, e.usage, e.total, e.window, nil)
@@ -71,12 +79,10 @@ func (p *Publisher) quotaEntry(ctx context.Context, a *Account) (*quotaEntry, er
 	return &cp, nil
 }
 
-// countPublish adds one of our publishes to the cached usage.
-func (p *Publisher) countPublish(a *Account) {
-	p.quota.mu.Lock()
-	defer p.quota.mu.Unlock()
-	if e, ok := p.quota.m[a.ID]; ok {
-		e.usage++
+// countPublish records one publish in the shared rolling window.
+func (p *Publisher) countPublish(ctx context.Context, a *Account) {
+	if err := p.store.RecordPublish(context.WithoutCancel(ctx), a.ID, time.Now()); err != nil {
+		p.log.Warn("could not count a publish in the store", "account", a.ID, "err", err)
 	}
 }
 
@@ -86,7 +92,8 @@ func (p *Publisher) quotaExhausted(a *Account) {
 	p.quota.mu.Lock()
 	defer p.quota.mu.Unlock()
 	if e, ok := p.quota.m[a.ID]; ok && e.total > 0 {
-		e.usage = max(e.usage, e.total)
+		// Full as of now: later publishes of any process only add to it.
+		e.usage, e.fetched = e.total, time.Now()
 	}
 }
 

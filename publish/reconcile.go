@@ -36,7 +36,7 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 					warns = append(warns, "Published, but the permalink could not be read: "+failure.Classify(gerr).Message)
 				}
 			}
-			p.countPublish(a)
+			p.countPublish(ctx, a)
 			return done, warns, nil
 		}
 		if fe := failure.Classify(err); fe.Kind == failure.PublishLimitReached {
@@ -56,7 +56,7 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 		case rerr == nil && st.StatusCode == graph.StatusPublished:
 			done, warns := p.findMedia(rctx, a, caption, started)
 			cancel()
-			p.countPublish(a)
+			p.countPublish(ctx, a)
 			return done, append(warns, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again."), nil
 		case rerr == nil && st.StatusCode == graph.StatusFinished:
 			cancel()

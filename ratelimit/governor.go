@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/store"
 )
 
 // Config tunes the governor. Zero values take the defaults.
@@ -34,6 +35,19 @@ type Config struct {
 	DefaultBlock time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Shared, when set, is the store several igmcp processes share: usage
+	// and blocks seen by one process hold back the others too.
+	Shared Shared
+	// SyncEvery is how often an account's shared state is re-read.
+	// Default 5 s.
+	SyncEvery time.Duration
+}
+
+// Shared is the cross-process rate state (store.Store implements it).
+type Shared interface {
+	RecordUsage(ctx context.Context, accountID string, appPct, businessPct int, at time.Time) error
+	BlockUntil(ctx context.Context, accountID string, until time.Time) error
+	GetRateState(ctx context.Context, accountID string) (store.RateState, error)
 }
 
 func (c *Config) defaults() {
@@ -55,6 +69,9 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.SyncEvery <= 0 {
+		c.SyncEvery = 5 * time.Second
+	}
 }
 
 // Governor holds the state of every account, plus the app-wide state that
@@ -75,7 +92,9 @@ type state struct {
 type account struct {
 	sem         chan struct{}
 	state       state
+	usageAt     time.Time // when state.percent was observed
 	nextAllowed time.Time // spacing: earliest start of the next call
+	synced      time.Time // last read of the shared state
 }
 
 // New builds a Governor.
@@ -126,6 +145,7 @@ type limiter struct {
 
 func (l limiter) Acquire(ctx context.Context) (func(int, graph.Usage, error), error) {
 	g := l.g
+	g.sync(ctx, l.id)
 	g.mu.Lock()
 	a := g.account(l.id)
 	now := g.cfg.Now()
@@ -166,9 +186,37 @@ func (l limiter) Acquire(ctx context.Context) (func(int, graph.Usage, error), er
 	return func(status int, u graph.Usage, err error) {
 		once.Do(func() {
 			<-a.sem
-			g.observe(a, u, err)
+			g.observe(l.id, a, u, err)
 		})
 	}, nil
+}
+
+// sync merges what other processes recorded, at most every SyncEvery.
+func (g *Governor) sync(ctx context.Context, id string) {
+	if g.cfg.Shared == nil {
+		return
+	}
+	g.mu.Lock()
+	a := g.account(id)
+	due := g.cfg.Now().Sub(a.synced) >= g.cfg.SyncEvery
+	if due {
+		a.synced = g.cfg.Now()
+	}
+	g.mu.Unlock()
+	if !due {
+		return
+	}
+	st, err := g.cfg.Shared.GetRateState(ctx, id)
+	if err != nil {
+		return // nothing shared yet, or the store is down: local state stands
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st.UsageAt.After(a.usageAt) {
+		a.state.percent, a.usageAt = st.BusinessUsagePct, st.UsageAt
+		g.app.percent = max(g.app.percent, st.AppUsagePct)
+	}
+	block(&a.state, st.BlockedUntil, "another igmcp process saw this account reach its Instagram rate limit")
 }
 
 // blocked refuses a call while a limit is in force (caller holds g.mu).
@@ -191,13 +239,30 @@ func (g *Governor) spacing(percent int) time.Duration {
 	return time.Duration(float64(g.cfg.MaxSpacing) * float64(percent-g.cfg.SlowAbove) / float64(100-g.cfg.SlowAbove))
 }
 
-// observe records what an answer said about the budget.
-func (g *Governor) observe(a *account, u graph.Usage, err error) {
+// observe records what an answer said about the budget, and shares it.
+func (g *Governor) observe(id string, a *account, u graph.Usage, err error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	before := a.state.blockedUntil
+	g.observeLocked(a, u, err)
+	now, st, app := g.cfg.Now(), a.state, g.app.percent
+	g.mu.Unlock()
+	if g.cfg.Shared == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if len(u.BUC) > 0 || u.App != nil {
+		_ = g.cfg.Shared.RecordUsage(ctx, id, app, st.percent, now)
+	}
+	if st.blockedUntil.After(before) {
+		_ = g.cfg.Shared.BlockUntil(ctx, id, st.blockedUntil)
+	}
+}
+
+func (g *Governor) observeLocked(a *account, u graph.Usage, err error) {
 	now := g.cfg.Now()
 	if len(u.BUC) > 0 {
-		a.state.percent = bucPercent(u)
+		a.state.percent, a.usageAt = bucPercent(u), now
 	}
 	if u.App != nil {
 		g.app.percent = max(u.App.CallCount, u.App.TotalCPUTime, u.App.TotalTime)

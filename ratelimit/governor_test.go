@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/store"
 )
 
 type clock struct {
@@ -142,5 +143,30 @@ func TestAcquireHonoursCancel(t *testing.T) {
 	cancel()
 	if _, err := l.Acquire(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
+// Two governors (two processes) sharing one store: a block seen by one holds
+// back the other without it spending a call.
+func TestSharedAcrossProcesses(t *testing.T) {
+	st, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	g1 := New(Config{Now: c.now, Shared: st})
+	g2 := New(Config{Now: c.now, Shared: st})
+	d, err := g1.For("a").Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d(400, buc("a", 100, 9), &graph.Error{Code: 80002, HTTPStatus: 400})
+	var th *graph.ThrottledError
+	if _, err := g2.For("a").Acquire(t.Context()); !errors.As(err, &th) || th.RetryAfter != 9*time.Minute {
+		t.Fatalf("process 2 not held back: %v", err)
+	}
+	if s := g2.Status("a"); s.UsagePercent != 100 {
+		t.Fatalf("shared usage: %+v", s)
 	}
 }

@@ -101,18 +101,36 @@ type app struct {
 
 // build wires the server: the Graph client per account (or the sandbox's
 // simulated Graph API), the publisher and the tools.
-func build(cfg *config, logger *slog.Logger) (*app, error) {
-	closeFn := func() {}
+func build(cfg *config, logger *slog.Logger) (a *app, err error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	graphURL, token, userID := cfg.graphURL, cfg.token, cfg.userID
 	if cfg.sandbox {
 		fake := fakegraph.New(fakegraph.Options{ImageProcessing: cfg.sandboxImage, VideoProcessing: cfg.sandboxVideo})
 		acct := fakegraph.DefaultAccount
 		url, stopFake := fake.Start()
-		closeFn = stopFake
+		closers = append(closers, stopFake)
 		graphURL, token, userID = url, acct.Token, acct.ID
 	}
+	st, closeStore, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, closeStore)
+
 	hc := &http.Client{Timeout: 60 * time.Second}
-	governor := ratelimit.New(ratelimit.Config{})
+	// One governor for the process, sharing usage and blocks with every
+	// other process on the same store.
+	governor := ratelimit.New(ratelimit.Config{Shared: st})
 	limiterKey := userID
 	if limiterKey == "" {
 		limiterKey = "default"
@@ -134,16 +152,8 @@ func build(cfg *config, logger *slog.Logger) (*app, error) {
 	}
 	accounts, err := auth.NewSingle(ts, userID, cfg.login, newClient)
 	if err != nil {
-		closeFn()
 		return nil, err
 	}
-	st, closeStore, err := openStore(cfg)
-	if err != nil {
-		closeFn()
-		return nil, err
-	}
-	stopFake := closeFn
-	closeFn = func() { closeStore(); stopFake() }
 	deps := &tools.Deps{
 		Accounts:  accounts,
 		Publisher: publish.New(st, publish.WithLogger(logger)),
@@ -151,7 +161,7 @@ func build(cfg *config, logger *slog.Logger) (*app, error) {
 		Sandbox:   cfg.sandbox,
 		Logger:    logger,
 	}
-	return &app{server: tools.NewServer(deps, version, cfg.selection), close: closeFn}, nil
+	return &app{server: tools.NewServer(deps, version, cfg.selection), close: closeAll}, nil
 }
 
 // openStore opens the durable state: PostgreSQL when IGMCP_DATABASE_URL is
