@@ -36,85 +36,89 @@ func (w WaitArg) duration() (time.Duration, error) {
 	return time.Duration(*w.WaitSeconds) * time.Second, nil
 }
 
-type createPostArgs struct {
-	publish.PostInput
-	Publish *bool `json:"publish,omitempty" jsonschema:"default=true" jsonschema_description:"false: stop at a ready container (a draft) for publish_container."`
+// PublishArgs are the arguments every publishing tool adds to its input.
+type PublishArgs struct {
 	WaitArg
 	IdempotencyArg
 	AccountArg
+}
+
+func (p *PublishArgs) common() *PublishArgs { return p }
+
+// publishArgs is what a publishing tool's argument struct provides: its
+// request, and the common arguments.
+type publishArgs interface {
+	request() (publish.Request, publish.Options)
+	common() *PublishArgs
+}
+
+// publishTool builds a publishing tool: every one decodes its arguments,
+// checks them, and runs one Request through the exactly-once pipeline.
+func publishTool[A any, PA interface {
+	*A
+	publishArgs
+}](d *Deps, name, title, description string) Tool {
+	return Tool{
+		Toolset: ToolsetPublish,
+		Tool:    tool(name, description, inputSchema[A](), outputSchema[publish.Result](), annotations{title: title}),
+		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *A) (any, string, error) {
+			c := PA(a).common()
+			wait, err := c.duration()
+			if err != nil {
+				return nil, "", err
+			}
+			r, o := PA(a).request()
+			r.IdempotencyKey, o.Wait = c.IdempotencyKey, wait
+			return run(ctx, d, req, c.Account, r, o)
+		}),
+	}
+}
+
+type createPostArgs struct {
+	publish.PostInput
+	Publish *bool `json:"publish,omitempty" jsonschema:"default=true" jsonschema_description:"false: stop at a ready container (a draft) for publish_container."`
+	PublishArgs
+}
+
+func (a *createPostArgs) request() (publish.Request, publish.Options) {
+	return publish.Request{Kind: publish.KindPost, Post: &a.PostInput}, publish.Options{Draft: a.Publish != nil && !*a.Publish}
 }
 
 // CreatePost publishes one image: container, wait, publish, first comment.
 func CreatePost(d *Deps) Tool {
-	return Tool{
-		Toolset: ToolsetPublish,
-		Tool: tool("create_post",
-			"Publish an image post in one call (container, wait, publish, first comment); publish=false makes a draft.",
-			inputSchema[createPostArgs](), outputSchema[publish.Result](),
-			annotations{title: "Create image post"}),
-		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *createPostArgs) (any, string, error) {
-			wait, err := a.duration()
-			if err != nil {
-				return nil, "", err
-			}
-			draft := a.Publish != nil && !*a.Publish
-			r := publish.Request{Kind: publish.KindPost, Post: &a.PostInput, IdempotencyKey: a.IdempotencyKey}
-			return run(ctx, d, req, a.Account, r, publish.Options{Wait: wait, Draft: draft})
-		}),
-	}
+	return publishTool[createPostArgs](d, "create_post", "Create image post",
+		"Publish an image post in one call (container, wait, publish, first comment); publish=false makes a draft.")
 }
 
 type createCarouselArgs struct {
 	publish.CarouselInput
-	WaitArg
-	IdempotencyArg
-	AccountArg
+	PublishArgs
+}
+
+func (a *createCarouselArgs) request() (publish.Request, publish.Options) {
+	return publish.Request{Kind: publish.KindCarousel, Carousel: &a.CarouselInput}, publish.Options{}
 }
 
 // CreateCarousel publishes an album of 2–10 images and/or videos.
 func CreateCarousel(d *Deps) Tool {
-	return Tool{
-		Toolset: ToolsetPublish,
-		Tool: tool("create_carousel",
-			"Publish a carousel of 2–10 images and/or videos in one call.",
-			inputSchema[createCarouselArgs](), outputSchema[publish.Result](),
-			annotations{title: "Create carousel"}),
-		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *createCarouselArgs) (any, string, error) {
-			wait, err := a.duration()
-			if err != nil {
-				return nil, "", err
-			}
-			r := publish.Request{Kind: publish.KindCarousel, Carousel: &a.CarouselInput, IdempotencyKey: a.IdempotencyKey}
-			return run(ctx, d, req, a.Account, r, publish.Options{Wait: wait})
-		}),
-	}
+	return publishTool[createCarouselArgs](d, "create_carousel", "Create carousel",
+		"Publish a carousel of 2–10 images and/or videos in one call.")
 }
 
 type publishReelArgs struct {
 	publish.ReelInput
-	WaitArg
-	IdempotencyArg
-	AccountArg
+	PublishArgs
+}
+
+func (a *publishReelArgs) request() (publish.Request, publish.Options) {
+	return publish.Request{Kind: publish.KindReel, Reel: &a.ReelInput}, publish.Options{}
 }
 
 // PublishReel publishes a Reel, reporting progress while Instagram processes
 // the video.
 func PublishReel(d *Deps) Tool {
-	return Tool{
-		Toolset: ToolsetPublish,
-		Tool: tool("publish_reel",
-			"Publish a Reel from a video URL; if processing outlasts wait_seconds, returns status processing and a container_id for publish_container.",
-			inputSchema[publishReelArgs](), outputSchema[publish.Result](),
-			annotations{title: "Publish Reel"}),
-		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishReelArgs) (any, string, error) {
-			wait, err := a.duration()
-			if err != nil {
-				return nil, "", err
-			}
-			r := publish.Request{Kind: publish.KindReel, Reel: &a.ReelInput, IdempotencyKey: a.IdempotencyKey}
-			return run(ctx, d, req, a.Account, r, publish.Options{Wait: wait})
-		}),
-	}
+	return publishTool[publishReelArgs](d, "publish_reel", "Publish Reel",
+		"Publish a Reel from a video URL; if processing outlasts wait_seconds, returns status processing and a container_id for publish_container.")
 }
 
 type containerArgs struct {
