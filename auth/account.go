@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -44,12 +45,61 @@ func (l Login) GraphURL() string {
 	return graph.FacebookGraphURL
 }
 
+// Title is the flow's name for messages: "Facebook" or "Instagram".
+func (l Login) Title() string {
+	if l == LoginInstagram {
+		return "Instagram"
+	}
+	return "Facebook"
+}
+
+// LoginCommand is the exact command that logs an account of this flow in
+// again.
+func (l Login) LoginCommand() string {
+	if l == "" {
+		l = LoginFacebook
+	}
+	return "igmcp auth login --login " + string(l)
+}
+
 // Account is one Instagram professional account and a client acting as it.
 type Account struct {
 	ID       string
 	Username string
 	Login    Login
 	Client   *graph.Client
+}
+
+// TokenStatus is the state of an account's token, for list_accounts and
+// `igmcp auth status`.
+type TokenStatus string
+
+const (
+	TokenActive         TokenStatus = "active"          // usable
+	TokenExpired        TokenStatus = "expired"         // past its expiry: log in again
+	TokenRejected       TokenStatus = "rejected"        // Instagram answered 190 and no refresh helped
+	TokenRefreshFailing TokenStatus = "refresh_failing" // usable, but the last renewal failed
+	TokenUnknown        TokenStatus = "unknown"         // bring-your-own token from the environment
+)
+
+// AccountInfo is what list_accounts shows about an account; never the
+// token.
+type AccountInfo struct {
+	Account *Account
+	Default bool
+	// Source is "store" (igmcp auth login/add) or "env" (INSTAGRAM_ACCESS_TOKEN).
+	Source string
+	// Expiry is zero when the token never expires or it is unknown.
+	Expiry time.Time
+	// Scopes are the granted permissions; empty when unknown.
+	Scopes []string
+	Status TokenStatus
+	// Action says what to do when Status is not active.
+	Action string
+	// NextRefresh is when the server renews the token (zero: never).
+	NextRefresh time.Time
+	// RefreshError is the last renewal failure, if any.
+	RefreshError string
 }
 
 // ClientFactory builds a Graph client for a token source; the caller fixes
@@ -111,6 +161,20 @@ func (s *Single) Resolve(ctx context.Context, name string) (*Account, error) {
 		return a, nil
 	}
 	return nil, failure.Invalid("account", "unknown account %q: this server acts as @%s (id %s)", name, username, a.ID)
+}
+
+// ListAccounts describes the account (none without a token). The token's
+// expiry and scopes are unknown: it came from the environment.
+func (s *Single) ListAccounts(ctx context.Context) ([]AccountInfo, error) {
+	accts, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AccountInfo, 0, len(accts))
+	for _, a := range accts {
+		out = append(out, AccountInfo{Account: a, Default: true, Source: "env", Status: TokenUnknown})
+	}
+	return out, nil
 }
 
 // List returns the configured accounts (one, or none without a token).

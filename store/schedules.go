@@ -89,6 +89,11 @@ func (s *sqlStore) ListSchedules(ctx context.Context, f ScheduleFilter) ([]Sched
 		where = append(where, w)
 		args = append(args, a...)
 	}
+	if f.IDPrefix != "" {
+		// substr rather than LIKE: a prefix with % or _ needs no escaping.
+		where = append(where, "substr(id, 1, ?) = ?")
+		args = append(args, len([]rune(f.IDPrefix)), f.IDPrefix)
+	}
 	q := `SELECT ` + scheduleCols + ` FROM schedules`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
@@ -127,7 +132,7 @@ func (s *sqlStore) CancelSchedule(ctx context.Context, id string) (Schedule, err
 		`state = ?`, string(RunScheduled))
 }
 
-func (s *sqlStore) ClaimDue(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]Schedule, error) {
+func (s *sqlStore) ClaimDue(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int, skipAccounts ...string) ([]Schedule, error) {
 	if owner == "" || lease <= 0 || limit <= 0 {
 		return nil, fmt.Errorf("store: claim needs an owner, a positive lease and a positive limit: %w", ErrInvalid)
 	}
@@ -142,12 +147,17 @@ func (s *sqlStore) ClaimDue(ctx context.Context, now time.Time, owner string, le
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
+	pick := `SELECT id FROM schedules WHERE state = ? AND publish_at <= ?`
+	pickArgs := []any{string(RunScheduled), s.d.time(now)}
+	if len(skipAccounts) > 0 {
+		w, a := inStates("account_id", skipAccounts)
+		pick += ` AND NOT ` + w
+		pickArgs = append(pickArgs, a...)
+	}
 	ids, err := queryAll(ctx, s, tx, func(sc rowScanner) (any, error) {
 		var id string
 		return id, sc.Scan(&id)
-	}, `SELECT id FROM schedules WHERE state = ? AND publish_at <= ?
-		ORDER BY publish_at, id LIMIT ?`+s.d.lockRows,
-		string(RunScheduled), s.d.time(now), limit)
+	}, pick+` ORDER BY publish_at, id LIMIT ?`+s.d.lockRows, append(pickArgs, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim: pick: %w", err)
 	}
@@ -217,10 +227,16 @@ func (s *sqlStore) RecoverExpiredLeases(ctx context.Context, now time.Time) ([]S
 }
 
 func (s *sqlStore) MarkMissed(ctx context.Context, dueBefore time.Time) ([]Schedule, error) {
+	// The ledger is read in the same statement that marks, so no second
+	// look can disagree with the one the decision was made on.
 	out, err := queryAll(ctx, s, nil, scanSchedule, `UPDATE schedules SET state = ?, updated_at = ?
 		WHERE state = ? AND publish_at < ?
+		AND NOT EXISTS (SELECT 1 FROM publishes p
+			WHERE p.account_id = schedules.account_id AND p.idem_key = schedules.idem_key
+			AND p.state IN (?, ?))
 		RETURNING `+scheduleCols,
-		string(RunMissed), s.d.time(time.Now()), string(RunScheduled), s.d.time(dueBefore))
+		string(RunMissed), s.d.time(time.Now()), string(RunScheduled), s.d.time(dueBefore),
+		string(PublishSent), string(PublishPublished))
 	if err != nil {
 		return nil, fmt.Errorf("store: mark missed: %w", err)
 	}

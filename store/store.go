@@ -296,7 +296,11 @@ type RunOutcome struct {
 type ScheduleFilter struct {
 	AccountID string
 	States    []RunState
-	Limit     int // 0 means no limit
+	// IDPrefix keeps only ids that start with it. The scheduler runs
+	// background jobs as schedules with ids of their own prefix, and
+	// list_scheduled_posts must not show them.
+	IDPrefix string
+	Limit    int // 0 means no limit
 }
 
 // Schedules are posts to publish later. A process claims due schedules with
@@ -318,8 +322,10 @@ type Schedules interface {
 	// ClaimDue moves up to limit schedules with PublishAt <= now from
 	// scheduled to publishing, leased to owner until now+lease, and returns
 	// them ordered by PublishAt. Concurrent claimers never get the same
-	// schedule.
-	ClaimDue(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]Schedule, error)
+	// schedule. Schedules of the accounts in skipAccounts are left alone: a
+	// process that cannot act as an account must not hold (and starve on)
+	// that account's schedules while another process could publish them.
+	ClaimDue(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int, skipAccounts ...string) ([]Schedule, error)
 	// RenewLease extends owner's lease to now+lease. ErrConflict if the
 	// schedule is not publishing under owner (the lease was recovered).
 	RenewLease(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (Schedule, error)
@@ -335,7 +341,11 @@ type Schedules interface {
 	// returns them.
 	RecoverExpiredLeases(ctx context.Context, now time.Time) ([]Schedule, error)
 	// MarkMissed moves scheduled schedules with PublishAt before dueBefore
-	// (now minus the grace period) to missed and returns them.
+	// (now minus the grace period) to missed and returns them. A schedule
+	// whose publish may already have been sent (its ledger record, same
+	// account and idempotency key, is publish_sent or published) is never
+	// missed: a process died after sending it, the post may be live, and
+	// only resuming the publish can tell; calling it missed could be a lie.
 	MarkMissed(ctx context.Context, dueBefore time.Time) ([]Schedule, error)
 }
 

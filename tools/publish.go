@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -260,10 +261,21 @@ func progressFunc(ctx context.Context, req mcp.CallToolRequest) func(publish.Pro
 	if srv == nil {
 		return nil
 	}
+	// Carousel items report from several goroutines; MCP requires progress
+	// to increase, so only a value above the last one sent goes out.
+	var mu sync.Mutex
+	last := -1.0
 	return func(p publish.Progress) {
+		v := p.Elapsed.Seconds()
+		mu.Lock()
+		defer mu.Unlock()
+		if v <= last {
+			return
+		}
+		last = v
 		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
 			"progressToken": token,
-			"progress":      p.Elapsed.Seconds(),
+			"progress":      v,
 			"total":         p.Total.Seconds(),
 			"message":       p.Message,
 		})

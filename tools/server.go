@@ -1,31 +1,97 @@
 package tools
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/scope"
 )
 
-// NewServer builds the MCP server with the selected tools.
+// NewServer builds the MCP server with the selected tools, the resources and
+// prompts that go with them, and the tool middleware every transport shares:
+// client log notifications, per-token scoping and (IGMCP_CONFIRM) the user's
+// confirmation before a write.
 func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	tools := Select(All(d), sel)
-	s := server.NewMCPServer("igmcp", version,
+	if d.Confirm {
+		tools = withConfirmArg(tools)
+	}
+	byName := make(map[string]Tool, len(tools))
+	for _, t := range tools {
+		byName[t.Tool.Name] = t
+	}
+
+	hooks := &server.Hooks{}
+	subs := newSubscriptions(hooks)
+	// A scoped token sees only its toolsets. This is a tools/list hook rather
+	// than server.WithToolFilter because mcp-go also applies tool filters at
+	// call time, answering a hidden tool with a JSON-RPC "tool not found";
+	// SPEC §4 wants a permission_denied tool result there instead (scopeCheck).
+	hooks.AddAfterListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
+		g := scope.From(ctx)
+		if g == nil || res == nil {
+			return
+		}
+		// A new slice, in case mcp-go shares the one it passes.
+		visible := make([]mcp.Tool, 0, len(res.Tools))
+		for _, t := range res.Tools {
+			if known, ok := byName[t.Name]; !ok || g.AllowsToolset(known.Toolset) {
+				visible = append(visible, t)
+			}
+		}
+		res.Tools = visible
+	})
+
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
+		// The lists of tools, resources and prompts never change while the
+		// server runs, so no listChanged. Resource subscriptions are real:
+		// a publish moves the quota the accounts resources show.
+		server.WithResourceCapabilities(true, false),
+		server.WithPromptCapabilities(false),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(completer{d}),
+		server.WithResourceCompletionProvider(completer{d}),
 		server.WithLogging(),
 		server.WithRecovery(),
 		server.WithOutputSchemaValidation(),
-		server.WithInstructions(instructions(tools, d.Sandbox)),
-	)
+		server.WithHooks(hooks),
+		server.WithInstructions(instructions(tools, d)),
+		// Middleware order: the first is outermost. Client notifications see
+		// every outcome, denials included; the scope check runs before the
+		// user is asked to confirm something the token may not do anyway.
+		server.WithToolHandlerMiddleware(notifyClient(d, byName, subs)),
+		server.WithToolHandlerMiddleware(scopeCheck(d, byName)),
+	}
+	if d.Confirm {
+		opts = append(opts, server.WithElicitation(), server.WithToolHandlerMiddleware(confirmWrites(d, byName)))
+	}
+	s := server.NewMCPServer("igmcp", version, opts...)
 	for _, t := range tools {
 		s.AddTool(t.Tool, t.Handler)
 	}
+	addResources(s, d)
+	addPrompts(s, tools)
 	return s
 }
 
+// ErrorResult is the SPEC.md §4 error result for err, for middleware outside
+// this package (the HTTP server's shutdown handling) that must answer a tool
+// call in the same shape as the tools do.
+func ErrorResult(err error) *mcp.CallToolResult { return errorResult(err) }
+
 // instructions carry the cross-tool workflow once, instead of in every
 // description.
-func instructions(tools []Tool, sandbox bool) string {
+func instructions(tools []Tool, d *Deps) string {
 	var b strings.Builder
 	b.WriteString("igmcp publishes to Instagram through Meta's official Graph API. Every failed call returns structuredContent.error with kind, retryable, retry_after_seconds and an action sentence: follow the action.")
 	has := func(set string) bool {
@@ -34,8 +100,202 @@ func instructions(tools []Tool, sandbox bool) string {
 	if has(ToolsetPublish) {
 		b.WriteString(" Publishing: create_post, create_carousel and publish_reel do the whole flow in one call (container, wait, publish, first comment). If a result says status \"processing\", poll get_container_status and call publish_container when FINISHED; publish_container is safe to repeat. Never re-run a publishing tool to 'retry' a post that returned processing or outcome_unknown: that makes a second post.")
 	}
-	if sandbox {
+	b.WriteString(" The resource igmcp://accounts lists the accounts you may act as and their publishing quota.")
+	if d.Confirm && slices.ContainsFunc(tools, func(t Tool) bool { return !t.ReadOnly }) {
+		b.WriteString(" Confirmation is on: the user approves every write; if the client cannot show the dialog, a write answers invalid_input on field confirm: ask the user, and only after a yes repeat the call with confirm: true.")
+	}
+	if d.Sandbox {
 		b.WriteString(" SANDBOX: this server talks to a built-in simulated Graph API; nothing reaches Instagram.")
 	}
 	return b.String()
+}
+
+// scopeCheck enforces the caller's grant (scope.From) on every call: the
+// tool's toolset, and the account the call would act as. The `account`
+// argument is resolved exactly as the tool will resolve it, so an id, a
+// username and "@username" are all checked, and so is the default account
+// when the argument is omitted.
+func scopeCheck(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			g := scope.From(ctx)
+			if g == nil {
+				return next(ctx, req)
+			}
+			if t, ok := byName[req.Params.Name]; ok && !g.AllowsToolset(t.Toolset) {
+				return errorResult(denied(g, fmt.Sprintf("This token may not use %s (toolset %s); it may use: %s.",
+					req.Params.Name, t.Toolset, listOr(g.Toolsets, "every toolset")))), nil
+			}
+			if g.AllAccounts() {
+				return next(ctx, req)
+			}
+			name, err := accountArgument(req)
+			if err != nil {
+				return errorResult(err), nil
+			}
+			acct, err := d.Accounts.Resolve(ctx, name)
+			if err != nil {
+				return errorResult(err), nil
+			}
+			if !grantAllows(ctx, d, g, acct) {
+				return errorResult(denied(g, fmt.Sprintf("This token may not act as account %s; it may act as: %s.",
+					accountLabel(acct), strings.Join(g.Accounts, ", ")))), nil
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// grantAllows reports whether the grant covers the resolved account. A grant
+// that names a username while the account was configured by id alone (no
+// username known yet) is settled by resolving that username: Resolve learns
+// it from Instagram once and answers with the same account only if it is
+// this one.
+func grantAllows(ctx context.Context, d *Deps, g *scope.Grant, acct *auth.Account) bool {
+	if g.AllowsAccount(acct.ID, acct.Username) {
+		return true
+	}
+	if acct.Username != "" {
+		return false
+	}
+	for _, name := range g.Accounts {
+		name = scope.Normalize(name)
+		if name == "" || isDigits(name) {
+			continue
+		}
+		if other, err := d.Accounts.Resolve(ctx, name); err == nil && other.ID == acct.ID {
+			return true
+		}
+	}
+	return false
+}
+
+func denied(g *scope.Grant, msg string) *failure.Error {
+	e := failure.New(failure.PermissionDenied, msg)
+	e.Action = "Use only the accounts and tools this token allows; ask the server's operator to widen token " + fmt.Sprintf("%q", g.Name) + " if you need more."
+	return e
+}
+
+func listOr(xs []string, none string) string {
+	if len(xs) == 0 {
+		return none
+	}
+	return strings.Join(xs, ", ")
+}
+
+func accountLabel(a *auth.Account) string {
+	if a.Username != "" {
+		return "@" + a.Username + " (" + a.ID + ")"
+	}
+	return a.ID
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// accountArgument reads the optional `account` argument without decoding the
+// rest (the tool's own strict decoder does that). A non-string account is the
+// same invalid_input the tool would answer.
+func accountArgument(req mcp.CallToolRequest) (string, error) {
+	args, err := rawArguments(req)
+	if err != nil || args == nil {
+		return "", nil // the tool itself reports malformed arguments
+	}
+	raw, ok := args["account"]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		return "", failure.Invalid("account", "account must be of type string")
+	}
+	return name, nil
+}
+
+// rawArguments returns the arguments as a JSON object of raw values, keeping
+// large integers exact.
+func rawArguments(req mcp.CallToolRequest) (map[string]json.RawMessage, error) {
+	raw := []byte(req.Params.RawArguments)
+	if len(raw) == 0 {
+		if req.Params.Arguments == nil {
+			return nil, nil
+		}
+		b, err := json.Marshal(req.Params.Arguments)
+		if err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// notifyClient sends MCP log notifications (notifications/message) about
+// each call's outcome to clients that asked for a log level: failures and
+// publish warnings as warning, what a write did as info, timings as debug.
+// mcp-go drops them for clients that set no level, so this costs nothing
+// there. The same lines go to the server log at debug level. After a publish
+// it also tells subscribers of the accounts resources that the quota moved.
+func notifyClient(d *Deps, byName map[string]Tool, subs *subscriptions) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			start := time.Now()
+			res, err := next(ctx, req)
+			if err != nil || res == nil || res.ResultType == mcp.ResultTypeInputRequired {
+				return res, err
+			}
+			name := req.Params.Name
+			send := func(level mcp.LoggingLevel, data map[string]any) {
+				data["tool"] = name
+				if srv := server.ServerFromContext(ctx); srv != nil {
+					_ = srv.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(level, "igmcp", data))
+				}
+			}
+			sc, _ := res.StructuredContent.(map[string]any)
+			if res.IsError {
+				data := map[string]any{}
+				if fe, ok := sc["error"].(*failure.Error); ok {
+					data["kind"], data["message"], data["action"] = fe.Kind, fe.Message, fe.Action
+				} else {
+					data["message"] = firstText(res)
+				}
+				send(mcp.LoggingLevelWarning, data)
+			} else if t, ok := byName[name]; ok && !t.ReadOnly {
+				data := map[string]any{}
+				for _, k := range []string{"status", "media_id", "container_id", "permalink", "reply_id"} {
+					if v, ok := sc[k]; ok {
+						data[k] = v
+					}
+				}
+				send(mcp.LoggingLevelInfo, data)
+				if sc["status"] == "published" {
+					subs.accountsChanged(server.ServerFromContext(ctx))
+				}
+			}
+			if ws, ok := sc["warnings"].([]any); ok {
+				for _, w := range ws {
+					send(mcp.LoggingLevelWarning, map[string]any{"warning": w})
+				}
+			}
+			elapsed := time.Since(start)
+			send(mcp.LoggingLevelDebug, map[string]any{"duration_ms": elapsed.Milliseconds(), "is_error": res.IsError})
+			if d.Logger != nil {
+				d.Logger.Debug("tool call", "tool", name, "duration", elapsed, "is_error", res.IsError)
+			}
+			return res, nil
+		}
+	}
+}
+
+func firstText(res *mcp.CallToolResult) string {
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			return t.Text
+		}
+	}
+	return ""
 }

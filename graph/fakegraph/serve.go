@@ -277,7 +277,7 @@ func (s *Server) serve(w http.ResponseWriter, q *request) {
 		case "ig-api-upload":
 			s.serveUpload(w, q)
 			return
-		case "oauth", "access_token", "refresh_access_token":
+		case "oauth", "access_token", "refresh_access_token", "dialog", "debug_token":
 			s.serveTokenEndpoint(w, q)
 			return
 		}

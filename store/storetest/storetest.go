@@ -38,6 +38,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LeaseRecovery", testLeaseRecovery},
 		{"MarkMissed", testMarkMissed},
 		{"ClaimConcurrency", testClaimConcurrency},
+		{"ClaimSkipsAccounts", testClaimSkipsAccounts},
+		{"ListByIDPrefix", testListByIDPrefix},
+		{"MarkMissedSparesSentPublishes", testMarkMissedSparesSent},
 		{"Jobs", testJobs},
 		{"JobRace", testJobRace},
 		{"Tokens", testTokens},
@@ -731,6 +734,90 @@ func testClaimConcurrency(t *testing.T, s store.Store) {
 		if sc.State != store.RunPublishing || sc.LeaseOwner != owner[sc.ID] {
 			t.Errorf("%s: state %s owner %q, claimed by %q", sc.ID, sc.State, sc.LeaseOwner, owner[sc.ID])
 		}
+	}
+}
+
+// A claimer that cannot act as some accounts skips their schedules, and
+// still gets the later schedules of the accounts it can act as.
+func testClaimSkipsAccounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok := must[store.Schedule](t)
+	claim := must[[]store.Schedule](t)
+	for i := range 4 {
+		ok(s.CreateSchedule(ctx, newSchedule(fmt.Sprintf("x%d", i), "other", base.Add(time.Duration(i)*time.Second))))
+	}
+	ok(s.CreateSchedule(ctx, newSchedule("m1", "mine", base.Add(time.Minute))))
+	ok(s.CreateSchedule(ctx, newSchedule("y1", "third", base.Add(2*time.Minute))))
+	now := base.Add(time.Hour)
+	got := claim(s.ClaimDue(ctx, now, "A", time.Minute, 1, "other", "third"))
+	if len(got) != 1 || got[0].ID != "m1" {
+		t.Fatalf("claimed %+v, want m1", got)
+	}
+	if got := claim(s.ClaimDue(ctx, now, "A", time.Minute, 10, "other", "third")); len(got) != 0 {
+		t.Fatalf("claimed skipped accounts: %+v", got)
+	}
+	if got := claim(s.ClaimDue(ctx, now, "B", time.Minute, 10)); len(got) != 5 {
+		t.Fatalf("unfiltered claim got %d, want 5", len(got))
+	}
+}
+
+func testListByIDPrefix(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok := must[store.Schedule](t)
+	for _, id := range []string{"sch_1", "job_1", "sch_2", "sc", "x%_1", "xa_1"} {
+		ok(s.CreateSchedule(ctx, newSchedule(id, "a", base)))
+	}
+	for prefix, want := range map[string]string{"sch_": "[sch_1 sch_2]", "job_": "[job_1]", "x%_": "[x%_1]", "": "[job_1 sc sch_1 sch_2 x%_1 xa_1]"} {
+		ss, err := s.ListSchedules(ctx, store.ScheduleFilter{IDPrefix: prefix})
+		noErr(t, err)
+		var ids []string
+		for _, x := range ss {
+			ids = append(ids, x.ID)
+		}
+		sort.Strings(ids)
+		if fmt.Sprint(ids) != want {
+			t.Errorf("IDPrefix %q = %v, want %s", prefix, ids, want)
+		}
+	}
+}
+
+// A schedule whose publish was sent (the ledger says so) is not missed: the
+// process that sent it died, the post may be live, and resuming decides.
+func testMarkMissedSparesSent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok := must[store.Schedule](t)
+	states := []store.PublishState{"", store.PublishReserved, store.PublishContainerCreated, store.PublishSent, store.PublishPublished, store.PublishFailed}
+	for i, st := range states {
+		sc := ok(s.CreateSchedule(ctx, newSchedule(fmt.Sprintf("s%d", i), "a", base)))
+		if st == "" {
+			continue
+		}
+		_, _, err := s.Reserve(ctx, "a", sc.IdempotencyKey, "d")
+		noErr(t, err)
+		path := map[store.PublishState][]store.PublishState{
+			store.PublishReserved:         nil,
+			store.PublishContainerCreated: {store.PublishContainerCreated},
+			store.PublishSent:             {store.PublishContainerCreated, store.PublishSent},
+			store.PublishPublished:        {store.PublishContainerCreated, store.PublishSent, store.PublishPublished},
+			store.PublishFailed:           {store.PublishFailed},
+		}[st]
+		from := store.PublishReserved
+		for _, to := range path {
+			_, err := s.AdvancePublish(ctx, "a", sc.IdempotencyKey, store.PublishStep{From: from, To: to, ContainerID: "c1", MediaID: "m1"})
+			noErr(t, err)
+			from = to
+		}
+	}
+	// Same key on another account does not count.
+	_, _, err := s.Reserve(ctx, "b", "idem-s0", "d")
+	noErr(t, err)
+	got := must[[]store.Schedule](t)(s.MarkMissed(ctx, base.Add(time.Hour)))
+	var ids []string
+	for _, g := range got {
+		ids = append(ids, g.ID)
+	}
+	if fmt.Sprint(ids) != "[s0 s1 s2 s5]" {
+		t.Fatalf("missed %v, want [s0 s1 s2 s5] (s3 publish_sent and s4 published spared)", ids)
 	}
 }
 
