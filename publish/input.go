@@ -8,23 +8,23 @@ import "github.com/igmcp/igmcp/graph"
 // UserTag tags a person in an image or video at (x, y), fractions of the width
 // and height from the top-left corner.
 type UserTag struct {
-	Username string  `json:"username" jsonschema_description:"Username, without '@'."`
-	X        float64 `json:"x" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 (left) to 1 (right)."`
-	Y        float64 `json:"y" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 (top) to 1 (bottom)."`
+	Username string  `json:"username" jsonschema_description:"No '@'."`
+	X        float64 `json:"x" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 left to 1 right."`
+	Y        float64 `json:"y" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 top to 1 bottom."`
 }
 
 // Common are the publish arguments every post kind shares (SPEC.md §3).
 type Common struct {
-	Caption       string   `json:"caption,omitempty" jsonschema:"maxLength=2200" jsonschema_description:"At most 2200 characters, 30 #hashtags, 20 @mentions."`
+	Caption       string   `json:"caption,omitempty" jsonschema_description:"≤2200 chars, ≤30 #hashtags, ≤20 @mentions."`
 	LocationID    string   `json:"location_id,omitempty" jsonschema_description:"Facebook Page id of a place."`
 	Collaborators []string `json:"collaborators,omitempty" jsonschema:"maxItems=3" jsonschema_description:"Usernames to invite as collaborators."`
-	FirstComment  string   `json:"first_comment,omitempty" jsonschema:"maxLength=2200" jsonschema_description:"Comment posted right after publishing."`
+	FirstComment  string   `json:"first_comment,omitempty" jsonschema_description:"Comment posted right after publishing."`
 }
 
 // PostInput is one image post.
 type PostInput struct {
 	ImageURL string    `json:"image_url" jsonschema_description:"Public https URL of a JPEG (≤8 MiB, aspect 4:5 to 1.91:1)."`
-	AltText  string    `json:"alt_text,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Alt text for screen readers."`
+	AltText  string    `json:"alt_text,omitempty" jsonschema_description:"Alt text, ≤1000 chars."`
 	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
 	Common
 }
@@ -33,7 +33,7 @@ type PostInput struct {
 type CarouselItem struct {
 	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https JPEG URL (or video_url)."`
 	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https MP4/MOV URL (or image_url)."`
-	AltText  string    `json:"alt_text,omitempty" jsonschema:"maxLength=1000" jsonschema_description:"Alt text (images only)."`
+	AltText  string    `json:"alt_text,omitempty" jsonschema_description:"Alt text (images only)."`
 	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
 }
 

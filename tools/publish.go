@@ -19,12 +19,12 @@ const DefaultWaitSeconds = 120
 
 // WaitArg is the wait_seconds argument of every tool that waits.
 type WaitArg struct {
-	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900,default=120" jsonschema_description:"Seconds to wait for processing before returning status processing."`
+	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900,default=120" jsonschema_description:"Max seconds to wait for processing."`
 }
 
 // IdempotencyArg makes a publishing call safe to repeat.
 type IdempotencyArg struct {
-	IdempotencyKey string `json:"idempotency_key,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Repeating a call with the same key returns its first result, never a second post."`
+	IdempotencyKey string `json:"idempotency_key,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Same key, same result: never a second post."`
 }
 
 func (w WaitArg) duration() (time.Duration, error) {

@@ -68,6 +68,7 @@ func All(d *Deps) []Tool {
 		ReplyComment(d),
 		GetInsights(d),
 		ListActivity(d),
+		ListAccounts(d),
 	}
 }
 
@@ -141,8 +142,9 @@ func bind[A any](d *Deps, fn func(ctx context.Context, req mcp.CallToolRequest, 
 func tool(name, description string, in, out []byte, a annotations) mcp.Tool {
 	t := mcp.NewToolWithRawSchema(name, description, in)
 	t.RawOutputSchema = out
+	// No annotation title: clients show the tool name, and titles would cost
+	// every agent context on every turn.
 	t.Annotations = mcp.ToolAnnotation{
-		Title:           a.title,
 		ReadOnlyHint:    mcp.ToBoolPtr(a.readOnly),
 		DestructiveHint: mcp.ToBoolPtr(a.destructive),
 		IdempotentHint:  mcp.ToBoolPtr(a.idempotent),
@@ -158,5 +160,5 @@ type annotations struct {
 
 // AccountArg is the `account` argument every tool takes.
 type AccountArg struct {
-	Account string `json:"account,omitempty" jsonschema_description:"Account username or id (default: the only one)."`
+	Account string `json:"account,omitempty" jsonschema_description:"Account id or username."`
 }

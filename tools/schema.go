@@ -16,34 +16,22 @@ func inputSchema[T any]() json.RawMessage {
 	return marshalSchema(r.Reflect(new(T)))
 }
 
-// outputSchema describes structuredContent. It allows additional properties
-// so new result fields never break a client validating against an old
-// snapshot, and always lists `sandbox`. It carries no descriptions: the
-// model reads results, not their schema, and every byte of tools/list is
-// context an agent pays for (the field names say enough; README documents
-// them).
+// outputSchema describes structuredContent: its top-level fields and their
+// JSON types. It allows additional properties so new result fields never
+// break a client validating against an old snapshot, and always lists
+// `sandbox`. It stops at the top level and carries no descriptions or enums:
+// the model reads results, not their schema, and every byte of tools/list is
+// context an agent pays for on every turn (nested shapes are in README.md).
 func outputSchema[T any]() json.RawMessage {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, AllowAdditionalProperties: true}
 	s := r.Reflect(new(T))
 	s.Properties.Set("sandbox", &jsonschema.Schema{Type: "boolean"})
-	stripDescriptions(s)
-	return marshalSchema(s)
-}
-
-func stripDescriptions(s *jsonschema.Schema) {
-	if s == nil {
-		return
+	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+		pair.Value = &jsonschema.Schema{Type: pair.Value.Type}
+		s.Properties.Set(pair.Key, pair.Value)
 	}
 	s.Description = ""
-	if s.Properties != nil {
-		for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
-			stripDescriptions(pair.Value)
-		}
-	}
-	stripDescriptions(s.Items)
-	for _, sub := range s.AnyOf {
-		stripDescriptions(sub)
-	}
+	return marshalSchema(s)
 }
 
 func marshalSchema(s *jsonschema.Schema) json.RawMessage {

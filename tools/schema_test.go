@@ -147,7 +147,7 @@ func TestReadOnlyAndToolsets(t *testing.T) {
 		}
 		return strings.Join(n, ",")
 	}
-	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_container_status,get_insights,list_activity" {
+	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_container_status,get_insights,list_accounts,list_activity" {
 		t.Errorf("read-only tools: %s", got)
 	}
 	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "get_insights,reply_comment" {

@@ -33,6 +33,7 @@ type config struct {
 	httpToken    string
 	dataDir      string // "" with sandbox: a temporary directory
 	databaseURL  string
+	auth         authSettings // token store, secret key, login hosts (auth.go)
 }
 
 type env func(string) string
@@ -117,6 +118,14 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 			return nil, fmt.Errorf("cannot find a data directory (set IGMCP_DATA_DIR): %v", err)
 		}
 		c.dataDir = filepath.Join(dir, "igmcp")
+	}
+	if c.auth, err = parseAuthSettings(getenv); err != nil {
+		return nil, err
+	}
+	// What the flags set wins here too.
+	c.auth.dataDir, c.auth.databaseURL, c.auth.apiVersion, c.auth.login = c.dataDir, c.databaseURL, c.apiVersion, c.login
+	if *graphURL != "" {
+		c.auth.endpoints.GraphURL = strings.TrimSpace(*graphURL)
 	}
 	return c, nil
 }

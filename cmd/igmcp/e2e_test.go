@@ -6,6 +6,8 @@ package main
 // developer's INSTAGRAM_* variables never leak in.
 
 import (
+	"github.com/igmcp/igmcp/tools"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -74,7 +76,18 @@ const hangGuard = 30 * time.Second
 
 var sandboxArgs = []string{"stdio", "--sandbox", "--sandbox-image-delay", "0s", "--sandbox-video-delay", "2s"}
 
-var allTools = []string{"create_carousel", "create_post", "get_container_status", "get_insights", "publish_container", "publish_reel", "reply_comment"}
+// allTools is what the binary must list: the tools package's own registry
+// (built without dependencies; only the definitions are read).
+var allTools = toolNames(tools.Selection{})
+
+func toolNames(sel tools.Selection) []string {
+	var names []string
+	for _, t := range tools.Select(tools.All(&tools.Deps{}), sel) {
+		names = append(names, t.Tool.Name)
+	}
+	slices.Sort(names)
+	return names
+}
 
 type e2eServer struct {
 	client *client.Client
@@ -307,12 +320,12 @@ func TestE2E_ReadOnly(t *testing.T) {
 		t.Fatal("read-only mode exposes no tools")
 	}
 	for _, name := range got {
-		if !strings.HasPrefix(name, "get_") {
+		if !strings.HasPrefix(name, "get_") && !strings.HasPrefix(name, "list_") && !strings.HasPrefix(name, "validate_") {
 			t.Fatalf("read-only mode exposes %s (all: %v)", name, got)
 		}
 	}
-	if !slices.Equal(got, []string{"get_container_status", "get_insights"}) {
-		t.Fatalf("read-only tools: %v", got)
+	if want := toolNames(tools.Selection{ReadOnly: true}); !slices.Equal(got, want) || len(want) == 0 {
+		t.Fatalf("read-only tools: %v, want %v", got, want)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
@@ -329,7 +342,8 @@ func TestE2E_NoTokenAnswersAuthExpired(t *testing.T) {
 	t.Parallel()
 	// No --sandbox and no token: the server must start without calling
 	// Instagram and answer every call with auth_expired.
-	s := startClient(t, mcp.LATEST_LEGACY_PROTOCOL_VERSION, childEnv(), "stdio")
+	// Its own data dir: without a token the server opens the token store.
+	s := startClient(t, mcp.LATEST_LEGACY_PROTOCOL_VERSION, childEnv("IGMCP_DATA_DIR="+t.TempDir()), "stdio")
 	s.fail(t, "create_post", map[string]any{"image_url": "https://cdn.example.com/photo.jpg"}, "auth_expired")
 	s.fail(t, "get_container_status", map[string]any{"container_id": "17900000000000001"}, "auth_expired")
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)

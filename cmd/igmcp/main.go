@@ -36,6 +36,7 @@ const usage = `usage: igmcp <command> [flags]
 
 commands:
   stdio     MCP server on standard input/output (add --sandbox to try it without an account)
+  auth      log accounts in and manage their tokens (igmcp auth help)
   version   print version, commit and Graph API version
 
 Configuration is read from the environment (INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_USER_ID,
@@ -59,6 +60,8 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "auth":
+		return runAuth(args[1:], getenv, stdin, stdout, stderr)
 	case "stdio":
 	default:
 		fmt.Fprintf(stderr, "igmcp: unknown command %q\n%s", args[0], usage)
@@ -146,13 +149,38 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		}
 		return graph.NewClient(opts...)
 	}
-	var ts oauth2.TokenSource
-	if token != "" {
-		ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
-	}
-	accounts, err := auth.NewSingle(ts, userID, cfg.login, newClient)
-	if err != nil {
-		return nil, err
+	var accounts tools.Accounts
+	if token == "" && !cfg.sandbox {
+		// No INSTAGRAM_ACCESS_TOKEN: act as the accounts of the token store
+		// (igmcp auth login/add), each renewed in the background and picked
+		// up without a restart when logged in while the server runs.
+		ctx, cancel := context.WithCancel(context.Background())
+		closers = append(closers, cancel)
+		graphOptions := func(accountID string, l auth.Login) []graph.Option {
+			opts := []graph.Option{
+				graph.WithBaseURL(cfg.auth.graphURL(l)), graph.WithAPIVersion(cfg.apiVersion), graph.WithHTTPClient(hc),
+				graph.WithUserAgent("igmcp/" + version), graph.WithLimiter(governor.For(accountID)),
+			}
+			if cfg.appSecret != "" {
+				opts = append(opts, graph.WithAppSecret(cfg.appSecret))
+			}
+			return opts
+		}
+		reg, err := openAccounts(ctx, st, cfg.auth, logger, hc, graphOptions)
+		if err != nil {
+			return nil, fmt.Errorf("token store: %w", err)
+		}
+		accounts = reg
+	} else {
+		var ts oauth2.TokenSource
+		if token != "" {
+			ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
+		}
+		single, err := auth.NewSingle(ts, userID, cfg.login, newClient)
+		if err != nil {
+			return nil, err
+		}
+		accounts = single
 	}
 	deps := &tools.Deps{
 		Accounts:  accounts,
