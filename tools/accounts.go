@@ -1,0 +1,247 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/scope"
+)
+
+// AccountDescriber is implemented by account sources that know each
+// account's token expiry and scopes (auth.Registry, auth.Single).
+type AccountDescriber interface {
+	ListAccounts(ctx context.Context) ([]auth.AccountInfo, error)
+}
+
+// ScopeChecker is implemented by account sources that know the permissions
+// each account's token was granted (auth.Registry).
+type ScopeChecker interface {
+	CheckScopes(ctx context.Context, account, tool string) error
+}
+
+type listAccountsArgs struct {
+	Account string `json:"account,omitempty" jsonschema_description:"Username or id of one account; default: all."`
+}
+
+// AccountsResult is the list_accounts result.
+type AccountsResult struct {
+	Accounts []AccountSummary `json:"accounts" jsonschema_description:"The accounts this server can act as."`
+}
+
+// AccountSummary is one account: who it is, its token and what it may still
+// publish. (Output schemas carry no descriptions; the field comments are for
+// readers of this file.)
+type AccountSummary struct {
+	ID       string `json:"id"`
+	Username string `json:"username,omitempty"`
+	// Login is the token's login flow.
+	Login string `json:"login" jsonschema:"enum=facebook,enum=instagram"`
+	// Default: tools act as this account when no account argument is given.
+	Default bool `json:"default"`
+	// TokenExpiresAt is RFC 3339; absent when the token never expires or
+	// the expiry is unknown. The server renews tokens well before it.
+	TokenExpiresAt string `json:"token_expires_at,omitempty"`
+	// TokenStatus: active, expired, rejected (Instagram refused it),
+	// refresh_failing (works, renewal failing) or unknown (token from
+	// INSTAGRAM_ACCESS_TOKEN).
+	TokenStatus string `json:"token_status" jsonschema:"enum=active,enum=expired,enum=rejected,enum=refresh_failing,enum=unknown"`
+	// Scopes are the granted permissions; empty when unknown.
+	Scopes []string `json:"scopes"`
+	// Action says what to do when TokenStatus is not active.
+	Action string `json:"action,omitempty"`
+	// PublishingLimit is read live from Instagram; a failed read is
+	// PublishingLimitError, not a tool error.
+	PublishingLimit      *PublishingQuota `json:"publishing_limit,omitempty"`
+	PublishingLimitError *QuotaError      `json:"publishing_limit_error,omitempty"`
+}
+
+// PublishingQuota is graph.PublishingLimit for the model.
+type PublishingQuota struct {
+	Used      int `json:"quota_usage"`
+	Total     int `json:"quota_total"`
+	Remaining int `json:"remaining"`
+}
+
+// QuotaError is why an account's quota could not be read: the kind and
+// message of the SPEC §4 error.
+type QuotaError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// ListAccounts shows every account this server can act as, with its token
+// state, scopes and remaining publishing quota.
+func ListAccounts(d *Deps) Tool {
+	return Tool{
+		Toolset:  ToolsetDiscovery,
+		ReadOnly: true,
+		Tool: tool("list_accounts",
+			"The accounts this server can act as: login flow, token expiry and status, scopes, publishing quota left.",
+			inputSchema[listAccountsArgs](), outputSchema[AccountsResult](),
+			annotations{title: "List accounts", readOnly: true, idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *listAccountsArgs) (any, string, error) {
+			infos, err := describeAccounts(ctx, d)
+			if err != nil {
+				return nil, "", err
+			}
+			// a token scoped to some accounts (igmcp http) sees only those
+			if g := scope.From(ctx); g != nil && !g.AllAccounts() {
+				infos = slices.DeleteFunc(infos, func(in auth.AccountInfo) bool {
+					return in.Account == nil || !grantAllows(ctx, d, g, in.Account)
+				})
+			}
+			if name := strings.TrimSpace(a.Account); name != "" {
+				one, err := d.Accounts.Resolve(ctx, name)
+				if err != nil {
+					return nil, "", err
+				}
+				kept := infos[:0]
+				for _, in := range infos {
+					if in.Account != nil && in.Account.ID == one.ID {
+						kept = append(kept, in)
+					}
+				}
+				infos = kept
+			}
+			res := AccountsResult{Accounts: make([]AccountSummary, len(infos))}
+			var wg sync.WaitGroup
+			for i, in := range infos {
+				res.Accounts[i] = summarize(in)
+				wg.Go(func() { quotaOf(ctx, in.Account, &res.Accounts[i]) })
+			}
+			wg.Wait()
+			return res, accountsText(res), nil
+		}),
+	}
+}
+
+// describeAccounts asks the source for every account; a source that only
+// resolves gives its default account.
+func describeAccounts(ctx context.Context, d *Deps) ([]auth.AccountInfo, error) {
+	if ad, ok := d.Accounts.(AccountDescriber); ok {
+		return ad.ListAccounts(ctx)
+	}
+	a, err := d.Accounts.Resolve(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return []auth.AccountInfo{{Account: a, Default: true, Source: "env", Status: auth.TokenUnknown}}, nil
+}
+
+func summarize(in auth.AccountInfo) AccountSummary {
+	s := AccountSummary{Default: in.Default, TokenStatus: string(in.Status), Scopes: in.Scopes, Action: in.Action}
+	if s.Scopes == nil {
+		s.Scopes = []string{}
+	}
+	if in.Account != nil {
+		s.ID, s.Username, s.Login = in.Account.ID, in.Account.Username, string(in.Account.Login)
+	}
+	if !in.Expiry.IsZero() {
+		s.TokenExpiresAt = in.Expiry.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+// quotaOf reads the account's publishing quota; a failure is recorded on
+// the account, never a tool error.
+func quotaOf(ctx context.Context, a *auth.Account, s *AccountSummary) {
+	if a == nil || a.Client == nil {
+		s.PublishingLimitError = &QuotaError{Kind: string(failure.AuthExpired), Message: "No Graph client for this account."}
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	lim, _, err := a.Client.PublishingLimit(ctx, a.ID)
+	if err != nil {
+		fe := failure.As(err)
+		s.PublishingLimitError = &QuotaError{Kind: string(fe.Kind), Message: fe.Message}
+		return
+	}
+	s.PublishingLimit = &PublishingQuota{Used: lim.QuotaUsage, Total: lim.QuotaTotal, Remaining: max(lim.QuotaTotal-lim.QuotaUsage, 0)}
+}
+
+func accountsText(r AccountsResult) string {
+	if len(r.Accounts) == 0 {
+		return "no accounts"
+	}
+	parts := make([]string, 0, len(r.Accounts))
+	for _, a := range r.Accounts {
+		p := a.ID
+		if a.Username != "" {
+			p = "@" + a.Username + " (" + a.ID + ")"
+		}
+		p += " " + a.Login + " token " + a.TokenStatus
+		if a.TokenExpiresAt != "" {
+			p += " until " + a.TokenExpiresAt
+		}
+		if a.PublishingLimit != nil {
+			p += fmt.Sprintf(", %d/%d posts left", a.PublishingLimit.Remaining, a.PublishingLimit.Total)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// CheckScopesMiddleware refuses a call, before anything reaches Instagram,
+// when the stored scopes of the account it would act as lack a permission
+// the tool needs (auth.RequiredScopes): permission_denied naming the scope
+// and the login command that grants it. It only acts when the account
+// source knows scopes (auth.Registry); install it with
+// server.WithToolHandlerMiddleware.
+func CheckScopesMiddleware(d *Deps) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			sc, ok := d.Accounts.(ScopeChecker)
+			if !ok {
+				return next(ctx, req)
+			}
+			name, ok := requestedAccount(req)
+			if !ok {
+				return next(ctx, req) // the tool reports malformed arguments itself
+			}
+			if err := sc.CheckScopes(ctx, name, req.Params.Name); err != nil {
+				return errorResult(err), nil
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// requestedAccount reads the optional `account` argument; ok is false when
+// it is present but not a string.
+func requestedAccount(req mcp.CallToolRequest) (string, bool) {
+	var args map[string]json.RawMessage
+	switch {
+	case len(req.Params.RawArguments) > 0:
+		if json.Unmarshal(req.Params.RawArguments, &args) != nil {
+			return "", false
+		}
+	default:
+		m, _ := req.Params.Arguments.(map[string]any)
+		v, present := m["account"]
+		if !present || v == nil {
+			return "", true
+		}
+		s, isStr := v.(string)
+		return s, isStr
+	}
+	raw, present := args["account"]
+	if !present {
+		return "", true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
