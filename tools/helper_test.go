@@ -10,6 +10,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/auth"
@@ -44,6 +45,7 @@ type testEnv struct {
 	fake    *fakegraph.Server
 	account fakegraph.Account
 	store   store.Store
+	server  *server.MCPServer
 	client  *client.Client
 	mu      sync.Mutex
 	notes   []mcp.JSONRPCNotification
@@ -84,7 +86,8 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st, Sandbox: o.sandbox}
-	srv := tools.NewServer(deps, "test", o.selection)
+	rawSrv := tools.NewServer(deps, "test", o.selection)
+	srv := rawSrv
 	var copts []client.ClientOption
 	if o.era != "" {
 		copts = append(copts, client.WithProtocolVersion(o.era))
@@ -93,7 +96,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{fake: fake, account: acct, client: c, store: st}
+	e := &testEnv{fake: fake, account: acct, client: c, store: st, server: rawSrv}
 	c.OnNotification(func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()
 		e.notes = append(e.notes, n)

@@ -25,21 +25,39 @@ func listTools(t *testing.T, sel tools.Selection) []mcp.Tool {
 }
 
 // Tool schemas are snapshot-tested so a change to what the model sees is
-// always deliberate: UPDATE_TOOLSNAPS=true go test ./tools/ rewrites them; a
-// missing snapshot fails under CI.
+// always deliberate: the snapshot is the tool exactly as the server sends it
+// in tools/list (raw bytes, not a client's decoded view, which would drop
+// parts such as the output schemas' anyOf). UPDATE_TOOLSNAPS=true go test
+// ./tools/ rewrites them; a missing snapshot fails under CI.
 func TestToolSnapshots(t *testing.T) {
-	for _, tl := range listTools(t, tools.Selection{}) {
-		t.Run(tl.Name, func(t *testing.T) {
-			got, err := json.Marshal(tl)
-			if err != nil {
-				t.Fatal(err)
-			}
+	e := newEnv(t, envOpts{})
+	ctx := t.Context()
+	e.server.HandleMessage(ctx, []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"snap","version":"1"}}}`))
+	resp := e.server.HandleMessage(ctx, []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+	raw, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Result struct {
+			Tools []json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil || len(list.Result.Tools) == 0 {
+		t.Fatalf("tools/list: %v %s", err, raw)
+	}
+	for _, tl := range list.Result.Tools {
+		var named struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(tl, &named)
+		t.Run(named.Name, func(t *testing.T) {
 			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, normalizeJSON(t, got), "", "  "); err != nil {
+			if err := json.Indent(&pretty, normalizeJSON(t, tl), "", "  "); err != nil {
 				t.Fatal(err)
 			}
 			pretty.WriteByte('\n')
-			path := filepath.Join("__toolsnaps__", tl.Name+".snap")
+			path := filepath.Join("__toolsnaps__", named.Name+".snap")
 			want, err := os.ReadFile(path)
 			switch {
 			case os.Getenv("UPDATE_TOOLSNAPS") == "true" || (os.IsNotExist(err) && os.Getenv("CI") != "true"):
@@ -52,7 +70,7 @@ func TestToolSnapshots(t *testing.T) {
 			case err != nil:
 				t.Fatalf("no snapshot %s (run UPDATE_TOOLSNAPS=true go test ./tools/ and commit it): %v", path, err)
 			case !bytes.Equal(want, pretty.Bytes()):
-				t.Fatalf("tool %s changed from its snapshot %s; if deliberate, run UPDATE_TOOLSNAPS=true go test ./tools/\n--- got\n%s", tl.Name, path, pretty.String())
+				t.Fatalf("tool %s changed from its snapshot %s; if deliberate, run UPDATE_TOOLSNAPS=true go test ./tools/\n--- got\n%s", named.Name, path, pretty.String())
 			}
 		})
 	}

@@ -21,7 +21,7 @@ import (
 // client log notifications, per-token scoping and (IGMCP_CONFIRM) the user's
 // confirmation before a write.
 func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
-	tools := Select(All(d), sel)
+	tools := withErrorOutput(Select(All(d), sel))
 	if d.Confirm {
 		tools = withConfirmArg(tools)
 	}
@@ -71,6 +71,9 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 		// user is asked to confirm something the token may not do anyway.
 		server.WithToolHandlerMiddleware(notifyClient(d, byName, subs)),
 		server.WithToolHandlerMiddleware(scopeCheck(d, byName)),
+		// The account's stored OAuth scopes: a missing permission is
+		// permission_denied before anything reaches Instagram.
+		server.WithToolHandlerMiddleware(CheckScopesMiddleware(d)),
 	}
 	if d.Confirm {
 		opts = append(opts, server.WithElicitation(), server.WithToolHandlerMiddleware(confirmWrites(d, byName)))
@@ -82,6 +85,46 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	addResources(s, d)
 	addPrompts(s, tools)
 	return s
+}
+
+// withErrorOutput lets every output schema accept the SPEC §4 error result.
+// Clients built on the TypeScript SDK (1.32, and the Inspector on it)
+// validate structuredContent against the tool's output schema even when
+// isError is set, and throw away a result that fails: with a plain
+// `required: [status, …]` every {"error": {…}} result became a client-side
+// exception instead of the error the agent should act on. The top-level
+// required list therefore moves into an anyOf that also admits an object
+// with `error`; success results are held to the same required fields as
+// before (mcp-go's output validation checks them; it skips error results).
+func withErrorOutput(tools []Tool) []Tool {
+	out := make([]Tool, len(tools))
+	for i, t := range tools {
+		out[i] = t
+		if len(t.Tool.RawOutputSchema) > 0 {
+			out[i].Tool.RawOutputSchema = errorTolerant(t.Tool.RawOutputSchema)
+		}
+	}
+	return out
+}
+
+func errorTolerant(schema json.RawMessage) json.RawMessage {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(schema, &top); err != nil {
+		return schema
+	}
+	req, ok := top["required"]
+	if !ok {
+		return schema // nothing required: an error object already validates
+	}
+	delete(top, "required")
+	// No "error" property is declared: output schemas allow additional
+	// properties, and every byte here is context the agent pays for.
+	top["anyOf"] = json.RawMessage(`[{"required":` + string(req) + `},{"required":["error"]}]`)
+	b, err := json.Marshal(top)
+	if err != nil {
+		return schema
+	}
+	return b
 }
 
 // ErrorResult is the SPEC.md §4 error result for err, for middleware outside
@@ -133,6 +176,11 @@ func scopeCheck(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware {
 			if err != nil {
 				return errorResult(err), nil
 			}
+			if name == "" && listsAllowedAccounts(req.Params.Name) {
+				// It filters by the grant itself; its default is "every
+				// account you may see", not the server's default account.
+				return next(ctx, req)
+			}
 			acct, err := d.Accounts.Resolve(ctx, name)
 			if err != nil {
 				return errorResult(err), nil
@@ -145,6 +193,10 @@ func scopeCheck(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware {
 		}
 	}
 }
+
+// listsAllowedAccounts names the tools that, without an `account`
+// argument, answer about every account the caller's grant allows.
+func listsAllowedAccounts(tool string) bool { return tool == "list_accounts" }
 
 // grantAllows reports whether the grant covers the resolved account. A grant
 // that names a username while the account was configured by id alone (no

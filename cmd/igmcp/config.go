@@ -34,6 +34,7 @@ type config struct {
 	dataDir      string // "" with sandbox: a temporary directory
 	databaseURL  string
 	auth         authSettings // token store, secret key, login hosts (auth.go)
+	confirm      bool
 }
 
 type env func(string) string
@@ -69,6 +70,7 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 		login      = fs.String("login", getenv("INSTAGRAM_LOGIN"), "facebook or instagram")
 		userID     = fs.String("user-id", getenv("INSTAGRAM_USER_ID"), "Instagram professional account id")
 		listen     = fs.String("listen", "127.0.0.1:8080", "HTTP listen address (igmcp http)")
+		confirm    = fs.Bool("confirm", isTrue(getenv("IGMCP_CONFIRM")), "ask the user to confirm every write (MCP elicitation)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c := &config{sandbox: *sandbox, sandboxImage: *sbImage, sandboxVideo: *sbVideo, userID: strings.TrimSpace(*userID),
-		appID: getenv("INSTAGRAM_APP_ID"), graphURL: strings.TrimSpace(*graphURL), apiVersion: strings.TrimSpace(*apiVersion), listen: *listen}
+		appID: getenv("INSTAGRAM_APP_ID"), graphURL: strings.TrimSpace(*graphURL), apiVersion: strings.TrimSpace(*apiVersion), listen: *listen, confirm: *confirm}
 	var err error
 	if c.login, err = auth.ParseLogin(*login); err != nil {
 		return nil, err

@@ -36,6 +36,7 @@ const usage = `usage: igmcp <command> [flags]
 
 commands:
   stdio     MCP server on standard input/output (add --sandbox to try it without an account)
+  http      MCP server over HTTP: Streamable HTTP at /mcp, SSE at /sse (--listen ADDR, default 127.0.0.1:8080)
   auth      log accounts in and manage their tokens (igmcp auth help)
   version   print version, commit and Graph API version
 
@@ -62,7 +63,7 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		return 0
 	case "auth":
 		return runAuth(args[1:], getenv, stdin, stdout, stderr)
-	case "stdio":
+	case "stdio", "http":
 	default:
 		fmt.Fprintf(stderr, "igmcp: unknown command %q\n%s", args[0], usage)
 		return 2
@@ -82,6 +83,9 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		return 2
 	}
 	defer app.close()
+	if args[0] == "http" {
+		return runHTTP(ctx, cfg, app, getenv, stderr, logger)
+	}
 
 	stdio := server.NewStdioServer(app.server)
 	// The default pool of 5 would let five waiting Reels block every other
@@ -187,6 +191,7 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		Publisher: publish.New(st, publish.WithLogger(logger)),
 		Journal:   st,
 		Sandbox:   cfg.sandbox,
+		Confirm:   cfg.confirm,
 		Logger:    logger,
 	}
 	return &app{server: tools.NewServer(deps, version, cfg.selection), close: closeAll}, nil
