@@ -36,6 +36,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
@@ -56,7 +57,8 @@ func newEnv(b *testing.B, fo fakegraph.Options, pp publish.PollPolicy, copts ...
 	b.Cleanup(stop)
 	acct := fakegraph.DefaultAccount
 	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts))
+		// As in production: the account's rate-limit governor gates every call.
+		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts), graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
 	}
 	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token})
 	accounts, err := auth.NewSingle(ts, acct.ID, auth.LoginFacebook, newClient)

@@ -18,8 +18,9 @@ import (
 // Config tunes the governor. Zero values take the defaults.
 type Config struct {
 	// MaxConcurrent bounds the calls in flight per account (carousel
-	// children included). Default 8: a 10-item carousel still creates its
-	// children in two waves.
+	// children included). Default 10: a full carousel's items go out in one
+	// wave, and no more (Meta documents no concurrency limit; this keeps one
+	// busy account from monopolising the app's budget).
 	MaxConcurrent int
 	// SlowAbove is the usage percentage from which calls are spaced out.
 	// Default 80.
@@ -52,7 +53,7 @@ type Shared interface {
 
 func (c *Config) defaults() {
 	if c.MaxConcurrent <= 0 {
-		c.MaxConcurrent = 8
+		c.MaxConcurrent = 10
 	}
 	if c.SlowAbove <= 0 || c.SlowAbove >= 100 {
 		c.SlowAbove = 80
