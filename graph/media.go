@@ -94,6 +94,13 @@ func (r *ContainerRequest) values() (url.Values, error) {
 	}
 	set("audio_name", r.AudioName)
 	set("upload_type", r.UploadType)
+	if r.TrialParams != nil {
+		s, err := jsonString(r.TrialParams)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("trial_params", s)
+	}
 	return v, nil
 }
 

@@ -34,21 +34,28 @@ type UserTag struct {
 // ContainerRequest holds the parameters of POST /{ig-user-id}/media.
 // Zero values are not sent.
 type ContainerRequest struct {
-	MediaType      string    // "", CAROUSEL, REELS, STORIES, VIDEO
-	ImageURL       string    // image_url
-	VideoURL       string    // video_url
-	IsCarouselItem bool      // is_carousel_item=true
-	Children       []string  // children, sent comma-separated
-	Caption        string    // caption
-	AltText        string    // alt_text
-	LocationID     string    // location_id
-	UserTags       []UserTag // user_tags (JSON array)
-	Collaborators  []string  // collaborators (JSON array)
-	CoverURL       string    // cover_url
-	ThumbOffset    *int      // thumb_offset in ms
-	ShareToFeed    *bool     // share_to_feed
-	AudioName      string    // audio_name
-	UploadType     string    // upload_type ("resumable")
+	MediaType      string       // "", CAROUSEL, REELS, STORIES, VIDEO
+	ImageURL       string       // image_url
+	VideoURL       string       // video_url
+	IsCarouselItem bool         // is_carousel_item=true
+	Children       []string     // children, sent comma-separated
+	Caption        string       // caption
+	AltText        string       // alt_text
+	LocationID     string       // location_id
+	UserTags       []UserTag    // user_tags (JSON array)
+	Collaborators  []string     // collaborators (JSON array)
+	CoverURL       string       // cover_url
+	ThumbOffset    *int         // thumb_offset in ms
+	ShareToFeed    *bool        // share_to_feed
+	AudioName      string       // audio_name
+	UploadType     string       // upload_type ("resumable")
+	TrialParams    *TrialParams // trial_params (Reels only)
+}
+
+// TrialParams makes a Reel a trial reel, shown to non-followers first.
+type TrialParams struct {
+	// GraduationStrategy is MANUAL or SS_PERFORMANCE.
+	GraduationStrategy string `json:"graduation_strategy"`
 }
 
 // Container is an IG Container as read back from the API.

@@ -45,12 +45,14 @@ type CarouselInput struct {
 
 // ReelInput is a Reel.
 type ReelInput struct {
-	VideoURL    string    `json:"video_url" jsonschema_description:"Public https URL of an MP4/MOV (3 s to 15 min, ≤300 MB)."`
-	CoverURL    string    `json:"cover_url,omitempty" jsonschema_description:"Public https JPEG cover; wins over thumb_offset."`
-	ThumbOffset *int      `json:"thumb_offset,omitempty" jsonschema:"minimum=0" jsonschema_description:"Cover frame, in ms from the start."`
-	ShareToFeed *bool     `json:"share_to_feed,omitempty" jsonschema_description:"Also show in the main feed (default true)."`
-	AudioName   string    `json:"audio_name,omitempty" jsonschema_description:"Name for the original audio."`
-	UserTags    []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
+	VideoURL    string     `json:"video_url,omitempty" jsonschema_description:"Public https URL of an MP4/MOV (3 s to 15 min, ≤300 MB); or file_path."`
+	CoverURL    string     `json:"cover_url,omitempty" jsonschema_description:"Public https JPEG cover; wins over thumb_offset."`
+	ThumbOffset *int       `json:"thumb_offset,omitempty" jsonschema:"minimum=0" jsonschema_description:"Cover frame, in ms from the start."`
+	ShareToFeed *bool      `json:"share_to_feed,omitempty" jsonschema_description:"Also show in the main feed (default true)."`
+	AudioName   string     `json:"audio_name,omitempty" jsonschema_description:"Name for the original audio."`
+	UserTags    []UserTag  `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
+	FilePath    string     `json:"file_path,omitempty" jsonschema_description:"Local MP4/MOV (absolute path) instead of video_url; uploaded."`
+	Trial       *TrialReel `json:"trial_params,omitempty" jsonschema_description:"Make it a trial Reel (shown to non-followers first)."`
 	Common
 }
 
@@ -94,6 +96,9 @@ func (in *ReelInput) request() *graph.ContainerRequest {
 		MediaType: graph.MediaTypeReels, VideoURL: in.VideoURL, CoverURL: in.CoverURL,
 		ThumbOffset: in.ThumbOffset, ShareToFeed: in.ShareToFeed, AudioName: in.AudioName,
 		UserTags: graphTags(in.UserTags),
+	}
+	if in.Trial != nil {
+		r.TrialParams = &graph.TrialParams{GraduationStrategy: in.Trial.GraduationStrategy}
 	}
 	in.Common.apply(r)
 	return r

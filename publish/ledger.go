@@ -62,16 +62,30 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 	} else if strings.HasPrefix(key, autoKeyPrefix) || strings.HasPrefix(key, containerKeyPrefix) {
 		return nil, CheckIdempotencyKey(key)
 	}
+	// Preflight (IGMCP_PREFLIGHT) looks at the media once, before any
+	// container; a key already published replays without fetching anything.
+	var warnings []string
+	if p.preflight != nil {
+		if rec, err := p.store.GetPublish(ctx, a.ID, key); err != nil || rec.State != store.PublishPublished {
+			if warnings, err = p.preflight(ctx, r.Media()); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := p.checkQuota(ctx, a); err != nil {
 		return nil, err
 	}
 	job := keyedRun{
 		key: key, digest: r.Digest(o), caption: r.caption(), firstComment: r.firstComment(),
 		build: func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
-			return p.build(ctx, a, &r, deadline, o.Progress)
+			return p.build(ctx, a, &r, deadline, o)
 		},
 	}
-	return p.runKeyed(ctx, a, job, o)
+	res, err := p.runKeyed(ctx, a, job, o)
+	if res != nil && len(warnings) > 0 {
+		res.Warnings = append(warnings, res.Warnings...)
+	}
+	return res, err
 }
 
 // PublishContainer publishes a container created earlier (a draft, or a Reel

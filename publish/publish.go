@@ -12,6 +12,7 @@ import (
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/store"
 )
 
@@ -98,6 +99,28 @@ type Publisher struct {
 	maxPollErrors int
 	quota         quota
 	sendGrace     time.Duration
+	// preflight looks at the media before containers are created.
+	preflight PreflightFunc
+	// local publishes file_path media (staging, uploads).
+	local Local
+}
+
+// PreflightFunc looks at a request's media before any container is created
+// (IGMCP_PREFLIGHT=on): its warnings go into the result, its error refuses
+// the publish. (*preflight.Checker).Check is one.
+type PreflightFunc func(ctx context.Context, media []preflight.Media) ([]string, error)
+
+// WithPreflight sets the preflight check of every Run.
+func WithPreflight(fn PreflightFunc) Option { return func(p *Publisher) { p.preflight = fn } }
+
+// WithLocalMedia sets how file_path media are published: the stager for
+// images and the resumable-upload settings for videos.
+func WithLocalMedia(l Local) Option { return func(p *Publisher) { p.local = l } }
+
+func (p *Publisher) localMedia(o Options) Local {
+	l := p.local
+	l.Upload.Progress = o.UploadProgress
+	return l
 }
 
 // Option configures a Publisher.
@@ -149,6 +172,8 @@ type Options struct {
 	Draft bool
 	// Progress, if set, is called while waiting.
 	Progress func(Progress)
+	// UploadProgress, if set, is called while a file_path video uploads.
+	UploadProgress func(sent, total int64)
 }
 
 // Result statuses.
@@ -181,16 +206,21 @@ const (
 // build creates the request's containers — for a carousel the items in
 // parallel (bounded), each waited to FINISHED, then the album — and returns
 // the container to publish.
-func (p *Publisher) build(ctx context.Context, a *Account, r *Request, deadline time.Time, progress func(Progress)) (*graph.Container, []string, mediaKind, error) {
+func (p *Publisher) build(ctx context.Context, a *Account, r *Request, deadline time.Time, o Options) (*graph.Container, []string, mediaKind, error) {
 	switch r.Kind {
 	case KindPost:
 		c, err := p.create(ctx, a, r.Post.request(), "")
 		return c, nil, kindImage, err
 	case KindReel:
+		if r.Reel.FilePath != "" {
+			return p.buildReelFile(ctx, a, r.Reel, r.Reel.FilePath, p.localMedia(o))
+		}
 		c, err := p.create(ctx, a, r.Reel.request(), "")
 		return c, nil, kindVideo, err
 	case KindCarousel:
-		return p.buildCarousel(ctx, a, r.Carousel, deadline, progress)
+		return p.buildCarousel(ctx, a, r.Carousel, deadline, o.Progress)
+	case KindStory:
+		return p.buildStory(ctx, a, r.Story, deadline, o.Progress, p.localMedia(o))
 	}
 	return nil, nil, kindImage, failure.Invalid("kind", "unsupported post kind %q", r.Kind)
 }

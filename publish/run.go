@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/preflight"
 )
 
 // Kinds of post a Request can carry (the schedule_post kinds).
@@ -23,6 +25,7 @@ type Request struct {
 	Post     *PostInput
 	Carousel *CarouselInput
 	Reel     *ReelInput
+	Story    *StoryInput
 	// IdempotencyKey: the same key (for the same account) returns the same
 	// result and never publishes twice, across restarts. Empty: a one-off.
 	IdempotencyKey string
@@ -43,13 +46,42 @@ func DecodeRequest(kind string, args json.RawMessage, key string) (Request, erro
 	case KindReel:
 		r.Reel = new(ReelInput)
 		target = r.Reel
+	case KindStory:
+		r.Story = new(StoryInput)
+		target = r.Story
 	default:
-		return r, failure.Invalid("kind", "kind must be post, carousel or reel, got %q", kind)
+		return r, failure.Invalid("kind", "kind must be post, carousel, reel or story, got %q", kind)
 	}
 	if err := strictJSON(args, target); err != nil {
 		return r, failure.Invalid("post", "%v", err)
 	}
 	return r, nil
+}
+
+// Media lists the request's media for preflight, each with the JSON path of
+// its argument. Local files are not listed: Validate reads them anyway.
+func (r *Request) Media() []preflight.Media {
+	var out []preflight.Media
+	add := func(field, url string, k preflight.Kind) {
+		if url != "" {
+			out = append(out, preflight.Media{Field: field, URL: url, Kind: k})
+		}
+	}
+	switch {
+	case r.Kind == KindPost && r.Post != nil:
+		add("image_url", r.Post.ImageURL, preflight.FeedImage)
+	case r.Kind == KindCarousel && r.Carousel != nil:
+		for i, it := range r.Carousel.Items {
+			add(fmt.Sprintf("items[%d].image_url", i), it.ImageURL, preflight.FeedImage)
+			add(fmt.Sprintf("items[%d].video_url", i), it.VideoURL, preflight.CarouselVideo)
+		}
+	case r.Kind == KindReel && r.Reel != nil:
+		add("video_url", r.Reel.VideoURL, preflight.Reel)
+		add("cover_url", r.Reel.CoverURL, preflight.Cover)
+	case r.Kind == KindStory && r.Story != nil && r.Story.FilePath == "":
+		out = r.Story.Media()
+	}
+	return out
 }
 
 // Validate checks the request's input without calling Instagram.
@@ -61,6 +93,8 @@ func (r *Request) Validate() error {
 		return r.Carousel.Validate()
 	case r.Kind == KindReel && r.Reel != nil:
 		return r.Reel.Validate()
+	case r.Kind == KindStory && r.Story != nil:
+		return r.Story.Validate()
 	}
 	return failure.Invalid("kind", "unsupported post kind %q", r.Kind)
 }
@@ -76,6 +110,8 @@ func (r *Request) Digest(o Options) string {
 		in = r.Carousel
 	case KindReel:
 		in = r.Reel
+	case KindStory:
+		in = r.Story
 	}
 	b, _ := json.Marshal(struct {
 		Kind  string `json:"kind"`

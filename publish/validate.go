@@ -92,6 +92,14 @@ func (in *CarouselInput) Validate() error {
 
 // Validate checks the Reel.
 func (in *ReelInput) Validate() error {
+	if in.FilePath != "" {
+		cp := *in
+		cp.FilePath = ""
+		return ValidateLocalReel(&cp, in.FilePath)
+	}
+	if err := in.Trial.validate("trial_params"); err != nil {
+		return err
+	}
 	if err := checkMediaURL("video_url", in.VideoURL, true); err != nil {
 		return err
 	}

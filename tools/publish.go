@@ -70,6 +70,9 @@ func publishTool[A any, PA interface {
 			}
 			r, o := PA(a).request()
 			r.IdempotencyKey, o.Wait = c.IdempotencyKey, wait
+			if err := d.Media.checkRoot("file_path", fileArg(r)); err != nil {
+				return nil, "", err
+			}
 			return run(ctx, d, req, c.Account, r, o)
 		}),
 	}
@@ -115,6 +118,17 @@ func (a *publishReelArgs) request() (publish.Request, publish.Options) {
 	return publish.Request{Kind: publish.KindReel, Reel: &a.ReelInput}, publish.Options{}
 }
 
+// fileArg is the file_path a publishing tool's request carries, if any.
+func fileArg(r publish.Request) string {
+	if r.Reel != nil {
+		return r.Reel.FilePath
+	}
+	if r.Story != nil {
+		return r.Story.FilePath
+	}
+	return ""
+}
+
 // PublishReel publishes a Reel, reporting progress while Instagram processes
 // the video.
 func PublishReel(d *Deps) Tool {
@@ -133,6 +147,9 @@ type ContainerStatus struct {
 	StatusCode  string `json:"status_code" jsonschema:"enum=IN_PROGRESS,enum=FINISHED,enum=ERROR,enum=EXPIRED,enum=PUBLISHED" jsonschema_description:"Instagram's status code."`
 	Status      string `json:"status,omitempty" jsonschema_description:"Instagram's status text (the error reason for ERROR)."`
 	NextAction  string `json:"next_action" jsonschema_description:"One sentence: what to do next."`
+	// CopyrightCheck is Instagram's copyright check of a video container:
+	// status completed|error|in_progress|not_started, matches_found.
+	CopyrightCheck *graph.CopyrightCheck `json:"copyright_check_status,omitempty"`
 }
 
 // GetContainerStatus reads a container's status with the next step.
@@ -149,11 +166,18 @@ func GetContainerStatus(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			c, err := d.Publisher.Status(ctx, pubAccount(acct), a.ContainerID)
+			if err := checkID("container_id", a.ContainerID); err != nil {
+				return nil, "", err
+			}
+			det, _, err := acct.Client.GetContainerDetails(ctx, a.ContainerID, false)
 			if err != nil {
 				return nil, "", err
 			}
-			st := ContainerStatus{ContainerID: c.ID, StatusCode: c.StatusCode, Status: c.Status, NextAction: nextAction(c)}
+			c := &det.Container
+			st := ContainerStatus{ContainerID: c.ID, StatusCode: c.StatusCode, Status: c.Status, NextAction: nextAction(c), CopyrightCheck: det.CopyrightCheckStatus}
+			if cc := det.CopyrightCheckStatus; cc != nil && cc.MatchesFound {
+				st.NextAction += " Instagram's copyright check found matching content: the Reel may be muted or blocked; consider other audio."
+			}
 			if st.ContainerID == "" {
 				st.ContainerID = a.ContainerID
 			}
@@ -222,7 +246,13 @@ func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, 
 	if err != nil {
 		return nil, "", err
 	}
-	o.Progress = progressFunc(ctx, req)
+	if f := fileArg(r); f != "" && (r.Reel != nil || r.Story.IsVideo()) {
+		// a file upload reports 0–50 %, processing 50–100 %
+		p := newProgress(ctx, req)
+		o.UploadProgress, o.Progress = p.upload(), p.wait(50)
+	} else {
+		o.Progress = progressFunc(ctx, req)
+	}
 	res, err := d.Publisher.Run(ctx, pubAccount(acct), r, o)
 	return res, resultText(res), err
 }

@@ -40,6 +40,9 @@ type Deps struct {
 	Publisher *publish.Publisher
 	// Journal is the record of writes (list_activity).
 	Journal store.Journal
+	// Media configures preflight, media staging, uploads and the hashtag
+	// budget (MediaTools); nil: preflight off, no staging.
+	Media *MediaDeps
 	// Sandbox marks every successful result with "sandbox": true.
 	Sandbox bool
 	// Confirm asks the user (MCP elicitation, where the client supports it)
@@ -59,7 +62,7 @@ type Tool struct {
 
 // All is the one list of tools.
 func All(d *Deps) []Tool {
-	return []Tool{
+	return append([]Tool{
 		CreatePost(d),
 		CreateCarousel(d),
 		PublishReel(d),
@@ -69,7 +72,7 @@ func All(d *Deps) []Tool {
 		GetInsights(d),
 		ListActivity(d),
 		ListAccounts(d),
-	}
+	}, MediaTools(d, d.Media)...)
 }
 
 // Selection is which tools to expose (IGMCP_TOOLSETS, IGMCP_READ_ONLY).

@@ -135,7 +135,7 @@ func TestToolDefinitions(t *testing.T) {
 			t.Errorf("%s: output schema must be an object schema: %v", tl.Name, wire.OutputSchema)
 		}
 	}
-	for _, want := range []string{"create_post", "create_carousel", "publish_reel", "get_container_status", "publish_container", "reply_comment", "get_insights"} {
+	for _, want := range []string{"create_post", "create_carousel", "publish_reel", "get_container_status", "publish_container", "reply_comment", "get_insights", "publish_story", "validate_post", "get_publishing_limit", "list_comments", "moderate_comment", "create_comment", "list_media", "get_media", "search_hashtag", "get_hashtag_media", "list_mentions", "get_business_profile"} {
 		if !seen[want] {
 			t.Errorf("tool %s missing", want)
 		}
@@ -165,10 +165,10 @@ func TestReadOnlyAndToolsets(t *testing.T) {
 		}
 		return strings.Join(n, ",")
 	}
-	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_container_status,get_insights,list_accounts,list_activity" {
+	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_business_profile,get_container_status,get_hashtag_media,get_insights,get_media,get_publishing_limit,list_accounts,list_activity,list_comments,list_media,list_mentions,validate_post" {
 		t.Errorf("read-only tools: %s", got)
 	}
-	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "get_insights,reply_comment" {
+	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "create_comment,get_insights,get_media,list_comments,list_media,moderate_comment,reply_comment" {
 		t.Errorf("comments+insights tools: %s", got)
 	}
 	if _, err := tools.ParseToolsets("publish,nope"); err == nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
+	"github.com/igmcp/igmcp/staging"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -35,6 +37,9 @@ type config struct {
 	databaseURL  string
 	auth         authSettings // token store, secret key, login hosts (auth.go)
 	confirm      bool
+	preflight    bool            // IGMCP_PREFLIGHT (default on)
+	mediaRoot    string          // IGMCP_MEDIA_ROOT: the only directory file_path may read
+	staging      *staging.Config // IGMCP_STAGING_*; nil: no image staging
 }
 
 type env func(string) string
@@ -128,6 +133,17 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	c.auth.dataDir, c.auth.databaseURL, c.auth.apiVersion, c.auth.login = c.dataDir, c.databaseURL, c.apiVersion, c.login
 	if *graphURL != "" {
 		c.auth.endpoints.GraphURL = strings.TrimSpace(*graphURL)
+	}
+	if c.preflight, err = preflight.ParseMode(getenv("IGMCP_PREFLIGHT")); err != nil {
+		return nil, err
+	}
+	if c.mediaRoot = strings.TrimSpace(getenv("IGMCP_MEDIA_ROOT")); c.mediaRoot != "" {
+		if st, err := os.Stat(c.mediaRoot); err != nil || !st.IsDir() || !filepath.IsAbs(c.mediaRoot) {
+			return nil, fmt.Errorf("IGMCP_MEDIA_ROOT must be an absolute path to a directory, got %q", c.mediaRoot)
+		}
+	}
+	if c.staging, err = staging.FromEnv(getenv); err != nil {
+		return nil, fmt.Errorf("media staging: %w", err)
 	}
 	return c, nil
 }

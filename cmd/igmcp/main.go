@@ -20,8 +20,10 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/staging"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
@@ -186,9 +188,29 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		}
 		accounts = single
 	}
+	media := &tools.MediaDeps{MediaRoot: cfg.mediaRoot, Hashtags: &tools.HashtagBudget{}}
+	if cfg.preflight {
+		// The sandbox never fetches media: nothing may leave the machine.
+		media.Preflight = preflight.New(preflight.Options{Offline: cfg.sandbox})
+	}
+	switch {
+	case cfg.sandbox:
+		media.Stager = staging.SandboxStageFunc()
+	case cfg.staging != nil:
+		bucket, err := staging.New(*cfg.staging)
+		if err != nil {
+			return nil, fmt.Errorf("media staging: %w", err)
+		}
+		media.Stager = bucket.StageFunc()
+	}
+	pubOpts := []publish.Option{publish.WithLogger(logger), publish.WithLocalMedia(publish.Local{Stager: media.Stager})}
+	if media.Preflight != nil {
+		pubOpts = append(pubOpts, publish.WithPreflight(media.Preflight.Check))
+	}
 	deps := &tools.Deps{
 		Accounts:  accounts,
-		Publisher: publish.New(st, publish.WithLogger(logger)),
+		Publisher: publish.New(st, pubOpts...),
+		Media:     media,
 		Journal:   st,
 		Sandbox:   cfg.sandbox,
 		Confirm:   cfg.confirm,

@@ -67,6 +67,9 @@ func (s *Server) route(w http.ResponseWriter, q *request) *apiError {
 	}
 	id := q.segs[0]
 	ti := q.ti
+	if id == "ig_hashtag_search" {
+		return s.hashtagSearch(w, q)
+	}
 	if id == "me" {
 		if ti.login == LoginInstagram {
 			return s.routeUser(w, q, ti.accounts[0], true)
@@ -113,6 +116,8 @@ func (s *Server) route(w http.ResponseWriter, q *request) *apiError {
 			return errUnsupported(q.method, id)
 		}
 		return s.routeComment(w, q, o)
+	case *hashtag:
+		return s.routeHashtag(w, q, o)
 	}
 	return errUnsupported(q.method, id)
 }
@@ -255,7 +260,7 @@ func (s *Server) routeUser(w http.ResponseWriter, q *request, a *account, viaMe 
 		if q.method != http.MethodGet {
 			return errUnsupported(q.method, a.ID)
 		}
-		return s.renderAndWrite(w, q, "IGUser", "id", s.userGetter(a, viaMe))
+		return s.renderAndWrite(w, q, "IGUser", "id", s.discoveryUserGetter(q, a, s.userGetter(a, viaMe)))
 	}
 	if len(q.segs) > 2 {
 		return errUnknownPath("/" + strings.Join(q.segs[1:], "/"))
@@ -283,8 +288,10 @@ func (s *Server) routeUser(w http.ResponseWriter, q *request, a *account, viaMe 
 		}
 		return s.listMedia(w, q, live, 25, 100)
 	case edge == "tags" && q.method == http.MethodGet:
-		return s.listMedia(w, q, nil, 25, 100)
-	case edge == "media", edge == "media_publish", edge == "content_publishing_limit", edge == "insights", edge == "stories", edge == "tags":
+		return s.taggedMedia(w, q, a)
+	case edge == "recently_searched_hashtags" && q.method == http.MethodGet:
+		return s.recentlySearched(w, q, a)
+	case edge == "media", edge == "media_publish", edge == "content_publishing_limit", edge == "insights", edge == "stories", edge == "tags", edge == "recently_searched_hashtags":
 		return errUnsupported(q.method, a.ID)
 	}
 	return errUnknownPath("/" + edge)

@@ -1,0 +1,274 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
+)
+
+// Local media: a `file_path` on the server's machine instead of a URL.
+//
+// Videos go to Instagram through the Graph API's resumable upload (the
+// container is created with upload_type=resumable and the bytes are sent to
+// its upload uri, resuming after a dropped connection; see graph/upload.go).
+// Images cannot be uploaded: Instagram only fetches them from a public URL,
+// so an image file is staged (copied to an S3-compatible bucket the user
+// configured, handed over as a short-lived presigned URL) and removed once
+// Instagram has fetched it. Without staging an image file_path is
+// invalid_input saying how to give a URL instead.
+
+// Stager puts a local image where Instagram can fetch it: it returns a
+// public https URL and a function that removes the copy. staging.Bucket's
+// StageFunc is one.
+type Stager func(ctx context.Context, path, contentType string) (url string, remove func(context.Context) error, err error)
+
+// Local is what publishing local files needs beyond Options.
+type Local struct {
+	// Stager stages image files; nil: image files are refused.
+	Stager Stager
+	// Upload tunes the resumable upload (chunk size, attempts); its
+	// Progress reports bytes sent.
+	Upload graph.UploadOptions
+}
+
+// uploader is the part of *graph.Client that sends resumable uploads.
+type uploader interface {
+	UploadToContainer(ctx context.Context, ct *graph.Container, src io.ReaderAt, size int64, o graph.UploadOptions) (*graph.UploadResult, error)
+}
+
+// LocalFile is a local media file checked for publishing.
+type LocalFile struct {
+	Path  string
+	Size  int64
+	Video bool // MP4/MOV; otherwise a JPEG
+}
+
+// CheckLocalFile validates a file_path argument: an absolute path to a
+// readable JPEG (image) or MP4/MOV (video) that meets kind's rules
+// (image kinds are swapped for their video twin when the file is a video).
+// Reading the first bytes is all it costs, so it runs whatever
+// IGMCP_PREFLIGHT says.
+func CheckLocalFile(field, path string, image, video preflight.Kind) (*LocalFile, error) {
+	if path == "" {
+		return nil, failure.Invalid(field, "%s is empty", field)
+	}
+	if !filepath.IsAbs(path) || strings.ContainsRune(path, 0) {
+		return nil, failure.Invalid(field, "%s must be an absolute path on the server's machine, got %q", field, path)
+	}
+	kind := image
+	if isVideoFile(path) {
+		kind = video
+	}
+	if kind == "" {
+		if image == "" {
+			return nil, failure.Invalid(field, "%s must be an MP4 or MOV video file", field)
+		}
+		return nil, failure.Invalid(field, "%s must be a JPEG image file", field)
+	}
+	r, err := preflight.InspectFile(preflight.Media{Field: field, Path: path, Kind: kind})
+	if err != nil {
+		e := failure.Invalid(field, "%v", err)
+		e.Action = "Give the absolute path of a readable media file on the server's machine, or a public https URL instead."
+		return nil, e
+	}
+	if len(r.Violations) > 0 {
+		return nil, preflight.Rejected(r.Violations[0])
+	}
+	return &LocalFile{Path: path, Size: r.Info.Bytes, Video: kind == video && video != ""}, nil
+}
+
+// isVideoFile decides image or video from the first bytes (the extension
+// when the file cannot be read; CheckLocalFile then reports why).
+func isVideoFile(path string) bool {
+	f, err := os.Open(path)
+	if err == nil {
+		defer f.Close()
+		var b [12]byte
+		if n, _ := io.ReadFull(f, b[:]); n == 12 {
+			return string(b[4:8]) == "ftyp"
+		}
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".mp4", ".mov", ".m4v":
+		return true
+	}
+	return false
+}
+
+// NoStagingError is the invalid_input for an image file when no bucket
+// is configured to stage it in: it says how to give a URL instead.
+func NoStagingError(field string) error {
+	e := failure.Invalid(field, "Instagram takes images only from a public https URL; this server has no media staging bucket to put %s there", field)
+	e.Action = "Give image_url (a public https URL of the JPEG, e.g. from your CDN or a public bucket) instead of file_path, or ask the operator to configure staging (IGMCP_STAGING_BUCKET and credentials)."
+	return e
+}
+
+// stageImage stages an image file; remove deletes the staged copy.
+func stageImage(ctx context.Context, l Local, field, path string) (string, func(context.Context) error, error) {
+	if l.Stager == nil {
+		return "", nil, NoStagingError(field)
+	}
+	u, remove, err := l.Stager(ctx, path, "image/jpeg")
+	if err != nil {
+		e := failure.New(failure.Transient, fmt.Sprintf("Could not stage %s for Instagram: %v", field, err))
+		e.RetryAfter = 30
+		e.Action = "Retry the same call shortly; if it keeps failing, check the staging bucket settings (IGMCP_STAGING_*) or give image_url instead."
+		return "", nil, e
+	}
+	if remove == nil {
+		remove = func(context.Context) error { return nil }
+	}
+	return u, remove, nil
+}
+
+// createAndUpload creates a resumable video container and sends the file.
+func (p *Publisher) createAndUpload(ctx context.Context, a *Account, req *graph.ContainerRequest, f *LocalFile, field string, l Local) (*graph.Container, error) {
+	up, ok := a.Graph.(uploader)
+	if !ok {
+		return nil, failure.Invalid(field, "this account's Graph client cannot upload files; give a video URL instead")
+	}
+	req.UploadType = "resumable"
+	req.VideoURL = ""
+	c, err := p.create(ctx, a, req, "")
+	if err != nil {
+		return nil, err
+	}
+	file, err := os.Open(f.Path)
+	if err != nil {
+		return c, failure.Invalid(field, "cannot open %s: %v", f.Path, err)
+	}
+	defer file.Close()
+	res, err := up.UploadToContainer(ctx, c, file, f.Size, l.Upload)
+	if err != nil {
+		return c, uploadFailure(err, field, c.ID)
+	}
+	p.log.Debug("file uploaded", "account", a.ID, "container", c.ID, "bytes", res.Size, "resumes", res.Resumes)
+	return c, nil
+}
+
+// uploadFailure turns an upload error into the structured error.
+func uploadFailure(err error, field, containerID string) error {
+	var ue *graph.UploadError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	msg := fmt.Sprintf("The upload of %s to Instagram (container %s) failed after %d bytes: %s", field, containerID, ue.Offset, ue.Message)
+	if ue.Retriable {
+		e := failure.New(failure.Transient, msg)
+		e.RetryAfter = 60
+		e.Action = "Call the tool again (with the same idempotency_key): the upload starts over in a new container; nothing was published."
+		return e
+	}
+	if strings.Contains(strings.ToLower(ue.Message), "unauthorized") {
+		e := failure.New(failure.PermissionDenied, msg)
+		e.Action = "Instagram refused the upload: resumable upload is documented for Facebook Login (INSTAGRAM_LOGIN=facebook) only; otherwise host the video and give video_url."
+		return e
+	}
+	e := failure.New(failure.Upstream, msg)
+	e.Action = "Instagram refused the upload: check the file (MP4/MOV, H.264/AAC), or host it and give video_url."
+	return e
+}
+
+// keyFor validates a caller's idempotency key, or makes a one-off key.
+func keyFor(key string) (string, error) {
+	if key == "" {
+		return autoKeyPrefix + randomID(), nil
+	}
+	if err := CheckIdempotencyKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// digestOf identifies a request's content the way Request.Digest does, so
+// a key reused for different content is caught.
+func digestOf(kind string, draft bool, in any) string {
+	b, _ := json.Marshal(struct {
+		Kind  string `json:"kind"`
+		Draft bool   `json:"draft"`
+		In    any    `json:"in"`
+	}{kind, draft, in})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// fileIdentity makes a local file part of a digest: its path, size and
+// modification time (hashing a 300 MB video on every call would cost more
+// than it saves).
+func fileIdentity(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return path
+	}
+	return fmt.Sprintf("%s|%d|%d", path, st.Size(), st.ModTime().UnixNano())
+}
+
+// runLocal runs a publish whose containers a build function makes, through
+// the same exactly-once ledger as Run.
+func (p *Publisher) runLocal(ctx context.Context, a *Account, key, digest, caption, firstComment string, build buildFunc, o Options) (*Result, error) {
+	key, err := keyFor(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkQuota(ctx, a); err != nil {
+		return nil, err
+	}
+	return p.runKeyed(ctx, a, keyedRun{key: key, digest: digest, caption: caption, firstComment: firstComment, build: build}, o)
+}
+
+// ValidateLocalReel checks a Reel whose video is the local file path
+// (file_path) instead of video_url: every ReelInput rule but video_url.
+func ValidateLocalReel(in *ReelInput, path string) error {
+	if in.VideoURL != "" {
+		return failure.Invalid("file_path", "give video_url or file_path, not both")
+	}
+	if _, err := CheckLocalFile("file_path", path, "", preflight.Reel); err != nil {
+		return err
+	}
+	if !isVideoFile(path) {
+		return failure.Invalid("file_path", "a Reel needs an MP4 or MOV video file")
+	}
+	cp := *in
+	cp.VideoURL = "https://upload.invalid/file_path" // satisfied by the upload
+	return cp.Validate()
+}
+
+// ReelFile publishes a Reel from a local video file through the resumable
+// upload, exactly once per idempotency key (like Run). Upload progress goes
+// to l.Upload.Progress, processing progress to o.Progress.
+func (p *Publisher) ReelFile(ctx context.Context, a *Account, in *ReelInput, path, key string, o Options, l Local) (*Result, error) {
+	if err := ValidateLocalReel(in, path); err != nil {
+		return nil, err
+	}
+	digest := digestOf(KindReel, o.Draft, struct {
+		*ReelInput
+		File string `json:"file_path"`
+	}{in, fileIdentity(path)})
+	build := func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
+		return p.buildReelFile(ctx, a, in, path, l)
+	}
+	return p.runLocal(ctx, a, key, digest, in.Caption, in.FirstComment, build, o)
+}
+
+// buildReelFile creates the Reel container and uploads the file; it is the
+// build step Run uses for a ReelInput with file_path.
+func (p *Publisher) buildReelFile(ctx context.Context, a *Account, in *ReelInput, path string, l Local) (*graph.Container, []string, mediaKind, error) {
+	f, err := CheckLocalFile("file_path", path, "", preflight.Reel)
+	if err != nil {
+		return nil, nil, kindVideo, err
+	}
+	c, err := p.createAndUpload(ctx, a, in.request(), f, "file_path", l)
+	return c, nil, kindVideo, err
+}

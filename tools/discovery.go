@@ -1,0 +1,504 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/graph"
+)
+
+// Hashtag budget: Instagram lets an account query at most 30 unique
+// hashtags in a rolling 7 days (re-querying one of them is free). The
+// budget is tracked per account in memory; on first use, and whenever it
+// looks exhausted, it is synchronised with Instagram's own list
+// (recently_searched_hashtags), so searches made before a restart or by
+// another app are counted too. A search the budget cannot take is refused
+// before any call, with the time the oldest search leaves the window.
+const (
+	HashtagLimit  = 30
+	HashtagWindow = 7 * 24 * time.Hour
+)
+
+// HashtagBudget tracks hashtag searches per account. It is safe for
+// concurrent use; the zero value is ready.
+type HashtagBudget struct {
+	mu       sync.Mutex
+	accounts map[string]*tagBudget
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+type tagBudget struct {
+	synced   bool
+	searches map[string]tagSearch // lower-case name
+}
+
+type tagSearch struct {
+	id string
+	at time.Time // when it entered the window; zero: known from Instagram, time unknown
+}
+
+// BudgetReport is the budget in results.
+type BudgetReport struct {
+	Used       int    `json:"used"`
+	Limit      int    `json:"limit"`
+	Remaining  int    `json:"remaining"`
+	WindowDays int    `json:"window_days"`
+	Counted    bool   `json:"counted"`
+	Note       string `json:"note,omitempty"`
+}
+
+func (b *HashtagBudget) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+// account returns the account's budget, pruned to the window. Caller holds b.mu.
+func (b *HashtagBudget) account(id string) *tagBudget {
+	if b.accounts == nil {
+		b.accounts = map[string]*tagBudget{}
+	}
+	tb := b.accounts[id]
+	if tb == nil {
+		tb = &tagBudget{searches: map[string]tagSearch{}}
+		b.accounts[id] = tb
+	}
+	cut := b.now().Add(-HashtagWindow)
+	for k, s := range tb.searches {
+		if !s.at.IsZero() && s.at.Before(cut) {
+			delete(tb.searches, k)
+		}
+	}
+	return tb
+}
+
+// sync replaces what Instagram no longer counts with its list, keeping the
+// times we know.
+func (b *HashtagBudget) sync(ctx context.Context, c *graph.Client, accountID string) error {
+	tags, _, err := c.RecentlySearchedHashtags(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tb := b.account(accountID)
+	fresh := map[string]tagSearch{}
+	for _, t := range tags {
+		name := strings.ToLower(t.Name)
+		if name == "" {
+			continue
+		}
+		s := tb.searches[name]
+		s.id = t.ID
+		fresh[name] = s
+	}
+	tb.searches, tb.synced = fresh, true
+	return nil
+}
+
+// reserve decides whether searching name is allowed: known names are free;
+// a new one takes a slot. It does not record the search (commit does).
+func (b *HashtagBudget) reserve(accountID, name string) (known bool, id string, full bool, retryAfter time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tb := b.account(accountID)
+	if s, ok := tb.searches[name]; ok {
+		return true, s.id, false, 0
+	}
+	if len(tb.searches) < HashtagLimit {
+		return false, "", false, 0
+	}
+	oldest := time.Time{}
+	for _, s := range tb.searches {
+		if !s.at.IsZero() && (oldest.IsZero() || s.at.Before(oldest)) {
+			oldest = s.at
+		}
+	}
+	if oldest.IsZero() {
+		return false, "", true, 24 * time.Hour // Instagram does not say when its searches age out
+	}
+	return false, "", true, oldest.Add(HashtagWindow).Sub(b.now())
+}
+
+func (b *HashtagBudget) commit(accountID, name, id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	tb := b.account(accountID)
+	if s, ok := tb.searches[name]; ok {
+		s.id = id
+		tb.searches[name] = s
+		return
+	}
+	tb.searches[name] = tagSearch{id: id, at: b.now()}
+}
+
+func (b *HashtagBudget) synced(accountID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.account(accountID).synced
+}
+
+func (b *HashtagBudget) report(accountID string, counted bool) BudgetReport {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.account(accountID).searches)
+	return BudgetReport{Used: n, Limit: HashtagLimit, Remaining: max(HashtagLimit-n, 0), WindowDays: 7, Counted: counted}
+}
+
+func budgetExhausted(retry time.Duration) error {
+	e := failure.New(failure.RateLimited, fmt.Sprintf("This account has searched %d different hashtags in the last 7 days, Instagram's limit; nothing was sent.", HashtagLimit))
+	e.RetryAfter = max(int(retry.Seconds()), 60)
+	e.Action = "Search one of the hashtags already searched this week (free), or wait retry_after_seconds for the oldest search to leave the 7-day window."
+	return e
+}
+
+type searchHashtagArgs struct {
+	Hashtag string `json:"hashtag" jsonschema_description:"Name, without '#'."`
+	AccountArg
+}
+
+// HashtagFound is the search_hashtag result.
+type HashtagFound struct {
+	Hashtag   string       `json:"hashtag"`
+	HashtagID string       `json:"hashtag_id,omitempty"`
+	Found     bool         `json:"found"`
+	Budget    BudgetReport `json:"budget"`
+}
+
+// SearchHashtag finds a hashtag's id, spending the account's weekly
+// hashtag budget only on hashtags not searched this week.
+func SearchHashtag(d *Deps, m *MediaDeps) Tool {
+	budget := &HashtagBudget{}
+	if m != nil && m.Hashtags != nil {
+		budget = m.Hashtags
+	}
+	return Tool{
+		Toolset: ToolsetDiscovery,
+		Tool: tool("search_hashtag",
+			"A hashtag's id, for get_hashtag_media. A new hashtag uses 1 of 30 per 7 days (see budget).",
+			inputSchema[searchHashtagArgs](), outputSchema[HashtagFound](),
+			annotations{idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *searchHashtagArgs) (any, string, error) {
+			name := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(a.Hashtag), "#"))
+			if !graph.ValidHashtagName(name) {
+				return nil, "", invalid("hashtag", "a hashtag is letters, digits and underscores (no spaces, punctuation or emoji), got %q", a.Hashtag)
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := facebookOnly(acct, "Hashtag search"); err != nil {
+				return nil, "", err
+			}
+			if !budget.synced(acct.ID) {
+				if err := budget.sync(ctx, acct.Client, acct.ID); err != nil {
+					return nil, "", err
+				}
+			}
+			known, id, full, retry := budget.reserve(acct.ID, name)
+			if full {
+				// Before refusing, ask Instagram: searches may have aged out.
+				if err := budget.sync(ctx, acct.Client, acct.ID); err != nil {
+					return nil, "", err
+				}
+				if known, id, full, retry = budget.reserve(acct.ID, name); full {
+					return nil, "", budgetExhausted(retry)
+				}
+			}
+			res := HashtagFound{Hashtag: name}
+			if known && id != "" {
+				res.HashtagID, res.Found = id, true
+				res.Budget = budget.report(acct.ID, false)
+				return res, fmt.Sprintf("#%s is %s (already searched this week: free)", name, id), nil
+			}
+			id, _, err = acct.Client.SearchHashtag(ctx, acct.ID, name)
+			var ge *graph.Error
+			if errors.As(err, &ge) && ge.Code == 18 {
+				// Instagram counted searches we did not see (another app).
+				_ = budget.sync(ctx, acct.Client, acct.ID)
+				return nil, "", budgetExhausted(24 * time.Hour)
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			budget.commit(acct.ID, name, id)
+			res.HashtagID, res.Found = id, id != ""
+			res.Budget = budget.report(acct.ID, !known)
+			if !res.Found {
+				return res, fmt.Sprintf("no hashtag #%s", name), nil
+			}
+			return res, fmt.Sprintf("#%s is %s; %d of %d hashtags used this week", name, id, res.Budget.Used, HashtagLimit), nil
+		}),
+	}
+}
+
+// PublicMedia is another account's media: its caption is untrusted.
+type PublicMedia struct {
+	ID               string `json:"id"`
+	Username         string `json:"username,omitempty"`
+	MediaType        string `json:"media_type,omitempty"`
+	UntrustedCaption string `json:"untrusted_caption,omitempty"`
+	Permalink        string `json:"permalink,omitempty"`
+	Timestamp        string `json:"timestamp,omitempty"`
+	LikeCount        *int   `json:"like_count,omitempty"`
+	CommentsCount    *int   `json:"comments_count,omitempty"`
+}
+
+func publicMedia(m graph.Media) PublicMedia {
+	return PublicMedia{ID: m.ID, Username: untrusted(m.Username), MediaType: m.MediaType, UntrustedCaption: untrusted(m.Caption),
+		Permalink: m.Permalink, Timestamp: m.Timestamp, LikeCount: m.LikeCount, CommentsCount: m.CommentsCount}
+}
+
+func publicList(media []graph.Media) []PublicMedia {
+	out := []PublicMedia{}
+	for _, m := range media {
+		out = append(out, publicMedia(m))
+	}
+	return out
+}
+
+type hashtagMediaArgs struct {
+	HashtagID string `json:"hashtag_id" jsonschema_description:"Id from search_hashtag."`
+	Order     string `json:"order,omitempty" jsonschema:"enum=top,enum=recent" jsonschema_description:"Default top; recent = 24 h."`
+	PageArgs
+	AccountArg
+}
+
+// PublicMediaList is the result of the discovery lists.
+type PublicMediaList struct {
+	Media      []PublicMedia `json:"media"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+	Notice     string        `json:"notice"`
+}
+
+// GetHashtagMedia lists a hashtag's top or recent public media.
+func GetHashtagMedia(d *Deps) Tool {
+	return Tool{
+		Toolset:  ToolsetDiscovery,
+		ReadOnly: true,
+		Tool: tool("get_hashtag_media",
+			"Top or recent public media of a hashtag, paginated.",
+			inputSchema[hashtagMediaArgs](), outputSchema[PublicMediaList](),
+			annotations{readOnly: true, idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *hashtagMediaArgs) (any, string, error) {
+			if err := checkID("hashtag_id", a.HashtagID); err != nil {
+				return nil, "", err
+			}
+			edge := graph.HashtagTopMedia
+			switch a.Order {
+			case "", "top":
+			case "recent":
+				edge = graph.HashtagRecentMedia
+			default:
+				return nil, "", invalid("order", "order must be top or recent, got %q", a.Order)
+			}
+			opts, err := a.options(50)
+			if err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := facebookOnly(acct, "Hashtag media"); err != nil {
+				return nil, "", err
+			}
+			media, resp, err := acct.Client.HashtagMedia(ctx, acct.ID, a.HashtagID, edge, opts)
+			if err != nil {
+				return nil, "", err
+			}
+			res := PublicMediaList{Media: publicList(media), NextCursor: nextCursor(resp), Notice: untrustedNotice}
+			return res, fmt.Sprintf("%d media for hashtag %s", len(res.Media), a.HashtagID), nil
+		}),
+	}
+}
+
+type mentionsArgs struct {
+	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Mentioning media (webhook id)."`
+	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Mentioning comment (webhook id)."`
+	PageArgs
+	AccountArg
+}
+
+// MentionedComment is a comment by another user that mentions the account.
+type MentionedComment struct {
+	ID            string `json:"id"`
+	Username      string `json:"username,omitempty"`
+	UntrustedText string `json:"untrusted_text"`
+	Timestamp     string `json:"timestamp,omitempty"`
+	MediaID       string `json:"media_id,omitempty"`
+	Permalink     string `json:"permalink,omitempty"`
+}
+
+// Mentions is the list_mentions result.
+type Mentions struct {
+	Source     string            `json:"source" jsonschema:"enum=tags,enum=mentioned_media,enum=mentioned_comment"`
+	Media      []PublicMedia     `json:"media,omitempty"`
+	Comment    *MentionedComment `json:"comment,omitempty"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+	Notice     string            `json:"notice"`
+}
+
+// ListMentions lists media the account is tagged in, or reads a media or
+// comment that @mentions it.
+func ListMentions(d *Deps) Tool {
+	return Tool{
+		Toolset:  ToolsetDiscovery,
+		ReadOnly: true,
+		Tool: tool("list_mentions",
+			"Media the account is tagged in; or the media/comment of an @mention.",
+			inputSchema[mentionsArgs](), outputSchema[Mentions](),
+			annotations{readOnly: true, idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *mentionsArgs) (any, string, error) {
+			if a.MediaID != "" && a.CommentID != "" {
+				return nil, "", invalid("comment_id", "give media_id or comment_id, not both")
+			}
+			for f, v := range map[string]string{"media_id": a.MediaID, "comment_id": a.CommentID} {
+				if v != "" {
+					if err := checkID(f, v); err != nil {
+						return nil, "", err
+					}
+				}
+			}
+			opts, err := a.options(100)
+			if err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			res := Mentions{Notice: untrustedNotice}
+			switch {
+			case a.MediaID != "":
+				m, _, err := acct.Client.MentionedMedia(ctx, acct.ID, a.MediaID)
+				if err != nil {
+					return nil, "", mentionError(err, "media_id")
+				}
+				res.Source, res.Media = "mentioned_media", []PublicMedia{publicMedia(*m)}
+			case a.CommentID != "":
+				c, _, err := acct.Client.MentionedComment(ctx, acct.ID, a.CommentID)
+				if err != nil {
+					return nil, "", mentionError(err, "comment_id")
+				}
+				mc := &MentionedComment{ID: c.ID, Username: untrusted(c.Username), UntrustedText: untrusted(c.Text), Timestamp: c.Timestamp}
+				if c.Media != nil {
+					mc.MediaID, mc.Permalink = c.Media.ID, c.Media.Permalink
+				}
+				res.Source, res.Comment = "mentioned_comment", mc
+			default:
+				media, resp, err := acct.Client.TaggedMedia(ctx, acct.ID, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				res.Source, res.Media, res.NextCursor = "tags", publicList(media), nextCursor(resp)
+			}
+			return res, fmt.Sprintf("%s: %d media", res.Source, len(res.Media)), nil
+		}),
+	}
+}
+
+// mentionError: Graph answers a wrong mention id with a generic code 100.
+func mentionError(err error, field string) error {
+	var ge *graph.Error
+	if errors.As(err, &ge) && ge.Code == 100 {
+		e := failure.New(failure.NotFound, "Instagram has no @mention of this account with that "+field+": "+ge.Message)
+		e.Field = field
+		return e
+	}
+	return err
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
+
+type businessArgs struct {
+	Username   string `json:"username" jsonschema_description:"Username."`
+	MediaLimit *int   `json:"media_limit,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Media to include (default 6)."`
+	Cursor     string `json:"cursor,omitempty" jsonschema_description:"next_cursor of the last page."`
+	AccountArg
+}
+
+// BusinessProfile is the get_business_profile result.
+type BusinessProfile struct {
+	ID                 string        `json:"id"`
+	Username           string        `json:"username"`
+	UntrustedName      string        `json:"untrusted_name,omitempty"`
+	UntrustedBiography string        `json:"untrusted_biography,omitempty"`
+	Website            string        `json:"website,omitempty"`
+	FollowersCount     *int          `json:"followers_count,omitempty"`
+	FollowsCount       *int          `json:"follows_count,omitempty"`
+	MediaCount         *int          `json:"media_count,omitempty"`
+	Media              []PublicMedia `json:"media,omitempty"`
+	NextCursor         string        `json:"next_cursor,omitempty"`
+	Notice             string        `json:"notice"`
+}
+
+// GetBusinessProfile reads another professional account through business
+// discovery.
+func GetBusinessProfile(d *Deps) Tool {
+	return Tool{
+		Toolset:  ToolsetDiscovery,
+		ReadOnly: true,
+		Tool: tool("get_business_profile",
+			"Another professional account's profile and recent media.",
+			inputSchema[businessArgs](), outputSchema[BusinessProfile](),
+			annotations{readOnly: true, idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *businessArgs) (any, string, error) {
+			username := strings.TrimPrefix(strings.TrimSpace(a.Username), "@")
+			if !usernameRE.MatchString(username) {
+				return nil, "", invalid("username", "%q is not an Instagram username (letters, digits, '.' and '_', at most 30)", a.Username)
+			}
+			limit := 6
+			if a.MediaLimit != nil {
+				limit = *a.MediaLimit
+			}
+			if limit < 0 || limit > 50 {
+				return nil, "", invalid("media_limit", "media_limit must be between 0 and 50")
+			}
+			if _, err := (PageArgs{Cursor: a.Cursor}).options(50); err != nil {
+				return nil, "", err
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := facebookOnly(acct, "Business discovery"); err != nil {
+				return nil, "", err
+			}
+			p, _, err := acct.Client.BusinessDiscovery(ctx, acct.ID, username, graph.BusinessDiscoveryOptions{MediaLimit: limit, After: a.Cursor})
+			var ge *graph.Error
+			if errors.As(err, &ge) && ge.Code == 110 {
+				e := failure.New(failure.NotFound, fmt.Sprintf("@%s is not a business or creator account Instagram can show (personal, private, age-gated or unknown).", username))
+				e.Field = "username"
+				return nil, "", e
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			res := BusinessProfile{ID: p.ID, Username: p.Username, UntrustedName: untrusted(p.Name), UntrustedBiography: untrusted(p.Biography),
+				Website: p.Website, FollowersCount: p.FollowersCount, FollowsCount: p.FollowsCount, MediaCount: p.MediaCount,
+				NextCursor: p.MediaAfter, Notice: untrustedNotice}
+			if limit > 0 {
+				res.Media = publicList(p.Media)
+			}
+			return res, fmt.Sprintf("@%s: %s followers", res.Username, countText(res.FollowersCount)), nil
+		}),
+	}
+}
+
+func countText(n *int) string {
+	if n == nil {
+		return "?"
+	}
+	return fmt.Sprint(*n)
+}

@@ -1,0 +1,229 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/preflight"
+	"github.com/igmcp/igmcp/publish"
+)
+
+type validatePostArgs struct {
+	Kind string         `json:"kind" jsonschema:"enum=post,enum=carousel,enum=reel,enum=story" jsonschema_description:"Post kind."`
+	Post map[string]any `json:"post" jsonschema_description:"Arguments of that kind's tool."`
+	AccountArg
+}
+
+// Problem is one reason the post would fail.
+type Problem struct {
+	Kind    string `json:"kind"`
+	Field   string `json:"field,omitempty"`
+	Rule    string `json:"rule,omitempty"`
+	Message string `json:"message"`
+}
+
+// Validation is the validate_post result.
+type Validation struct {
+	Valid    bool             `json:"valid"`
+	Problems []Problem        `json:"problems"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Media    []preflight.Info `json:"media,omitempty"`
+	Quota    *PublishingLimit `json:"quota,omitempty"`
+}
+
+// Tool-level arguments a caller may copy along with the post; they are not
+// part of the post's content.
+var toolOnlyArgs = []string{"wait_seconds", "idempotency_key", "account", "publish", "confirm"}
+
+// ValidatePost runs every check a publish would make (input rules, local
+// files, preflight on the media, staging, quota) without publishing.
+func ValidatePost(d *Deps, m *MediaDeps) Tool {
+	return Tool{
+		Toolset:  ToolsetPublish,
+		ReadOnly: true,
+		Tool: tool("validate_post",
+			"Check a post as a publish would (input, media, quota) without publishing.",
+			inputSchema[validatePostArgs](), outputSchema[Validation](),
+			annotations{readOnly: true, idempotent: true}),
+		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *validatePostArgs) (any, string, error) {
+			switch a.Kind {
+			case publish.KindPost, publish.KindCarousel, publish.KindReel, publish.KindStory:
+			default:
+				return nil, "", invalid("kind", "kind must be post, carousel, reel or story, got %q", a.Kind)
+			}
+			if a.Post == nil {
+				return nil, "", invalid("post", "post is required: the arguments of the %s tool", toolFor(a.Kind))
+			}
+			res := Validation{Problems: []Problem{}}
+			media, filePath, err := decodePost(a.Kind, a.Post)
+			if err == nil && filePath != "" {
+				err = m.checkRoot("file_path", filePath)
+			}
+			if err != nil {
+				res.Problems = append(res.Problems, problem(err, "post."))
+			}
+			stager := m.local(nil).Stager
+			for _, x := range media {
+				if x.Path != "" && !preflight.RulesFor(x.Kind).Video && stager == nil {
+					res.Problems = append(res.Problems, problem(publish.NoStagingError(x.Field), "post."))
+				}
+			}
+			checker := m.checker()
+			if checker == nil {
+				res.Warnings = append(res.Warnings, "Preflight is off (IGMCP_PREFLIGHT=off): media URLs were not fetched; only local files were examined.")
+			} else if checker.Offline() {
+				res.Warnings = append(res.Warnings, "Preflight does not fetch media in this mode (sandbox): media URLs were not examined.")
+			}
+			for _, r := range checker.InspectAll(ctx, media) {
+				r.Info.Field = "post." + r.Info.Field
+				res.Media = append(res.Media, r.Info)
+				res.Warnings = append(res.Warnings, r.Warnings...)
+				for _, v := range r.Violations {
+					res.Problems = append(res.Problems, problem(preflight.Rejected(v), "post."))
+				}
+			}
+			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			if err != nil {
+				return nil, "", err
+			}
+			if l, _, err := acct.Client.PublishingLimit(ctx, acct.ID); err == nil {
+				res.Quota = &PublishingLimit{QuotaUsage: l.QuotaUsage, QuotaTotal: l.QuotaTotal, Remaining: max(l.QuotaTotal-l.QuotaUsage, 0), DurationSeconds: int(l.QuotaDuration.Seconds())}
+				if l.QuotaTotal > 0 && l.QuotaUsage >= l.QuotaTotal {
+					res.Problems = append(res.Problems, Problem{Kind: string(failure.PublishLimitReached),
+						Message: fmt.Sprintf("The account has used its %d posts of the last 24 hours; a publish now would be refused.", l.QuotaTotal)})
+				}
+			} else {
+				res.Warnings = append(res.Warnings, "The publishing quota could not be read: "+failure.Classify(err).Message)
+			}
+			res.Valid = len(res.Problems) == 0
+			if res.Valid {
+				return res, fmt.Sprintf("%s is valid: %d media checked, %d warnings", a.Kind, len(res.Media), len(res.Warnings)), nil
+			}
+			return res, fmt.Sprintf("%s would fail: %s", a.Kind, res.Problems[0].Message), nil
+		}),
+	}
+}
+
+func toolFor(kind string) string {
+	switch kind {
+	case publish.KindCarousel:
+		return "create_carousel"
+	case publish.KindReel:
+		return "publish_reel"
+	case publish.KindStory:
+		return "publish_story"
+	}
+	return "create_post"
+}
+
+func problem(err error, prefix string) Problem {
+	fe := failure.As(err)
+	p := Problem{Kind: string(fe.Kind), Message: fe.Message}
+	if fe.Field != "" {
+		p.Field = prefix + fe.Field
+		p.Message = strings.ReplaceAll(p.Message, fe.Field+":", p.Field+":")
+	}
+	if i := strings.LastIndex(fe.Message, "(rule "); i >= 0 {
+		p.Rule = strings.TrimSuffix(fe.Message[i+len("(rule "):], ")")
+	}
+	return p
+}
+
+// decodePost decodes and validates the post of a kind (strictly: unknown
+// fields are problems too) and lists its media for preflight. A Reel's
+// file_path is taken out and checked as a local file.
+func decodePost(kind string, post map[string]any) ([]preflight.Media, string, error) {
+	args := map[string]any{}
+	for k, v := range post {
+		args[k] = v
+	}
+	for _, k := range toolOnlyArgs {
+		delete(args, k)
+	}
+	filePath := ""
+	if kind == publish.KindReel {
+		if fp, ok := args["file_path"].(string); ok {
+			filePath = fp
+			delete(args, "file_path")
+		}
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, "", invalid("", "post is not a JSON object")
+	}
+	if kind == publish.KindStory {
+		var in publish.StoryInput
+		if err := strictDecode(raw, &in); err != nil {
+			return nil, "", err
+		}
+		if err := in.Validate(); err != nil {
+			return nil, in.FilePath, err
+		}
+		return in.Media(), in.FilePath, nil
+	}
+	r, err := publish.DecodeRequest(kind, raw, "")
+	if err != nil {
+		var fe *failure.Error
+		if fe = failure.As(err); fe.Kind == failure.InvalidInput && fe.Field == "post" {
+			// DecodeRequest names the whole post; the decoder's message names the field.
+			return nil, "", strictDecode(raw, target(kind))
+		}
+		return nil, "", err
+	}
+	var media []preflight.Media
+	switch kind {
+	case publish.KindPost:
+		media = append(media, preflight.Media{Field: "image_url", URL: r.Post.ImageURL, Kind: preflight.FeedImage})
+	case publish.KindCarousel:
+		for i, it := range r.Carousel.Items {
+			if it.VideoURL != "" {
+				media = append(media, preflight.Media{Field: fmt.Sprintf("items[%d].video_url", i), URL: it.VideoURL, Kind: preflight.CarouselVideo})
+			} else if it.ImageURL != "" {
+				media = append(media, preflight.Media{Field: fmt.Sprintf("items[%d].image_url", i), URL: it.ImageURL, Kind: preflight.FeedImage})
+			}
+		}
+	case publish.KindReel:
+		if filePath != "" {
+			media = append(media, preflight.Media{Field: "file_path", Path: filePath, Kind: preflight.Reel})
+		} else if r.Reel.VideoURL != "" {
+			media = append(media, preflight.Media{Field: "video_url", URL: r.Reel.VideoURL, Kind: preflight.Reel})
+		}
+		if r.Reel.CoverURL != "" {
+			media = append(media, preflight.Media{Field: "cover_url", URL: r.Reel.CoverURL, Kind: preflight.Cover})
+		}
+		if filePath != "" {
+			if err := publish.ValidateLocalReel(r.Reel, filePath); err != nil {
+				return nil, filePath, err
+			}
+			return media, filePath, nil
+		}
+	}
+	return media, "", r.Validate()
+}
+
+func target(kind string) any {
+	switch kind {
+	case publish.KindCarousel:
+		return new(publish.CarouselInput)
+	case publish.KindReel:
+		return new(publish.ReelInput)
+	}
+	return new(publish.PostInput)
+}
+
+// strictDecode decodes like the tools do: unknown fields and wrong types
+// are invalid_input naming the field.
+func strictDecode(raw []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return argError(err)
+	}
+	return nil
+}
