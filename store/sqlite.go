@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
@@ -74,7 +76,7 @@ func openSQLite(ctx context.Context, dataDir string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", abs, err)
 	}
@@ -84,4 +86,31 @@ func openSQLite(ctx context.Context, dataDir string) (Store, error) {
 		return nil, err
 	}
 	return &sqlStore{db: db, d: d}, nil
+}
+
+// pingSQLite opens the first connection. Turning a new database to WAL
+// needs an exclusive lock that SQLite does not wait for (the busy handler
+// is not consulted there), so processes opening one new database at once,
+// as igmcp servers sharing a data directory do, can get SQLITE_BUSY from
+// the DSN's journal_mode pragma: try again for as long as busy_timeout
+// would have waited.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports SQLITE_BUSY (primary code 5, any extended code).
+func isBusy(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 5
 }
