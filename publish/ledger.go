@@ -76,7 +76,7 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 		return nil, err
 	}
 	job := keyedRun{
-		key: key, digest: r.Digest(o), caption: r.caption(), firstComment: r.firstComment(),
+		key: key, digest: r.Digest(o), caption: r.caption(), firstComment: r.firstComment(), story: r.Kind == KindStory,
 		build: func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
 			return p.build(ctx, a, &r, deadline, o)
 		},
@@ -119,6 +119,9 @@ type keyedRun struct {
 	key, digest           string
 	caption, firstComment string
 	build                 buildFunc
+	// story: a Story is not among the feed media, and has no caption to
+	// match, so a lost publish's media id is not guessed from the feed.
+	story bool
 }
 
 // runKeyed drives one ledger record from wherever it stands to an outcome.
@@ -294,7 +297,7 @@ func (p *Publisher) adoptPublished(ctx context.Context, t *tracker, res *Result,
 		if since.IsZero() {
 			since = t.rec.CreatedAt
 		}
-		done, warns := p.findMedia(ctx, t.a, t.job.caption, since)
+		done, warns := p.findMedia(ctx, t.a, t.job.caption, since, t.job.story)
 		res.MediaID, res.Permalink = done.MediaID, done.Permalink
 		res.Warnings = append(res.Warnings, warns...)
 	}

@@ -217,7 +217,7 @@ func fileIdentity(path string) string {
 
 // runLocal runs a publish whose containers a build function makes, through
 // the same exactly-once ledger as Run.
-func (p *Publisher) runLocal(ctx context.Context, a *Account, key, digest, caption, firstComment string, build buildFunc, o Options) (*Result, error) {
+func (p *Publisher) runLocal(ctx context.Context, a *Account, key, digest, caption, firstComment string, build buildFunc, o Options, story bool) (*Result, error) {
 	key, err := keyFor(key)
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func (p *Publisher) runLocal(ctx context.Context, a *Account, key, digest, capti
 	if err := p.checkQuota(ctx, a); err != nil {
 		return nil, err
 	}
-	return p.runKeyed(ctx, a, keyedRun{key: key, digest: digest, caption: caption, firstComment: firstComment, build: build}, o)
+	return p.runKeyed(ctx, a, keyedRun{key: key, digest: digest, caption: caption, firstComment: firstComment, build: build, story: story}, o)
 }
 
 // ValidateLocalReel checks a Reel whose video is the local file path
@@ -259,7 +259,7 @@ func (p *Publisher) ReelFile(ctx context.Context, a *Account, in *ReelInput, pat
 	build := func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
 		return p.buildReelFile(ctx, a, in, path, l)
 	}
-	return p.runLocal(ctx, a, key, digest, in.Caption, in.FirstComment, build, o)
+	return p.runLocal(ctx, a, key, digest, in.Caption, in.FirstComment, build, o, false)
 }
 
 // buildReelFile creates the Reel container and uploads the file; it is the

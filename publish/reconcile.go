@@ -54,7 +54,7 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 		st, rerr := p.readStatus(rctx, a, containerID)
 		switch {
 		case rerr == nil && st.StatusCode == graph.StatusPublished:
-			done, warns := p.findMedia(rctx, a, caption, started)
+			done, warns := p.findMedia(rctx, a, caption, started, false)
 			cancel()
 			p.countPublish(ctx, a)
 			return done, append(warns, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again."), nil
@@ -96,7 +96,10 @@ func (p *Publisher) readStatus(ctx context.Context, a *Account, containerID stri
 
 // findMedia looks for the media a lost publish created among the account's
 // most recent media: published since the attempt began, with our caption.
-func (p *Publisher) findMedia(ctx context.Context, a *Account, caption string, since time.Time) (Published, []string) {
+func (p *Publisher) findMedia(ctx context.Context, a *Account, caption string, since time.Time, story bool) (Published, []string) {
+	if story {
+		return Published{}, []string{"The Story is live but its media id is unknown; list the account's live stories to find it."}
+	}
 	media, _, err := a.Graph.RecentMedia(ctx, a.ID, 10)
 	if err != nil {
 		return Published{}, []string{"The media id is unknown (recent media could not be read); list the account's recent media to find the post."}

@@ -101,7 +101,7 @@ func (p *Publisher) Story(ctx context.Context, a *Account, in *StoryInput, key s
 	build := func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
 		return p.buildStory(ctx, a, in, deadline, o.Progress, l)
 	}
-	return p.runLocal(ctx, a, key, digest, "", "", build, o)
+	return p.runLocal(ctx, a, key, digest, "", "", build, o, true)
 }
 
 // storyDigest is Request{Kind: KindStory, Story: in}.Digest(o), with a
