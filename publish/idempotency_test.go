@@ -169,7 +169,7 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 	if n := len(r.fake.Published(a.ID)); n != 0 {
 		t.Fatalf("published %d inside the grace", n)
 	}
-	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(0))
+	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(time.Nanosecond))
 	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
 	if err != nil || res.Status != publish.StatusPublished || res.ContainerID != c.ID {
 		t.Fatalf("after grace: %v %+v", err, res)

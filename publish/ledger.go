@@ -17,19 +17,27 @@ import (
 )
 
 // Keys igmcp makes itself; a caller's idempotency_key may not use these
-// prefixes.
+// prefixes (schedules and jobs publish under schedule:<id> and job:<id>).
 const (
 	autoKeyPrefix      = "auto:"
 	containerKeyPrefix = "container:"
 )
+
+var reservedKeyPrefixes = []string{autoKeyPrefix, containerKeyPrefix, "schedule:", "job:"}
 
 // defaultSendGrace is how long a publish_sent record may be in flight in
 // another call or process before a FINISHED container proves the publish was
 // lost rather than slow. Meta answers media_publish in seconds.
 const defaultSendGrace = 2 * time.Minute
 
-// WithSendGrace changes defaultSendGrace (tests).
-func WithSendGrace(d time.Duration) Option { return func(p *Publisher) { p.sendGrace = d } }
+// WithSendGrace changes defaultSendGrace; zero keeps the default.
+func WithSendGrace(d time.Duration) Option {
+	return func(p *Publisher) {
+		if d > 0 {
+			p.sendGrace = d
+		}
+	}
+}
 
 // CheckIdempotencyKey validates a caller's key.
 func CheckIdempotencyKey(key string) error {
@@ -41,7 +49,7 @@ func CheckIdempotencyKey(key string) error {
 			return failure.Invalid("idempotency_key", "idempotency_key must not contain control characters")
 		}
 	}
-	for _, pre := range []string{autoKeyPrefix, containerKeyPrefix} {
+	for _, pre := range reservedKeyPrefixes {
 		if strings.HasPrefix(key, pre) {
 			return failure.Invalid("idempotency_key", "idempotency_key must not start with %q (reserved)", pre)
 		}

@@ -55,7 +55,7 @@ func TestPrompts_ListedAndRendered(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := promptText(t, res)
-			for _, want := range []string{"spring collection", "brand_b", "2026-12-01", "4 posts", tools.AccountsURI, "get_insights", "create_post publish=false", "approval"} {
+			for _, want := range []string{"spring collection", "brand_b", "2026-12-01", "4 posts", tools.AccountsURI, "get_insights", "schedule_post", "approval"} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("plan_week text lacks %q:\n%s", want, text)
 				}

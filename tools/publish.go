@@ -40,6 +40,7 @@ func (w WaitArg) duration() (time.Duration, error) {
 // PublishArgs are the arguments every publishing tool adds to its input.
 type PublishArgs struct {
 	WaitArg
+	JobArg
 	IdempotencyArg
 	AccountArg
 }
@@ -61,7 +62,7 @@ func publishTool[A any, PA interface {
 }](d *Deps, name, title, description string) Tool {
 	return Tool{
 		Toolset: ToolsetPublish,
-		Tool:    tool(name, description, inputSchema[A](), outputSchema[publish.Result](), annotations{title: title}),
+		Tool:    tool(name, description, inputSchema[A](), outputSchema[PublishOutput](), annotations{title: title}),
 		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *A) (any, string, error) {
 			c := PA(a).common()
 			wait, err := c.duration()
@@ -72,6 +73,9 @@ func publishTool[A any, PA interface {
 			r.IdempotencyKey, o.Wait = c.IdempotencyKey, wait
 			if err := d.Media.checkRoot("file_path", fileArg(r)); err != nil {
 				return nil, "", err
+			}
+			if c.Background() {
+				return runJob(ctx, d, c.Account, r, o)
 			}
 			return run(ctx, d, req, c.Account, r, o)
 		}),
@@ -255,6 +259,24 @@ func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, 
 	}
 	res, err := d.Publisher.Run(ctx, pubAccount(acct), r, o)
 	return res, resultText(res), err
+}
+
+// runJob is run for wait: false: the same checks, then the publish is
+// handed to the scheduler as a job and the call returns at once.
+func runJob(ctx context.Context, d *Deps, account string, r publish.Request, o publish.Options) (any, string, error) {
+	if err := r.Validate(); err != nil {
+		return nil, "", err
+	}
+	if r.IdempotencyKey != "" {
+		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
+			return nil, "", err
+		}
+	}
+	acct, err := d.Accounts.Resolve(ctx, account)
+	if err != nil {
+		return nil, "", err
+	}
+	return startJob(ctx, d.Scheduler, acct.ID, r, o)
 }
 
 func pubAccount(a *auth.Account) *publish.Account {

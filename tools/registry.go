@@ -14,6 +14,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/store"
 )
 
@@ -40,6 +41,10 @@ type Deps struct {
 	Publisher *publish.Publisher
 	// Journal is the record of writes (list_activity).
 	Journal store.Journal
+	// Scheduler runs schedule_post's schedules and wait: false jobs. With
+	// none (tests without durable state) the schedule tools and wait: false
+	// answer invalid_input.
+	Scheduler *scheduler.Scheduler
 	// Media configures preflight, media staging, uploads and the hashtag
 	// budget (MediaTools); nil: preflight off, no staging.
 	Media *MediaDeps
@@ -72,6 +77,10 @@ func All(d *Deps) []Tool {
 		GetInsights(d),
 		ListActivity(d),
 		ListAccounts(d),
+		SchedulePost(d, d.Scheduler),
+		ListScheduledPosts(d, d.Scheduler),
+		CancelScheduledPost(d, d.Scheduler),
+		GetJob(d, d.Scheduler),
 	}, MediaTools(d, d.Media)...)
 }
 

@@ -165,7 +165,7 @@ func TestReadOnlyAndToolsets(t *testing.T) {
 		}
 		return strings.Join(n, ",")
 	}
-	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_business_profile,get_container_status,get_hashtag_media,get_insights,get_media,get_publishing_limit,list_accounts,list_activity,list_comments,list_media,list_mentions,validate_post" {
+	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_business_profile,get_container_status,get_hashtag_media,get_insights,get_job,get_media,get_publishing_limit,list_accounts,list_activity,list_comments,list_media,list_mentions,list_scheduled_posts,validate_post" {
 		t.Errorf("read-only tools: %s", got)
 	}
 	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "create_comment,get_insights,get_media,list_comments,list_media,moderate_comment,reply_comment" {

@@ -11,6 +11,7 @@ import (
 type publishStoryArgs struct {
 	publish.StoryInput
 	WaitArg
+	JobArg
 	IdempotencyArg
 	AccountArg
 }
@@ -23,7 +24,7 @@ func PublishStory(d *Deps, m *MediaDeps) Tool {
 		Toolset: ToolsetPublish,
 		Tool: tool("publish_story",
 			"Publish a Story (image or video, URL or file_path); waits like publish_reel.",
-			inputSchema[publishStoryArgs](), outputSchema[publish.Result](),
+			inputSchema[publishStoryArgs](), outputSchema[PublishOutput](),
 			annotations{}),
 		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishStoryArgs) (any, string, error) {
 			wait, err := a.duration()
@@ -52,6 +53,9 @@ func PublishStory(d *Deps, m *MediaDeps) Tool {
 				if warnings, err = m.checker().Check(ctx, in.Media()); err != nil {
 					return nil, "", err
 				}
+			}
+			if a.Background() {
+				return runJob(ctx, d, a.Account, publish.Request{Kind: publish.KindStory, Story: in, IdempotencyKey: a.IdempotencyKey}, publish.Options{})
 			}
 			acct, err := d.Accounts.Resolve(ctx, a.Account)
 			if err != nil {

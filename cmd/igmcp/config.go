@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +36,19 @@ type config struct {
 	httpToken    string
 	dataDir      string // "" with sandbox: a temporary directory
 	databaseURL  string
-	auth         authSettings // token store, secret key, login hosts (auth.go)
-	confirm      bool
-	preflight    bool            // IGMCP_PREFLIGHT (default on)
-	mediaRoot    string          // IGMCP_MEDIA_ROOT: the only directory file_path may read
-	staging      *staging.Config // IGMCP_STAGING_*; nil: no image staging
+	// The scheduler (schedule_post, wait: false jobs); zero values take
+	// scheduler.Config's defaults.
+	scheduler            bool
+	scheduleGrace        time.Duration
+	sendGrace            time.Duration // how long an unanswered publish counts as in flight
+	schedulerLease       time.Duration
+	schedulerTick        time.Duration
+	schedulerConcurrency int
+	auth                 authSettings // token store, secret key, login hosts (auth.go)
+	confirm              bool
+	preflight            bool            // IGMCP_PREFLIGHT (default on)
+	mediaRoot            string          // IGMCP_MEDIA_ROOT: the only directory file_path may read
+	staging              *staging.Config // IGMCP_STAGING_*; nil: no image staging
 }
 
 type env func(string) string
@@ -75,6 +84,11 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 		login      = fs.String("login", getenv("INSTAGRAM_LOGIN"), "facebook or instagram")
 		userID     = fs.String("user-id", getenv("INSTAGRAM_USER_ID"), "Instagram professional account id")
 		listen     = fs.String("listen", "127.0.0.1:8080", "HTTP listen address (igmcp http)")
+		schedOn    = fs.String("scheduler", getenv("IGMCP_SCHEDULER"), "on (default) or off: publish scheduled posts and background jobs from this process")
+		schedGrace = fs.String("schedule-grace", getenv("IGMCP_SCHEDULE_GRACE"), "how late a post whose time passed while no server ran is still published, else missed (default 1h)")
+		schedLease = fs.String("scheduler-lease", getenv("IGMCP_SCHEDULER_LEASE"), "how long a dead process holds a post before another takes it over (default 1m)")
+		schedTick  = fs.String("scheduler-tick", getenv("IGMCP_SCHEDULER_TICK"), "how often due posts are looked for (default 1s)")
+		schedConc  = fs.String("scheduler-concurrency", getenv("IGMCP_SCHEDULER_CONCURRENCY"), "publishes this process runs at once (default 8)")
 		confirm    = fs.Bool("confirm", isTrue(getenv("IGMCP_CONFIRM")), "ask the user to confirm every write (MCP elicitation)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +131,37 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	// The database URL may hold a password: it gets a _FILE variant too.
 	if c.databaseURL, err = secret(getenv, "IGMCP_DATABASE_URL"); err != nil {
 		return nil, err
+	}
+	switch strings.ToLower(strings.TrimSpace(*schedOn)) {
+	case "", "on", "1", "true", "yes":
+		c.scheduler = true
+	case "off", "0", "false", "no":
+	default:
+		return nil, fmt.Errorf("IGMCP_SCHEDULER (--scheduler) must be on or off, got %q", *schedOn)
+	}
+	for _, d := range []struct {
+		name, val string
+		into      *time.Duration
+	}{
+		{"IGMCP_SCHEDULE_GRACE (--schedule-grace)", *schedGrace, &c.scheduleGrace},
+		{"IGMCP_SCHEDULER_LEASE (--scheduler-lease)", *schedLease, &c.schedulerLease},
+		{"IGMCP_SCHEDULER_TICK (--scheduler-tick)", *schedTick, &c.schedulerTick},
+		{"IGMCP_SEND_GRACE", getenv("IGMCP_SEND_GRACE"), &c.sendGrace},
+	} {
+		if v := strings.TrimSpace(d.val); v != "" {
+			dur, err := time.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return nil, fmt.Errorf("%s must be a positive duration such as 90s or 2h, got %q", d.name, d.val)
+			}
+			*d.into = dur
+		}
+	}
+	if v := strings.TrimSpace(*schedConc); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			return nil, fmt.Errorf("IGMCP_SCHEDULER_CONCURRENCY (--scheduler-concurrency) must be 1 to 256, got %q", *schedConc)
+		}
+		c.schedulerConcurrency = n
 	}
 	c.dataDir = strings.TrimSpace(getenv("IGMCP_DATA_DIR"))
 	if c.dataDir == "" && !c.sandbox {

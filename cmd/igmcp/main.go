@@ -23,6 +23,7 @@ import (
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/staging"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
@@ -85,6 +86,9 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		return 2
 	}
 	defer app.close()
+	// The scheduler publishes due posts while the server serves, and stops
+	// (handing back what it holds) before the store closes.
+	defer app.startScheduler(ctx)()
 	if args[0] == "http" {
 		return runHTTP(ctx, cfg, app, getenv, stderr, logger)
 	}
@@ -106,6 +110,29 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 type app struct {
 	server *server.MCPServer
 	close  func()
+	// scheduler publishes schedules and wait: false jobs (unless
+	// IGMCP_SCHEDULER=off); it leaves alone the schedules of accounts this
+	// process cannot act as.
+	scheduler    *scheduler.Scheduler
+	runScheduler bool
+}
+
+// startScheduler runs the scheduler until ctx ends or stop is called; stop
+// waits for it to hand back its leases.
+func (a *app) startScheduler(ctx context.Context) (stop func()) {
+	if !a.runScheduler {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.scheduler.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // build wires the server: the Graph client per account (or the sandbox's
@@ -203,20 +230,32 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		}
 		media.Stager = bucket.StageFunc()
 	}
-	pubOpts := []publish.Option{publish.WithLogger(logger), publish.WithLocalMedia(publish.Local{Stager: media.Stager})}
+	pubOpts := []publish.Option{publish.WithLogger(logger), publish.WithSendGrace(cfg.sendGrace), publish.WithLocalMedia(publish.Local{Stager: media.Stager})}
 	if media.Preflight != nil {
 		pubOpts = append(pubOpts, publish.WithPreflight(media.Preflight.Check))
 	}
+	pub := publish.New(st, pubOpts...)
+	sched, err := scheduler.New(scheduler.Config{
+		Store: st, Accounts: accounts, Publisher: pub, Logger: logger,
+		Grace: cfg.scheduleGrace, Lease: cfg.schedulerLease, Tick: cfg.schedulerTick, Concurrency: cfg.schedulerConcurrency,
+	})
+	if err != nil {
+		return nil, err
+	}
 	deps := &tools.Deps{
 		Accounts:  accounts,
-		Publisher: publish.New(st, pubOpts...),
+		Publisher: pub,
+		Scheduler: sched,
 		Media:     media,
 		Journal:   st,
 		Sandbox:   cfg.sandbox,
 		Confirm:   cfg.confirm,
 		Logger:    logger,
 	}
-	return &app{server: tools.NewServer(deps, version, cfg.selection), close: closeAll}, nil
+	return &app{
+		server: tools.NewServer(deps, version, cfg.selection), close: closeAll, scheduler: sched,
+		runScheduler: cfg.scheduler,
+	}, nil
 }
 
 // openStore opens the durable state: PostgreSQL when IGMCP_DATABASE_URL is

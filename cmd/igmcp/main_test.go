@@ -309,7 +309,9 @@ func TestRun_StdioEOF_ExitsCleanly(t *testing.T) {
 		{"no token", []string{"stdio"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runCapture(t, tc.args, map[string]string{"IGMCP_LOG_LEVEL": "debug"}, strings.NewReader(""))
+			// Its own data dir: without a token the server opens the token
+			// store there (never the developer's real one).
+			code, out, errOut := runCapture(t, tc.args, map[string]string{"IGMCP_LOG_LEVEL": "debug", "IGMCP_DATA_DIR": t.TempDir()}, strings.NewReader(""))
 			if code != 0 {
 				t.Fatalf("exit %d on EOF, stderr %q", code, errOut)
 			}
