@@ -93,20 +93,7 @@ func addAccountTools(srv *server.MCPServer, deps *tools.Deps) {
 
 func connectLA(t *testing.T, srv *server.MCPServer) *client.Client {
 	t.Helper()
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "la", Version: "1"}
-	if _, err := c.Initialize(context.Background(), init); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return startClient(t, srv, "", nil)
 }
 
 func (e *laEnv) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {

@@ -96,31 +96,12 @@ func newEnv7On(t *testing.T, fake *fakegraph.Server, base string, o env7Opts) *e
 	for _, tl := range tools.Select(withMediaTools(deps, o.media), o.sel) {
 		srv.AddTool(tl.Tool, tl.Handler)
 	}
-	var copts []client.ClientOption
-	if o.era != "" {
-		copts = append(copts, client.WithProtocolVersion(o.era))
-	}
-	c, err := client.NewInProcessClientWithOptions(srv, copts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env7{fake: fake, base: base, account: acct, client: c, store: st}
-	c.OnNotification(func(n mcp.JSONRPCNotification) {
+	e := &env7{fake: fake, base: base, account: acct, store: st}
+	e.client = startClient(t, srv, o.era, func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()
 		e.notes = append(e.notes, n)
 		e.mu.Unlock()
 	})
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-test", Version: "1"}
-	init.Params.ProtocolVersion = o.era
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
 	return e
 }
 

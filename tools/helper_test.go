@@ -88,33 +88,8 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st, Sandbox: o.sandbox}
 	rawSrv := tools.NewServer(deps, "test", o.selection)
 	srv := rawSrv
-	var copts []client.ClientOption
-	if o.era != "" {
-		copts = append(copts, client.WithProtocolVersion(o.era))
-	}
-	c, err := client.NewInProcessClientWithOptions(srv, copts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{fake: fake, account: acct, client: c, store: st, server: rawSrv}
-	c.OnNotification(func(n mcp.JSONRPCNotification) {
-		e.mu.Lock()
-		e.notes = append(e.notes, n)
-		e.mu.Unlock()
-	})
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-test", Version: "1"}
-	if o.era != "" {
-		init.Params.ProtocolVersion = o.era
-	}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	e := &testEnv{fake: fake, account: acct, store: st, server: rawSrv}
+	e.client = startClient(t, srv, o.era, e.record)
 	return e
 }
 
@@ -197,6 +172,12 @@ func mustErr(t *testing.T, res *mcp.CallToolResult, kind string) map[string]any 
 	return errObj
 }
 
+func (e *testEnv) record(n mcp.JSONRPCNotification) {
+	e.mu.Lock()
+	e.notes = append(e.notes, n)
+	e.mu.Unlock()
+}
+
 func (e *testEnv) notifications(method string) []mcp.JSONRPCNotification {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -211,3 +192,32 @@ func (e *testEnv) notifications(method string) []mcp.JSONRPCNotification {
 
 const jpeg = "https://cdn.example.com/photo.jpg"
 const mp4 = "https://cdn.example.com/clip.mp4"
+
+// startClient connects an in-process MCP client to srv in the given protocol
+// era ("" = the client's default, 2026-07-28), passing notifications to
+// onNote (if any); it is closed when the test ends.
+func startClient(t *testing.T, srv *server.MCPServer, era string, onNote func(mcp.JSONRPCNotification), opts ...client.ClientOption) *client.Client {
+	t.Helper()
+	if era != "" {
+		opts = append(opts, client.WithProtocolVersion(era))
+	}
+	c, err := client.NewInProcessClientWithOptions(srv, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onNote != nil {
+		c.OnNotification(onNote)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-test", Version: "1"}
+	init.Params.ProtocolVersion = era
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}

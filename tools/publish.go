@@ -238,15 +238,7 @@ func PublishContainer(d *Deps) Tool {
 // run is the one path of every publishing tool: input rules first (no Graph
 // call on bad input), then the account, then the exactly-once pipeline.
 func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, r publish.Request, o publish.Options) (any, string, error) {
-	if err := r.Validate(); err != nil {
-		return nil, "", err
-	}
-	if r.IdempotencyKey != "" {
-		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
-			return nil, "", err
-		}
-	}
-	acct, err := d.Accounts.Resolve(ctx, account)
+	acct, err := prepare(ctx, d, account, r)
 	if err != nil {
 		return nil, "", err
 	}
@@ -264,19 +256,25 @@ func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, 
 // runJob is run for wait: false: the same checks, then the publish is
 // handed to the scheduler as a job and the call returns at once.
 func runJob(ctx context.Context, d *Deps, account string, r publish.Request, o publish.Options) (any, string, error) {
-	if err := r.Validate(); err != nil {
-		return nil, "", err
-	}
-	if r.IdempotencyKey != "" {
-		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
-			return nil, "", err
-		}
-	}
-	acct, err := d.Accounts.Resolve(ctx, account)
+	acct, err := prepare(ctx, d, account, r)
 	if err != nil {
 		return nil, "", err
 	}
 	return startJob(ctx, d.Scheduler, acct.ID, r, o)
+}
+
+// prepare checks a publish before anything reaches Instagram (input rules,
+// the caller's key) and resolves the account.
+func prepare(ctx context.Context, d *Deps, account string, r publish.Request) (*auth.Account, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if r.IdempotencyKey != "" {
+		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
+			return nil, err
+		}
+	}
+	return d.Accounts.Resolve(ctx, account)
 }
 
 func pubAccount(a *auth.Account) *publish.Account {

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/oauth2"
@@ -96,28 +95,7 @@ func setScheduler(d *tools.Deps, s *scheduler.Scheduler) {
 // connect starts an in-process client of srv in era.
 func connect(t *testing.T, srv *server.MCPServer, era string, fake *fakegraph.Server, acct fakegraph.Account, st store.Store) *testEnv {
 	t.Helper()
-	var copts []client.ClientOption
-	if era != "" {
-		copts = append(copts, client.WithProtocolVersion(era))
-	}
-	c, err := client.NewInProcessClientWithOptions(srv, copts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-test", Version: "1"}
-	if era != "" {
-		init.Params.ProtocolVersion = era
-	}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return &testEnv{fake: fake, account: acct, client: c, store: st}
+	return &testEnv{fake: fake, account: acct, client: startClient(t, srv, era, nil), store: st}
 }
 
 // runScheduler runs the scheduler until the test ends.

@@ -116,33 +116,15 @@ func newMCPEnv(t *testing.T, o mcpEnvOpts) *mcpEnv {
 	deps.Confirm, deps.Sandbox = o.confirm, o.sandbox
 	srv := tools.NewServer(deps, "test", o.selection)
 	var copts []client.ClientOption
-	if o.era != "" {
-		copts = append(copts, client.WithProtocolVersion(o.era))
-	}
 	if o.elicit != nil {
 		copts = append(copts, client.WithElicitationHandler(o.elicit))
 	}
-	c, err := client.NewInProcessClientWithOptions(srv, copts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &mcpEnv{srv: srv, fake: fake, client: c}
-	c.OnNotification(func(n mcp.JSONRPCNotification) {
+	e := &mcpEnv{srv: srv, fake: fake}
+	e.client = startClient(t, srv, o.era, func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		e.notes = append(e.notes, n)
-	})
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-test", Version: "1"}
-	init.Params.ProtocolVersion = o.era
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	}, copts...)
 	return e
 }
 
