@@ -113,6 +113,7 @@ func TestResumeAfterCrashInPublishSent(t *testing.T) {
 	r.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Action: fakegraph.FaultPublishThenFail, Nth: 1})
 	r.fake.Inject(fakegraph.Fault{Method: "GET", Action: fakegraph.FaultHTTP500, Nth: 0, Times: 0})
 	req := post("crash")
+	req.Post.FirstComment = "first!"
 	req.IdempotencyKey = "crash-key"
 	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); kindOf(err) != failure.OutcomeUnknown {
 		t.Fatalf("want outcome_unknown, got %v", err)
@@ -135,6 +136,11 @@ func TestResumeAfterCrashInPublishSent(t *testing.T) {
 	}
 	if n := r.fake.CountCalls("POST", "/media_publish"); n != 1 {
 		t.Fatalf("media_publish sent %d times", n)
+	}
+	// The first comment, never posted before the crash, is posted on
+	// resume — once: a repeat finds it among the media's comments.
+	if res.FirstCommentID == "" || r.fake.CountCalls("POST", "/comments") != 1 {
+		t.Fatalf("first comment %q, %d posted", res.FirstCommentID, r.fake.CountCalls("POST", "/comments"))
 	}
 }
 
@@ -232,5 +238,44 @@ func TestQuotaRefusedBeforeContainer(t *testing.T) {
 	}
 	if n := r.fake.CountCalls("POST", "/media"); n != containers {
 		t.Fatalf("%d containers created for refused publishes", n-containers)
+	}
+}
+
+// A process that died after the first comment was posted but before the
+// outcome was recorded: the resume finds the comment and does not post it
+// again.
+func TestResumeDoesNotDoubleTheFirstComment(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	a := r.accounts[0]
+	req := post("commented")
+	req.Post.FirstComment = "already here"
+	req.IdempotencyKey = "commented"
+	c, _, err := a.Graph.CreateContainer(t.Context(), a.ID, &graph.ContainerRequest{ImageURL: req.Post.ImageURL, Caption: req.Post.Caption})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := a.Graph.Publish(t.Context(), a.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commentID := r.fake.AddComment(m.ID, a.Username, "already here")
+	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, req.Digest(publish.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []store.PublishStep{
+		{From: store.PublishReserved, To: store.PublishContainerCreated, ContainerID: c.ID},
+		{From: store.PublishContainerCreated, To: store.PublishSent},
+	} {
+		if _, err := r.store.AdvancePublish(t.Context(), a.ID, req.IdempotencyKey, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.open(t)
+	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
+	if err != nil || res.MediaID != m.ID || res.FirstCommentID != commentID {
+		t.Fatalf("resume: %v %+v (media %s, comment %s)", err, res, m.ID, commentID)
+	}
+	if n := r.fake.CountCalls("POST", "/comments"); n != 0 {
+		t.Fatalf("first comment posted again (%d)", n)
 	}
 }

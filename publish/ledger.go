@@ -310,6 +310,7 @@ func (p *Publisher) adoptPublished(ctx context.Context, t *tracker, res *Result,
 		res.Warnings = append(res.Warnings, warns...)
 	}
 	res.Warnings = append(res.Warnings, "The container was already published; it was not published again.")
+	p.resumeFirstComment(ctx, t, res)
 	if t.rec.State == store.PublishContainerCreated {
 		if err := t.step(ctx, store.PublishStep{To: store.PublishSent}); err != nil && !errors.Is(err, errMoved) {
 			return nil, err
@@ -357,6 +358,29 @@ func (p *Publisher) indexContainer(ctx context.Context, a *Account, res *Result,
 	if err != nil {
 		p.log.Warn("could not index the published container", "container", res.ContainerID, "err", err)
 	}
+}
+
+// resumeFirstComment finishes a publish adopted after a lost answer or a
+// crash: the first comment may or may not have been posted before the
+// process died, so the media's comments decide, and it is posted only if it
+// is not there. If they cannot be read it is not posted (a missing comment
+// is better than a doubled one) and a warning says so.
+func (p *Publisher) resumeFirstComment(ctx context.Context, t *tracker, res *Result) {
+	if t.job.firstComment == "" || res.MediaID == "" {
+		return
+	}
+	comments, _, err := t.a.Graph.ListComments(ctx, res.MediaID, &graph.ListCommentsOptions{Limit: 50})
+	if err != nil {
+		res.Warnings = append(res.Warnings, "Could not check whether the first comment was already posted, so it was not posted again: "+failure.Classify(err).Message)
+		return
+	}
+	for _, c := range comments {
+		if strings.TrimSpace(c.Text) == strings.TrimSpace(t.job.firstComment) && (t.a.Username == "" || c.Username == "" || strings.EqualFold(c.Username, t.a.Username)) {
+			res.FirstCommentID = c.ID
+			return
+		}
+	}
+	p.firstComment(ctx, t, res)
 }
 
 func (p *Publisher) firstComment(ctx context.Context, t *tracker, res *Result) {
