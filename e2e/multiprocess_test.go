@@ -309,9 +309,14 @@ func TestMultiProcess_500Schedules20Accounts(t *testing.T) {
 	for {
 		n := len(published())
 		if !killed && n >= total/2 {
-			for front.holding(workers[1].name) == 0 && time.Now().Before(deadline) {
+			// Prefer a moment when the worker has a publish live but
+			// unanswered; under load there may be none for a while, and then
+			// it is killed midway all the same.
+			wait := time.Now().Add(20 * time.Second)
+			for front.holding(workers[1].name) == 0 && time.Now().Before(wait) {
 				time.Sleep(2 * time.Millisecond)
 			}
+			deadline = time.Now().Add(90 * time.Second) // takeover needs lease expiry
 			inFlight := front.holding(workers[1].name)
 			if err := workers[1].cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
