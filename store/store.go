@@ -1,5 +1,5 @@
 // Package store is igmcp's durable state: the idempotency ledger of
-// publishes, the journal of writes, schedules and background publish jobs,
+// publishes, the journal of writes, schedules (background publish jobs are schedules too),
 // encrypted token records and the rate-limit state that several igmcp
 // processes share.
 //
@@ -73,7 +73,6 @@ type Store interface {
 	Ledger
 	Journal
 	Schedules
-	Jobs
 	Tokens
 	RateLimits
 	// Close releases the database. The Store must not be used afterwards.
@@ -347,46 +346,6 @@ type Schedules interface {
 	// missed: a process died after sending it, the post may be live, and
 	// only resuming the publish can tell; calling it missed could be a lie.
 	MarkMissed(ctx context.Context, dueBefore time.Time) ([]Schedule, error)
-}
-
-// Job is a publish started with wait:false, run in the background by the
-// process that accepted it.
-type Job struct {
-	ID             string
-	AccountID      string
-	Kind           Kind
-	Args           json.RawMessage
-	IdempotencyKey string
-	State          RunState
-	MediaID        string
-	Result         json.RawMessage
-	ErrorKind      string
-	Error          json.RawMessage
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-// JobFilter selects jobs. Empty fields match everything.
-type JobFilter struct {
-	AccountID string
-	States    []RunState
-	Limit     int // 0 means no limit
-}
-
-// Jobs are background publishes.
-type Jobs interface {
-	// CreateJob stores j. State defaults to publishing (the job starts at
-	// once); scheduled is also accepted. ID, AccountID, a valid Kind and
-	// IdempotencyKey are required. A duplicate ID is ErrConflict.
-	CreateJob(ctx context.Context, j Job) (Job, error)
-	// GetJob returns the job or ErrNotFound.
-	GetJob(ctx context.Context, id string) (Job, error)
-	// UpdateJob applies o if the job is still in state from: ErrConflict if
-	// it is not, ErrInvalid if RunState has no such step.
-	UpdateJob(ctx context.Context, id string, from RunState, o RunOutcome) (Job, error)
-	// ListJobs returns matching jobs, oldest first. Jobs left publishing by
-	// a process that died are found here at start.
-	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
 }
 
 // ---------------------------------------------------------------------------

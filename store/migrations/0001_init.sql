@@ -68,23 +68,6 @@ CREATE INDEX schedules_due ON schedules (state, publish_at, id);
 CREATE INDEX schedules_lease ON schedules (state, lease_expires_at);
 CREATE INDEX schedules_by_account ON schedules (account_id, publish_at);
 
-CREATE TABLE jobs (
-    id          TEXT NOT NULL PRIMARY KEY,
-    account_id  TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    args_json   TEXT,
-    idem_key    TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    media_id    TEXT NOT NULL DEFAULT '',
-    result_json TEXT,
-    error_kind  TEXT NOT NULL DEFAULT '',
-    error_json  TEXT,
-    created_at  {{ts}} NOT NULL,
-    updated_at  {{ts}} NOT NULL
-) {{strict}};
-
-CREATE INDEX jobs_by_state ON jobs (state, created_at);
-
 CREATE TABLE tokens (
     account_id TEXT NOT NULL PRIMARY KEY,
     username   TEXT NOT NULL,

@@ -41,8 +41,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimSkipsAccounts", testClaimSkipsAccounts},
 		{"ListByIDPrefix", testListByIDPrefix},
 		{"MarkMissedSparesSentPublishes", testMarkMissedSparesSent},
-		{"Jobs", testJobs},
-		{"JobRace", testJobRace},
 		{"Tokens", testTokens},
 		{"Meta", testMeta},
 		{"RateState", testRateState},
@@ -818,115 +816,6 @@ func testMarkMissedSparesSent(t *testing.T, s store.Store) {
 	}
 	if fmt.Sprint(ids) != "[s0 s1 s2 s5]" {
 		t.Fatalf("missed %v, want [s0 s1 s2 s5] (s3 publish_sent and s4 published spared)", ids)
-	}
-}
-
-// ---------------------------------------------------------------------------
-// Jobs
-
-func newJob(id, acct string) store.Job {
-	return store.Job{ID: id, AccountID: acct, Kind: store.KindReel, IdempotencyKey: "idem-" + id,
-		Args: json.RawMessage(`{"video_url":"https://e.x/v.mp4"}`)}
-}
-
-func testJobs(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	ok := must[store.Job](t)
-	j := ok(s.CreateJob(ctx, newJob("j1", "a")))
-	if j.State != store.RunPublishing || j.Kind != store.KindReel || !bytes.Equal(j.Args, newJob("j1", "a").Args) ||
-		j.IdempotencyKey != "idem-j1" || j.CreatedAt.IsZero() || j.CreatedAt.Location() != time.UTC {
-		t.Fatalf("created %+v", j)
-	}
-	if got := ok(s.GetJob(ctx, "j1")); fmt.Sprint(got) != fmt.Sprint(j) {
-		t.Fatalf("Get = %+v\nwant %+v", got, j)
-	}
-	_, err := s.CreateJob(ctx, newJob("j1", "a"))
-	wantErr(t, err, store.ErrConflict)
-	bad := newJob("j9", "a")
-	bad.State = store.RunPublished
-	_, err = s.CreateJob(ctx, bad)
-	wantErr(t, err, store.ErrInvalid)
-	bad = newJob("j9", "a")
-	bad.Kind = ""
-	_, err = s.CreateJob(ctx, bad)
-	wantErr(t, err, store.ErrInvalid)
-	_, err = s.GetJob(ctx, "j9")
-	wantErr(t, err, store.ErrNotFound)
-
-	result := json.RawMessage(`{"media_id":"m9","permalink":"https://x/p/9"}`)
-	_, err = s.UpdateJob(ctx, "j1", store.RunScheduled, store.RunOutcome{To: store.RunPublishing})
-	wantErr(t, err, store.ErrConflict)
-	done := ok(s.UpdateJob(ctx, "j1", store.RunPublishing, store.RunOutcome{To: store.RunPublished, MediaID: "m9", Result: result}))
-	if done.State != store.RunPublished || done.MediaID != "m9" || !bytes.Equal(done.Result, result) {
-		t.Fatalf("updated %+v", done)
-	}
-	_, err = s.UpdateJob(ctx, "j1", store.RunPublishing, store.RunOutcome{To: store.RunFailed})
-	wantErr(t, err, store.ErrConflict)
-	_, err = s.UpdateJob(ctx, "j1", store.RunPublished, store.RunOutcome{To: store.RunFailed})
-	wantErr(t, err, store.ErrInvalid)
-	_, err = s.UpdateJob(ctx, "nope", store.RunPublishing, store.RunOutcome{To: store.RunFailed})
-	wantErr(t, err, store.ErrNotFound)
-
-	sj := newJob("j2", "b")
-	sj.State = store.RunScheduled
-	ok(s.CreateJob(ctx, sj))
-	ok(s.CreateJob(ctx, newJob("j3", "b")))
-	ok(s.UpdateJob(ctx, "j3", store.RunPublishing, store.RunOutcome{To: store.RunFailed, ErrorKind: "transient", Error: json.RawMessage(`{}`)}))
-	list := func(f store.JobFilter) string {
-		t.Helper()
-		js, err := s.ListJobs(ctx, f)
-		noErr(t, err)
-		var ids []string
-		for _, x := range js {
-			ids = append(ids, x.ID)
-		}
-		return fmt.Sprint(ids)
-	}
-	for _, c := range []struct {
-		f    store.JobFilter
-		want string
-	}{
-		{store.JobFilter{}, "[j1 j2 j3]"},
-		{store.JobFilter{AccountID: "b"}, "[j2 j3]"},
-		{store.JobFilter{States: []store.RunState{store.RunScheduled, store.RunPublishing}}, "[j2]"},
-		{store.JobFilter{States: []store.RunState{store.RunFailed}}, "[j3]"},
-		{store.JobFilter{Limit: 1}, "[j1]"},
-	} {
-		if got := list(c.f); got != c.want {
-			t.Errorf("ListJobs(%+v) = %s, want %s", c.f, got, c.want)
-		}
-	}
-	if got := ok(s.GetJob(ctx, "j3")); got.ErrorKind != "transient" || string(got.Error) != `{}` {
-		t.Errorf("failed job %+v", got)
-	}
-	c := ok(s.UpdateJob(ctx, "j2", store.RunScheduled, store.RunOutcome{To: store.RunCancelled}))
-	if c.State != store.RunCancelled {
-		t.Errorf("cancelled job %+v", c)
-	}
-}
-
-func testJobRace(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	for round := range 5 {
-		id := fmt.Sprintf("j%d", round)
-		_, err := s.CreateJob(ctx, newJob(id, "a"))
-		noErr(t, err)
-		var mu sync.Mutex
-		wins := 0
-		race(8, func(i int) {
-			_, err := s.UpdateJob(ctx, id, store.RunPublishing, store.RunOutcome{To: store.RunPublished, MediaID: fmt.Sprint(i)})
-			switch {
-			case err == nil:
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			case !errors.Is(err, store.ErrConflict):
-				t.Error(err)
-			}
-		})
-		if wins != 1 {
-			t.Fatalf("round %d: %d racers won", round, wins)
-		}
 	}
 }
 
