@@ -1,6 +1,8 @@
 package tools
 
 import (
+	"github.com/igmcp/igmcp/graph"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -76,22 +78,10 @@ func ReplyComment(d *Deps) Tool {
 			inputSchema[replyCommentArgs](), outputSchema[ReplyResult](),
 			annotations{}),
 		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *replyCommentArgs) (any, string, error) {
-			if err := checkID("comment_id", a.CommentID); err != nil {
-				return nil, "", err
-			}
-			if err := checkMessage("message", a.Message); err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			c, err := writeComment(ctx, d, a.Account, "comment_id", a.CommentID, a.Message, (*graph.Client).ReplyComment)
 			if err != nil {
 				return nil, "", err
 			}
-			c, _, err := acct.Client.ReplyComment(ctx, a.CommentID, a.Message)
-			if err != nil {
-				journal(ctx, d, acct, "comment", "failed", err, a.CommentID)
-				return nil, "", err
-			}
-			journal(ctx, d, acct, "comment", "ok", nil, a.CommentID, c.ID)
 			r := ReplyResult{CommentID: a.CommentID, ReplyID: c.ID}
 			return r, fmt.Sprintf("replied to comment %s with reply %s", r.CommentID, r.ReplyID), nil
 		}),
@@ -119,22 +109,10 @@ func CreateComment(d *Deps) Tool {
 			inputSchema[createCommentArgs](), outputSchema[CommentCreated](),
 			annotations{}),
 		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *createCommentArgs) (any, string, error) {
-			if err := checkID("media_id", a.MediaID); err != nil {
-				return nil, "", err
-			}
-			if err := checkMessage("message", a.Message); err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			c, err := writeComment(ctx, d, a.Account, "media_id", a.MediaID, a.Message, (*graph.Client).CreateComment)
 			if err != nil {
 				return nil, "", err
 			}
-			c, _, err := acct.Client.CreateComment(ctx, a.MediaID, a.Message)
-			if err != nil {
-				journal(ctx, d, acct, "comment", "failed", err, a.MediaID)
-				return nil, "", err
-			}
-			journal(ctx, d, acct, "comment", "ok", nil, a.MediaID, c.ID)
 			return CommentCreated{MediaID: a.MediaID, CommentID: c.ID}, fmt.Sprintf("commented on %s: comment %s", a.MediaID, c.ID), nil
 		}),
 	}
@@ -346,4 +324,27 @@ func reply(acct *auth.Account, c commentJSON) Reply {
 		r.UntrustedText = untrusted(c.Text)
 	}
 	return r
+}
+
+// writeComment is the path of every comment write: rules first (no Graph
+// call on bad input), then the account, the write, and the journal entry.
+func writeComment(ctx context.Context, d *Deps, account, idField, targetID, message string,
+	write func(*graph.Client, context.Context, string, string) (*graph.Comment, *graph.Response, error)) (*graph.Comment, error) {
+	if err := checkID(idField, targetID); err != nil {
+		return nil, err
+	}
+	if err := checkMessage("message", message); err != nil {
+		return nil, err
+	}
+	acct, err := d.Accounts.Resolve(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := write(acct.Client, ctx, targetID, message)
+	if err != nil {
+		journal(ctx, d, acct, "comment", "failed", err, targetID)
+		return nil, err
+	}
+	journal(ctx, d, acct, "comment", "ok", nil, targetID, c.ID)
+	return c, nil
 }
