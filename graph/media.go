@@ -198,12 +198,5 @@ func (c *Container) ErrorSubcode() int {
 // fields. limit ≤ 0 leaves the page size to Graph (25). Response.Paging
 // carries the cursors for more.
 func (c *Client) RecentMedia(ctx context.Context, igUserID string, limit int) ([]Media, *Response, error) {
-	if igUserID == "" {
-		return nil, nil, argError("RecentMedia", "empty Instagram user id")
-	}
-	params := url.Values{"fields": {defaultMediaFields}}
-	if limit > 0 {
-		params.Set("limit", strconv.Itoa(limit))
-	}
-	return list[Media](ctx, c, seg(igUserID)+"/media", params)
+	return c.ListMedia(ctx, igUserID, &ListOptions{Fields: strings.Split(defaultMediaFields, ","), Limit: limit})
 }
