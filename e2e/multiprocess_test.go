@@ -58,17 +58,7 @@ func TestMain(m *testing.M) {
 	if name := os.Getenv(envWorker); name != "" {
 		os.Exit(worker(name))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	pg, pgStart = storetest.StartPostgres(ctx)
-	cancel()
-	if pgStart != nil && !errors.Is(pgStart, storetest.ErrNoPostgres) {
-		fmt.Fprintln(os.Stderr, "e2e: starting PostgreSQL:", pgStart)
-	}
-	code := m.Run()
-	if pg != nil {
-		pg.Stop()
-	}
-	os.Exit(code)
+	storetest.RunWithPostgres(m, "e2e", &pg, &pgStart)
 }
 
 // worker runs one scheduler until SIGTERM or until its stdin closes (the

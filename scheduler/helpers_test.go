@@ -32,17 +32,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	pg, pgStart = storetest.StartPostgres(ctx)
-	cancel()
-	if pgStart != nil && !errors.Is(pgStart, storetest.ErrNoPostgres) {
-		fmt.Fprintln(os.Stderr, "scheduler tests: starting PostgreSQL:", pgStart)
-	}
-	code := m.Run()
-	if pg != nil {
-		pg.Stop()
-	}
-	os.Exit(code)
+	storetest.RunWithPostgres(m, "scheduler tests", &pg, &pgStart)
 }
 
 // backend opens fresh stores of one kind. open may be called several times

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -24,19 +23,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	pg, pgStart = storetest.StartPostgres(ctx)
-	cancel()
-	if pgStart != nil && !errors.Is(pgStart, storetest.ErrNoPostgres) {
-		// Binaries exist but the server did not come up: say why, and
-		// let the PostgreSQL tests fail on it below.
-		fmt.Fprintln(os.Stderr, "store tests: starting PostgreSQL:", pgStart)
-	}
-	code := m.Run()
-	if pg != nil {
-		pg.Stop()
-	}
-	os.Exit(code)
+	storetest.RunWithPostgres(m, "store tests", &pg, &pgStart)
 }
 
 // requirePG skips without PostgreSQL binaries (fails under CI=true), and

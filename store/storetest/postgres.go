@@ -249,3 +249,23 @@ func unprivilegedUser() (*syscall.Credential, error) {
 	}
 	return nil, fmt.Errorf("running as root and found no postgres or nobody user to run PostgreSQL as: %w", ErrNoPostgres)
 }
+
+// RunWithPostgres is the TestMain of a test binary that needs PostgreSQL:
+// one server for the whole binary (a cluster costs about a second to start,
+// a fresh schema per test almost nothing), stopped when the tests end. It
+// sets *pg and *startErr before the tests run and exits with their code. A
+// server that should have started but did not is reported on stderr; the
+// tests then fail on *startErr (or skip, without binaries, outside CI).
+func RunWithPostgres(m *testing.M, label string, pg **Postgres, startErr *error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	*pg, *startErr = StartPostgres(ctx)
+	cancel()
+	if *startErr != nil && !errors.Is(*startErr, ErrNoPostgres) {
+		fmt.Fprintln(os.Stderr, label+": starting PostgreSQL:", *startErr)
+	}
+	code := m.Run()
+	if *pg != nil {
+		(*pg).Stop()
+	}
+	os.Exit(code)
+}
