@@ -158,8 +158,13 @@ func TestRegistry_RefresherRenewsAndClientUsesNewToken(t *testing.T) {
 		{AccountID: fb.ID, Username: fb.Username, Login: LoginFacebook, Token: Secret(fb.Token), IssuedAt: clk.Now().Add(-20 * day), Expiry: fb.TokenExpiry, Scopes: DefaultScopes(LoginFacebook)},
 	}, ig, fb)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go e.reg.Run(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.reg.Run(ctx)
+	}()
+	// the refresher writes the store: it stops before the temp dir goes
+	t.Cleanup(func() { cancel(); <-done })
 	a, _ := e.reg.Resolve(ctx, ig.Username)
 	if _, _, _, err := a.Client.Me(ctx); err != nil {
 		t.Fatal(err)
@@ -170,11 +175,22 @@ func TestRegistry_RefresherRenewsAndClientUsesNewToken(t *testing.T) {
 	}
 	clk.Add(15 * day) // 25 days left: due
 	e.reg.Kick()
+	// wait on what the running registry uses, not the store: the store is
+	// written a moment before the in-memory view is swapped
 	waitFor(t, func() bool {
-		r1, _ := e.ts.tokens.Get(ctx, ig.ID)
-		r2, _ := e.ts.tokens.Get(ctx, fb.ID)
-		return r1.Token != Secret(ig.Token) && r2.Token != Secret(fb.Token)
+		renewed := 0
+		for _, r := range e.reg.Records() {
+			if r.Token != Secret(ig.Token) && r.Token != Secret(fb.Token) {
+				renewed++
+			}
+		}
+		return renewed == 2
 	})
+	for _, id := range []string{ig.ID, fb.ID} {
+		if r, _ := e.ts.tokens.Get(ctx, id); r.Token == Secret(ig.Token) || r.Token == Secret(fb.Token) {
+			t.Fatalf("%s: the renewed token was not stored", id)
+		}
+	}
 	mark := len(e.fake.Calls())
 	for _, name := range []string{ig.Username, fb.Username} {
 		a, _ := e.reg.Resolve(ctx, name)

@@ -151,27 +151,33 @@ func openTokenStore(ctx context.Context, st store.Tokens, s authSettings) (*auth
 }
 
 // openAccounts is the token-store side of build(): the registry of stored
-// accounts, whose tokens are renewed in the background until ctx ends.
+// accounts, whose tokens are renewed in the background until stop is
+// called (stop waits, so the store is never closed under a renewal).
 // graphOptions gives an account's client options (host for its login flow,
 // version, HTTP client, app secret, rate limiter); tune adjusts the
 // registry (tests: clock, policy).
 func openAccounts(ctx context.Context, st store.Tokens, s authSettings, logger *slog.Logger, hc *http.Client,
-	graphOptions func(accountID string, login auth.Login) []graph.Option, tune ...func(*auth.RegistryConfig)) (*auth.Registry, error) {
+	graphOptions func(accountID string, login auth.Login) []graph.Option, tune ...func(*auth.RegistryConfig)) (reg *auth.Registry, stop func(), err error) {
 	tokens, err := openTokenStore(ctx, st, s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := auth.RegistryConfig{Tokens: tokens, OAuth: s.oauth(hc), GraphOptions: graphOptions,
 		Default: s.defaultAccount, Logger: logger}
 	for _, f := range tune {
 		f(&cfg)
 	}
-	reg, err := auth.NewRegistry(ctx, cfg)
+	reg, err = auth.NewRegistry(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	go reg.Run(ctx)
-	return reg, nil
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reg.Run(ctx)
+	}()
+	return reg, func() { cancel(); <-done }, nil
 }
 
 // authCmd is one run of `igmcp auth …`.

@@ -425,13 +425,14 @@ func TestServer_TokenRenewedMidSession(t *testing.T) {
 		return []graph.Option{graph.WithBaseURL(s.graphURL(l)), graph.WithAPIVersion(s.apiVersion), graph.WithAppSecret(s.appSecret),
 			graph.WithLimiter(governor.For(id)), graph.WithUserAgent("igmcp/test")}
 	}
-	reg, err := openAccounts(ctx, st, s, logger, nil, graphOptions, func(c *auth.RegistryConfig) {
+	reg, stopRenewing, err := openAccounts(ctx, st, s, logger, nil, graphOptions, func(c *auth.RegistryConfig) {
 		c.Now = clk.Now
 		c.Policy.Poll = 5 * time.Millisecond
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer stopRenewing() // before the store closes
 	deps := &tools.Deps{Accounts: reg, Publisher: publish.New(st, publish.WithLogger(logger)), Journal: st, Logger: logger}
 	srv := tools.NewServer(deps, "test", tools.Selection{})
 	c, err := client.NewInProcessClient(srv)

@@ -65,9 +65,12 @@ func goTool() string {
 // in a result or a log line.
 var sandboxToken = fakegraph.DefaultAccount.Token
 
-// childEnv is the explicit environment of the server process.
+// childEnv is the explicit environment of the server process. Preflight
+// is off: the tests' media URLs name hosts beyond loopback, which a test
+// must never try to reach (not even a DNS lookup); a test that wants it
+// passes IGMCP_PREFLIGHT=on (the last value wins).
 func childEnv(extra ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, extra...)
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "IGMCP_PREFLIGHT=off"}, extra...)
 }
 
 // hangGuard bounds every e2e wait; it is a safety net against a hung child,

@@ -187,8 +187,6 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		// No INSTAGRAM_ACCESS_TOKEN: act as the accounts of the token store
 		// (igmcp auth login/add), each renewed in the background and picked
 		// up without a restart when logged in while the server runs.
-		ctx, cancel := context.WithCancel(context.Background())
-		closers = append(closers, cancel)
 		graphOptions := func(accountID string, l auth.Login) []graph.Option {
 			opts := []graph.Option{
 				graph.WithBaseURL(cfg.auth.graphURL(l)), graph.WithAPIVersion(cfg.apiVersion), graph.WithHTTPClient(hc),
@@ -199,10 +197,11 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 			}
 			return opts
 		}
-		reg, err := openAccounts(ctx, st, cfg.auth, logger, hc, graphOptions)
+		reg, stopRenewing, err := openAccounts(context.Background(), st, cfg.auth, logger, hc, graphOptions)
 		if err != nil {
 			return nil, fmt.Errorf("token store: %w", err)
 		}
+		closers = append(closers, stopRenewing)
 		accounts = reg
 	} else {
 		var ts oauth2.TokenSource

@@ -4,9 +4,8 @@ package main
 // through one of them are published exactly once between them, also when
 // one is SIGKILLed midway. The processes are stdio servers kept alive (the
 // scheduler runs inside every igmcp process, whatever its transport) acting
-// as one account, as igmcp does until multi-account lands; e2e's
-// TestMultiProcess_500Schedules20Accounts covers 20 accounts with scheduler
-// worker processes.
+// as the one account of INSTAGRAM_ACCESS_TOKEN; fleet_test.go runs `igmcp
+// http` processes acting as 20 accounts of the shared token store.
 
 import (
 	"bytes"
