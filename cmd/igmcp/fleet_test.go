@@ -10,12 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -104,50 +102,6 @@ func (p *httpProc) call(ctx context.Context, name string, args map[string]any) (
 	return m, nil
 }
 
-// heldPublishes answers media_publish a while after the post went live,
-// and counts the answers it is holding, so the test can kill the process
-// behind this front while one of its posts is live but unrecorded.
-type heldPublishes struct {
-	fake  *fakegraph.Server
-	delay time.Duration
-
-	mu   sync.Mutex
-	held int
-}
-
-func (h *heldPublishes) holding() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.held
-}
-
-func (h *heldPublishes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasSuffix(r.URL.Path, "/media_publish") {
-		h.fake.ServeHTTP(w, r)
-		return
-	}
-	rec := httptest.NewRecorder()
-	h.fake.ServeHTTP(rec, r) // live at Instagram from here
-	h.mu.Lock()
-	h.held++
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		h.held--
-		h.mu.Unlock()
-	}()
-	select {
-	case <-time.After(h.delay):
-	case <-r.Context().Done():
-		return // the answer is lost with the process that asked
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-}
-
 func TestFleet_500Schedules20Accounts3HTTPProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	pg, err := storetest.StartPostgres(ctx)
@@ -174,10 +128,10 @@ func TestFleet_500Schedules20Accounts3HTTPProcesses(t *testing.T) {
 	// 300 ms after the post went live. One front per process, all on one
 	// Instagram, so the test knows whose answers are held.
 	fake := fakegraph.New(fakegraph.Options{Accounts: accts, Latency: 20 * time.Millisecond, QuotaTotal: 1000})
-	fronts := make([]*heldPublishes, 3)
+	fronts := make([]*lateAnswers, 3)
 	urls := make([]string, 3)
 	for i := range fronts {
-		fronts[i] = &heldPublishes{fake: fake, delay: 300 * time.Millisecond}
+		fronts[i] = &lateAnswers{fake: fake, delay: 300 * time.Millisecond, held: map[string]bool{}}
 		ts := httptest.NewServer(fronts[i])
 		t.Cleanup(ts.Close)
 		urls[i] = ts.URL
@@ -271,10 +225,10 @@ func TestFleet_500Schedules20Accounts3HTTPProcesses(t *testing.T) {
 			// Prefer a moment when process 2 has a post live at Instagram
 			// with the answer held; under load there may be none for a
 			// while, and then it is killed midway all the same.
-			for wait := time.Now().Add(20 * time.Second); fronts[1].holding() == 0 && time.Now().Before(wait); {
+			for wait := time.Now().Add(20 * time.Second); fronts[1].holdingAny() == 0 && time.Now().Before(wait); {
 				time.Sleep(2 * time.Millisecond)
 			}
-			inFlight := fronts[1].holding()
+			inFlight := fronts[1].holdingAny()
 			if err := procs[1].cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}

@@ -42,6 +42,13 @@ func (h *lateAnswers) holding(containerID string) bool {
 	return h.held[containerID]
 }
 
+// holdingAny counts the publishes live at Instagram whose answer is held.
+func (h *lateAnswers) holdingAny() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.held)
+}
+
 func (h *lateAnswers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasSuffix(r.URL.Path, "/media_publish") {
 		h.fake.ServeHTTP(w, r)
