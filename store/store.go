@@ -1,7 +1,7 @@
 // Package store is igmcp's durable state: the idempotency ledger of
 // publishes, the journal of writes, schedules (background publish jobs are schedules too),
-// encrypted token records and the rate-limit state that several igmcp
-// processes share.
+// encrypted token records and the rate-limit and hashtag-search state that
+// several igmcp processes share.
 //
 // Two backends implement Store with identical behaviour: SQLite in a data
 // directory (the embedded default) and PostgreSQL when a postgres:// URL is
@@ -75,6 +75,7 @@ type Store interface {
 	Schedules
 	Tokens
 	RateLimits
+	Hashtags
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }
@@ -418,4 +419,40 @@ type RateLimits interface {
 	// PrunePublishes forgets publishes before before, for every account,
 	// and returns how many were removed.
 	PrunePublishes(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ---------------------------------------------------------------------------
+// Hashtag searches
+
+// HashtagSearch is one hashtag an account searched: it counts against the
+// account's budget of unique hashtag searches from At on.
+type HashtagSearch struct {
+	AccountID string
+	Name      string // as the caller normalised it (tools: lower-case)
+	HashtagID string // "" when the search found no hashtag
+	At        time.Time
+}
+
+// Hashtags records when each account searched which hashtag. Instagram's
+// own list (recently_searched_hashtags) says which names count against the
+// budget but not since when; this says when, across restarts and across
+// the processes sharing the store.
+type Hashtags interface {
+	// RecordHashtagSearch records that accountID searched name at at. A
+	// name already recorded keeps the earlier of the two times (the first
+	// search is the one that counts; repeating it is free) and takes
+	// hashtagID unless it is "". Callers prune searches that left the
+	// window first, or a stale time would be kept.
+	RecordHashtagSearch(ctx context.Context, accountID, name, hashtagID string, at time.Time) error
+	// HashtagSearches returns the account's searches at or after since,
+	// oldest first, then by name.
+	HashtagSearches(ctx context.Context, accountID string, since time.Time) ([]HashtagSearch, error)
+	// ForgetHashtagSearches removes the account's searches recorded before
+	// before whose name is not in keep (Instagram no longer counts them),
+	// and returns how many. Searches at or after before are kept: they may
+	// be newer than the list keep was read from.
+	ForgetHashtagSearches(ctx context.Context, accountID string, keep []string, before time.Time) (int64, error)
+	// PruneHashtagSearches removes searches before before, of every
+	// account, and returns how many were removed.
+	PruneHashtagSearches(ctx context.Context, before time.Time) (int64, error)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/store"
 )
 
 // Hashtag budget: Instagram lets an account query at most 30 unique
@@ -28,12 +29,29 @@ const (
 )
 
 // HashtagBudget tracks hashtag searches per account. It is safe for
-// concurrent use; the zero value is ready.
+// concurrent use; the zero value is ready and keeps everything in memory.
+//
+// With a Store, the in-memory view is a cache of two sources: Instagram's
+// list says which names count, the store says since when. Every search
+// this process makes is recorded there, and the store is read before each
+// decision, so processes sharing a database count each other's searches
+// and a restarted process knows exactly when its searches leave the window.
+//
+// Across processes this is best effort, not a lock: two processes that
+// decide at the same moment can both take the last slot, and a search
+// whose record failed to be written is known to the others only through
+// Instagram's list (without its time). Instagram itself refuses a search
+// over the limit (code 18), which ends as the same rate_limited error;
+// hashtag searches are reads, so nothing wrong can be published by such a
+// race.
 type HashtagBudget struct {
 	mu       sync.Mutex
 	accounts map[string]*tagBudget
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Store shares the searches and their times with other processes and
+	// across restarts; nil keeps them in this process only.
+	Store store.Hashtags
 }
 
 type tagBudget struct {
@@ -82,12 +100,60 @@ func (b *HashtagBudget) account(id string) *tagBudget {
 	return tb
 }
 
+// recorded reads the account's searches in the window from the store; none
+// without a store.
+func (b *HashtagBudget) recorded(ctx context.Context, accountID string) ([]store.HashtagSearch, error) {
+	if b.Store == nil {
+		return nil, nil
+	}
+	hs, err := b.Store.HashtagSearches(ctx, accountID, b.now().Add(-HashtagWindow))
+	if err != nil {
+		return nil, fmt.Errorf("hashtag budget: %w", err)
+	}
+	return hs, nil
+}
+
+// merge adds searches the store knows (other processes', earlier runs') to
+// the view, and their times where the view has none or a later one. It
+// never removes: only Instagram's list decides that a name stopped
+// counting. Caller holds b.mu.
+func (tb *tagBudget) merge(hs []store.HashtagSearch) {
+	for _, h := range hs {
+		s, ok := tb.searches[h.Name]
+		if !ok || s.at.IsZero() || h.At.Before(s.at) {
+			s.at = h.At
+		}
+		if s.id == "" {
+			s.id = h.HashtagID
+		}
+		tb.searches[h.Name] = s
+	}
+}
+
 // sync replaces what Instagram no longer counts with its list, keeping the
-// times we know.
+// times we know, and the store's. It forgets recorded searches that
+// Instagram no longer lists, except those made after the list was asked
+// for: they may be missing from it only because they are newer.
 func (b *HashtagBudget) sync(ctx context.Context, c *graph.Client, accountID string) error {
+	asked := b.now()
 	tags, _, err := c.RecentlySearchedHashtags(ctx, accountID)
 	if err != nil {
 		return err
+	}
+	var names []string
+	for _, t := range tags {
+		if name := strings.ToLower(t.Name); name != "" {
+			names = append(names, name)
+		}
+	}
+	var recorded []store.HashtagSearch
+	if b.Store != nil {
+		if _, err := b.Store.ForgetHashtagSearches(ctx, accountID, names, asked); err != nil {
+			return fmt.Errorf("hashtag budget: %w", err)
+		}
+		if recorded, err = b.recorded(ctx, accountID); err != nil {
+			return err
+		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -103,20 +169,27 @@ func (b *HashtagBudget) sync(ctx context.Context, c *graph.Client, accountID str
 		fresh[name] = s
 	}
 	tb.searches, tb.synced = fresh, true
+	tb.merge(recorded)
 	return nil
 }
 
 // reserve decides whether searching name is allowed: known names are free;
-// a new one takes a slot. It does not record the search (commit does).
-func (b *HashtagBudget) reserve(accountID, name string) (known bool, id string, full bool, retryAfter time.Duration) {
+// a new one takes a slot. It first takes in what other processes recorded.
+// It does not record the search (commit does).
+func (b *HashtagBudget) reserve(ctx context.Context, accountID, name string) (known bool, id string, full bool, retryAfter time.Duration, err error) {
+	recorded, err := b.recorded(ctx, accountID)
+	if err != nil {
+		return false, "", false, 0, err
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	tb := b.account(accountID)
+	tb.merge(recorded)
 	if s, ok := tb.searches[name]; ok {
-		return true, s.id, false, 0
+		return true, s.id, false, 0, nil
 	}
 	if len(tb.searches) < HashtagLimit {
-		return false, "", false, 0
+		return false, "", false, 0, nil
 	}
 	oldest := time.Time{}
 	for _, s := range tb.searches {
@@ -125,21 +198,36 @@ func (b *HashtagBudget) reserve(accountID, name string) (known bool, id string, 
 		}
 	}
 	if oldest.IsZero() {
-		return false, "", true, 24 * time.Hour // Instagram does not say when its searches age out
+		return false, "", true, 24 * time.Hour, nil // Instagram does not say when its searches age out
 	}
-	return false, "", true, oldest.Add(HashtagWindow).Sub(b.now())
+	return false, "", true, oldest.Add(HashtagWindow).Sub(b.now()), nil
 }
 
-func (b *HashtagBudget) commit(accountID, name, id string) {
+// commit records a search that was made, in the view and in the store. A
+// name Instagram listed without a time keeps none: the search now is not
+// when it entered the window.
+func (b *HashtagBudget) commit(ctx context.Context, accountID, name, id string) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	tb := b.account(accountID)
-	if s, ok := tb.searches[name]; ok {
-		s.id = id
-		tb.searches[name] = s
-		return
+	s, ok := tb.searches[name]
+	if !ok {
+		s.at = b.now()
 	}
-	tb.searches[name] = tagSearch{id: id, at: b.now()}
+	s.id = id
+	tb.searches[name] = s
+	b.mu.Unlock()
+	if b.Store == nil || s.at.IsZero() {
+		return nil
+	}
+	// A record that left the window must go first: the store keeps the
+	// earlier time of a name, and that one no longer counts.
+	if _, err := b.Store.PruneHashtagSearches(ctx, b.now().Add(-HashtagWindow)); err != nil {
+		return fmt.Errorf("hashtag budget: %w", err)
+	}
+	if err := b.Store.RecordHashtagSearch(ctx, accountID, name, id, s.at); err != nil {
+		return fmt.Errorf("hashtag budget: %w", err)
+	}
+	return nil
 }
 
 func (b *HashtagBudget) synced(accountID string) bool {
@@ -205,13 +293,19 @@ func SearchHashtag(d *Deps, m *MediaDeps) Tool {
 					return nil, "", err
 				}
 			}
-			known, id, full, retry := budget.reserve(acct.ID, name)
+			known, id, full, retry, err := budget.reserve(ctx, acct.ID, name)
+			if err != nil {
+				return nil, "", err
+			}
 			if full {
 				// Before refusing, ask Instagram: searches may have aged out.
 				if err := budget.sync(ctx, acct.Client, acct.ID); err != nil {
 					return nil, "", err
 				}
-				if known, id, full, retry = budget.reserve(acct.ID, name); full {
+				if known, id, full, retry, err = budget.reserve(ctx, acct.ID, name); err != nil {
+					return nil, "", err
+				}
+				if full {
 					return nil, "", budgetExhausted(retry)
 				}
 			}
@@ -224,14 +318,26 @@ func SearchHashtag(d *Deps, m *MediaDeps) Tool {
 			id, _, err = acct.Client.SearchHashtag(ctx, acct.ID, name)
 			var ge *graph.Error
 			if errors.As(err, &ge) && ge.Code == 18 {
-				// Instagram counted searches we did not see (another app).
-				_ = budget.sync(ctx, acct.Client, acct.ID)
-				return nil, "", budgetExhausted(24 * time.Hour)
+				// Instagram counted searches we did not see (another app, or
+				// another process that took the last slot at the same time).
+				// Once synced, the recorded times may say when one frees.
+				retry := 24 * time.Hour
+				if budget.sync(ctx, acct.Client, acct.ID) == nil {
+					if _, _, full, r, err := budget.reserve(ctx, acct.ID, name); err == nil && full {
+						retry = r
+					}
+				}
+				return nil, "", budgetExhausted(retry)
 			}
 			if err != nil {
 				return nil, "", err
 			}
-			budget.commit(acct.ID, name, id)
+			// The search was made and counts whatever happens to the record,
+			// so a failing store costs the other processes its time, not
+			// this call its result.
+			if err := budget.commit(context.WithoutCancel(ctx), acct.ID, name, id); err != nil && d.Logger != nil {
+				d.Logger.Error("could not record a hashtag search", "account", acct.ID, "err", err)
+			}
 			res.HashtagID, res.Found = id, id != ""
 			res.Budget = budget.report(acct.ID, !known)
 			if !res.Found {

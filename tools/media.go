@@ -21,7 +21,7 @@ import (
 
 // MediaDeps are what the media, story, validation and discovery tools need
 // beyond Deps. A nil *MediaDeps means: preflight off, no staging bucket,
-// default uploads and an in-memory hashtag budget per server.
+// default uploads and a hashtag budget kept in memory only.
 type MediaDeps struct {
 	// Preflight checks media before containers are created
 	// (IGMCP_PREFLIGHT=on); nil when off.
@@ -34,7 +34,8 @@ type MediaDeps struct {
 	MediaRoot string
 	// Upload tunes resumable uploads (chunk size, attempts).
 	Upload graph.UploadOptions
-	// Hashtags tracks the 30-hashtags-per-7-days budget per account.
+	// Hashtags tracks the 30-hashtags-per-7-days budget per account
+	// (shared through the store when it has one).
 	Hashtags *HashtagBudget
 }
 

@@ -214,7 +214,7 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		}
 		accounts = single
 	}
-	media := &tools.MediaDeps{MediaRoot: cfg.mediaRoot, Hashtags: &tools.HashtagBudget{}}
+	media := &tools.MediaDeps{MediaRoot: cfg.mediaRoot, Hashtags: &tools.HashtagBudget{Store: st}}
 	if cfg.preflight {
 		// The sandbox never fetches media: nothing may leave the machine.
 		media.Preflight = preflight.New(preflight.Options{Offline: cfg.sandbox})

@@ -45,6 +45,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Meta", testMeta},
 		{"RateState", testRateState},
 		{"PublishWindow", testPublishWindow},
+		{"HashtagSearches", testHashtagSearches},
+		{"HashtagForget", testHashtagForget},
+		{"HashtagRace", testHashtagRace},
 		{"TimeRoundTrip", testTimeRoundTrip},
 		{"CanceledContext", testCanceledContext},
 	}
@@ -1006,6 +1009,138 @@ func testPublishWindow(t *testing.T, s store.Store) {
 }
 
 // ---------------------------------------------------------------------------
+// Hashtag searches
+
+// hashtagNames renders searches as "name@offset-from-base id" for compact
+// comparisons.
+func hashtagNames(hs []store.HashtagSearch) string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, fmt.Sprintf("%s@%v:%s", h.Name, h.At.Sub(norm(base)), h.HashtagID))
+	}
+	return fmt.Sprint(out)
+}
+
+func testHashtagSearches(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	list := must[[]store.HashtagSearch](t)
+	// The first search is the one that counts: a later one keeps its time
+	// but brings the id, an earlier one (another process, out of order)
+	// moves the time back, an empty id never erases one.
+	steps := []struct {
+		name, id string
+		at       time.Duration
+		want     string
+	}{
+		{"coffee", "1", 0, "[coffee@0s:1]"},
+		{"coffee", "2", time.Hour, "[coffee@0s:2]"},
+		{"coffee", "", -time.Hour, "[coffee@-1h0m0s:2]"},
+		{"tea", "", 2 * time.Hour, "[coffee@-1h0m0s:2 tea@2h0m0s:]"},
+		{"abc", "3", 2 * time.Hour, "[coffee@-1h0m0s:2 abc@2h0m0s:3 tea@2h0m0s:]"}, // same time: by name
+	}
+	for _, st := range steps {
+		noErr(t, s.RecordHashtagSearch(ctx, "a", st.name, st.id, base.Add(st.at)))
+		if got := hashtagNames(list(s.HashtagSearches(ctx, "a", base.Add(-24*time.Hour)))); got != st.want {
+			t.Fatalf("after %s at %v: %s, want %s", st.name, st.at, got, st.want)
+		}
+	}
+	got := list(s.HashtagSearches(ctx, "a", base))
+	if hashtagNames(got) != "[abc@2h0m0s:3 tea@2h0m0s:]" { // since is inclusive and cuts coffee
+		t.Fatalf("since base: %s", hashtagNames(got))
+	}
+	if got[0].AccountID != "a" {
+		t.Errorf("AccountID = %q", got[0].AccountID)
+	}
+	sameTime(t, "At", got[0].At, base.Add(2*time.Hour))
+	// Accounts are separate.
+	noErr(t, s.RecordHashtagSearch(ctx, "b", "coffee", "9", base.Add(5*time.Hour)))
+	if got := hashtagNames(list(s.HashtagSearches(ctx, "b", time.Time{}))); got != "[coffee@5h0m0s:9]" {
+		t.Fatalf("account b: %s", got)
+	}
+	if got := list(s.HashtagSearches(ctx, "nobody", time.Time{})); len(got) != 0 {
+		t.Fatalf("unknown account: %+v", got)
+	}
+
+	// Pruning forgets what left the window, for every account.
+	if n := must[int64](t)(s.PruneHashtagSearches(ctx, base.Add(2*time.Hour))); n != 1 {
+		t.Errorf("pruned %d, want 1 (coffee of a)", n)
+	}
+	if got := hashtagNames(list(s.HashtagSearches(ctx, "a", time.Time{}))); got != "[abc@2h0m0s:3 tea@2h0m0s:]" {
+		t.Fatalf("a after prune: %s", got)
+	}
+	if n := must[int64](t)(s.PruneHashtagSearches(ctx, base.Add(6*time.Hour))); n != 3 {
+		t.Errorf("pruned %d, want 3", n)
+	}
+	// After a prune a name starts over at its new time.
+	noErr(t, s.RecordHashtagSearch(ctx, "a", "abc", "", base.Add(8*time.Hour)))
+	if got := hashtagNames(list(s.HashtagSearches(ctx, "a", time.Time{}))); got != "[abc@8h0m0s:]" {
+		t.Fatalf("a re-searched after prune: %s", got)
+	}
+
+	wantErr(t, s.RecordHashtagSearch(ctx, "", "x", "1", base), store.ErrInvalid)
+	wantErr(t, s.RecordHashtagSearch(ctx, "a", "", "1", base), store.ErrInvalid)
+	wantErr(t, s.RecordHashtagSearch(ctx, "a", "x", "1", time.Time{}), store.ErrInvalid)
+}
+
+// Forgetting keeps what Instagram still lists and whatever is newer than
+// the list, and only touches the one account.
+func testHashtagForget(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	forget := must[int64](t)
+	var many []string
+	for i := range 40 { // more than Instagram's 30: the query takes any number
+		many = append(many, fmt.Sprintf("tag%02d", i))
+	}
+	for i, name := range []string{"old", "listed", "late", "tag07"} {
+		noErr(t, s.RecordHashtagSearch(ctx, "a", name, "", base.Add(time.Duration(i)*time.Hour)))
+	}
+	noErr(t, s.RecordHashtagSearch(ctx, "b", "old", "", base))
+	// The list was read at base+2h: "late" (base+2h) may be newer than it.
+	tests := []struct {
+		keep   []string
+		before time.Duration
+		gone   int64
+		left   string
+	}{
+		{append([]string{"listed"}, many...), 2 * time.Hour, 1, "[listed@1h0m0s: late@2h0m0s: tag07@3h0m0s:]"},
+		{[]string{"listed", "x'); DROP TABLE hashtag_searches; --"}, 2 * time.Hour, 0, "[listed@1h0m0s: late@2h0m0s: tag07@3h0m0s:]"},
+		{nil, 3 * time.Hour, 2, "[tag07@3h0m0s:]"},
+		{nil, 4 * time.Hour, 1, "[]"},
+	}
+	for i, tc := range tests {
+		if n := forget(s.ForgetHashtagSearches(ctx, "a", tc.keep, base.Add(tc.before))); n != tc.gone {
+			t.Errorf("step %d: forgot %d, want %d", i, n, tc.gone)
+		}
+		if got := hashtagNames(must[[]store.HashtagSearch](t)(s.HashtagSearches(ctx, "a", time.Time{}))); got != tc.left {
+			t.Fatalf("step %d: left %s, want %s", i, got, tc.left)
+		}
+	}
+	if got := must[[]store.HashtagSearch](t)(s.HashtagSearches(ctx, "b", time.Time{})); len(got) != 1 {
+		t.Fatalf("forgetting a's searches touched b: %+v", got)
+	}
+	_, err := s.ForgetHashtagSearches(ctx, "", nil, base)
+	wantErr(t, err, store.ErrInvalid)
+}
+
+// Processes recording one name at once keep one row with the earliest time.
+func testHashtagRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	race(8, func(i int) {
+		for j := range 5 {
+			at := base.Add(time.Duration(i*5+j) * time.Minute)
+			if err := s.RecordHashtagSearch(ctx, "a", "coffee", fmt.Sprint(i), at); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	got := must[[]store.HashtagSearch](t)(s.HashtagSearches(ctx, "a", time.Time{}))
+	if len(got) != 1 || got[0].Name != "coffee" || got[0].HashtagID == "" {
+		t.Fatalf("after the race: %+v", got)
+	}
+	sameTime(t, "earliest", got[0].At, base)
+}
+
+// ---------------------------------------------------------------------------
 // Cross-cutting
 
 func testTimeRoundTrip(t *testing.T, s store.Store) {
@@ -1048,6 +1183,13 @@ func testTimeRoundTrip(t *testing.T, s store.Store) {
 		r := must[store.RateState](t)(s.GetRateState(ctx, id))
 		sameTime(t, id+" UsageAt", r.UsageAt, tm)
 		sameTime(t, id+" BlockedUntil", r.BlockedUntil, tm)
+
+		noErr(t, s.RecordHashtagSearch(ctx, id, "tag", "1", tm))
+		if hs := must[[]store.HashtagSearch](t)(s.HashtagSearches(ctx, id, tm)); len(hs) != 1 {
+			t.Errorf("%s: hashtag search at %v not found since itself", id, tm)
+		} else {
+			sameTime(t, id+" hashtag search", hs[0].At, tm)
+		}
 
 		noErr(t, s.RecordPublish(ctx, id, tm))
 		// Counting from the stored time itself must include it: the
