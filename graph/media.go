@@ -200,3 +200,9 @@ func (c *Container) ErrorSubcode() int {
 func (c *Client) RecentMedia(ctx context.Context, igUserID string, limit int) ([]Media, *Response, error) {
 	return c.ListMedia(ctx, igUserID, &ListOptions{Fields: strings.Split(defaultMediaFields, ","), Limit: limit})
 }
+
+// RecentStories: GET /{igUserID}/stories?fields=…&limit=… — the account's
+// live stories with the same fields as RecentMedia.
+func (c *Client) RecentStories(ctx context.Context, igUserID string, limit int) ([]Media, *Response, error) {
+	return c.ListStories(ctx, igUserID, &ListOptions{Fields: strings.Split(defaultMediaFields, ","), Limit: limit})
+}

@@ -288,3 +288,22 @@ func TestRecentMedia(t *testing.T) {
 		t.Error("empty id: no error")
 	}
 }
+
+func TestRecentStories(t *testing.T) {
+	t.Parallel()
+	client, mux, _ := setup(t)
+	mux.HandleFunc("/"+igID+"/stories", func(w http.ResponseWriter, r *http.Request) {
+		testParams(t, testRequest(t, r, http.MethodGet), map[string]string{"fields": defaultMediaFields, "limit": "10"})
+		fmt.Fprint(w, `{"data":[{"id":"9","media_type":"IMAGE","timestamp":"2026-05-19T23:27:28+0000","permalink":"https://www.instagram.com/stories/u/9/"}]}`)
+	})
+	got, _, err := client.RecentStories(t.Context(), igID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != "9" || got[0].Timestamp == "" || got[0].Permalink == "" {
+		t.Errorf("RecentStories = %+v", got)
+	}
+	if _, _, err := client.RecentStories(t.Context(), "", 1); err == nil {
+		t.Error("empty id: no error")
+	}
+}

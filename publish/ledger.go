@@ -108,7 +108,7 @@ func (p *Publisher) PublishContainer(ctx context.Context, a *Account, containerI
 		return replay(rec)
 	}
 	job := keyedRun{
-		key: key, digest: key,
+		key: key, digest: key, anyCaption: true,
 		build: func(ctx context.Context, _ time.Time) (*graph.Container, []string, mediaKind, error) {
 			c, _, err := a.Graph.GetContainer(ctx, containerID)
 			if err == nil && c.StatusCode != graph.StatusPublished {
@@ -127,9 +127,12 @@ type keyedRun struct {
 	key, digest           string
 	caption, firstComment string
 	build                 buildFunc
-	// story: a Story is not among the feed media, and has no caption to
-	// match, so a lost publish's media id is not guessed from the feed.
+	// story: a Story is not among the feed media and has no caption: a
+	// lost publish's media id is looked for among the live stories.
 	story bool
+	// anyCaption: the caption is not known (publish_container of a
+	// container made earlier), so a lost publish is matched by time alone.
+	anyCaption bool
 }
 
 // runKeyed drives one ledger record from wherever it stands to an outcome.
@@ -237,7 +240,7 @@ func (p *Publisher) complete(ctx context.Context, t *tracker, c *graph.Container
 		}
 		return nil, err
 	}
-	done, warn, err := p.publishReady(ctx, a, c.ID, t.job.caption)
+	done, warn, err := p.publishReady(ctx, a, c.ID, t.job)
 	if err != nil {
 		t.fail(ctx, err)
 		outcome := "failed"
@@ -305,7 +308,7 @@ func (p *Publisher) adoptPublished(ctx context.Context, t *tracker, res *Result,
 		if since.IsZero() {
 			since = t.rec.CreatedAt
 		}
-		done, warns := p.findMedia(ctx, t.a, t.job.caption, since, t.job.story)
+		done, warns := p.findMedia(ctx, t.a, t.job, since)
 		res.MediaID, res.Permalink = done.MediaID, done.Permalink
 		res.Warnings = append(res.Warnings, warns...)
 	}

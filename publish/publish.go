@@ -26,6 +26,7 @@ type Graph interface {
 	CreateComment(ctx context.Context, mediaID, message string) (*graph.Comment, *graph.Response, error)
 	PublishingLimit(ctx context.Context, igUserID string) (*graph.PublishingLimit, *graph.Response, error)
 	RecentMedia(ctx context.Context, igUserID string, limit int) ([]graph.Media, *graph.Response, error)
+	RecentStories(ctx context.Context, igUserID string, limit int) ([]graph.Media, *graph.Response, error)
 	ListComments(ctx context.Context, mediaID string, opts *graph.ListCommentsOptions) ([]graph.Comment, *graph.Response, error)
 }
 

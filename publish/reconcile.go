@@ -21,7 +21,7 @@ const reconcileTimeout = 30 * time.Second
 // 5xx, a spam block) it reads the container instead of publishing again:
 // PUBLISHED means it went live; FINISHED means it did not, and a transient
 // failure is retried once.
-func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, caption string) (Published, []string, error) {
+func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID string, job keyedRun) (Published, []string, error) {
 	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		m, _, err := a.Graph.Publish(ctx, a.ID, containerID)
@@ -54,7 +54,7 @@ func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID, c
 		st, rerr := p.readStatus(rctx, a, containerID)
 		switch {
 		case rerr == nil && st.StatusCode == graph.StatusPublished:
-			done, warns := p.findMedia(rctx, a, caption, started, false)
+			done, warns := p.findMedia(rctx, a, job, started)
 			cancel()
 			p.countPublish(ctx, a)
 			return done, append(warns, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again."), nil
@@ -94,15 +94,21 @@ func (p *Publisher) readStatus(ctx context.Context, a *Account, containerID stri
 	return nil, last
 }
 
-// findMedia looks for the media a lost publish created among the account's
-// most recent media: published since the attempt began, with our caption.
-func (p *Publisher) findMedia(ctx context.Context, a *Account, caption string, since time.Time, story bool) (Published, []string) {
-	if story {
-		return Published{}, []string{"The Story is live but its media id is unknown; list the account's live stories to find it."}
+// findMedia looks for the media a lost publish created. The container
+// reads PUBLISHED, so that media is live and among the account's newest:
+// the candidates are those published since the attempt began (less a
+// margin for clock skew), of our caption when we know it. Exactly one
+// candidate is ours; more, or none, and the id is left unknown rather than
+// guessed. Stories are not among the feed media: they are looked for among
+// the live stories.
+func (p *Publisher) findMedia(ctx context.Context, a *Account, job keyedRun, since time.Time) (Published, []string) {
+	list, what := a.Graph.RecentMedia, "recent media"
+	if job.story {
+		list, what = a.Graph.RecentStories, "live stories"
 	}
-	media, _, err := a.Graph.RecentMedia(ctx, a.ID, 10)
+	media, _, err := list(ctx, a.ID, 10)
 	if err != nil {
-		return Published{}, []string{"The media id is unknown (recent media could not be read); list the account's recent media to find the post."}
+		return Published{}, []string{fmt.Sprintf("The media id is unknown (the account's %s could not be read); list them to find it.", what)}
 	}
 	var found []graph.Media
 	for _, m := range media {
@@ -110,12 +116,12 @@ func (p *Publisher) findMedia(ctx context.Context, a *Account, caption string, s
 		if terr == nil && ts.Before(since.Add(-2*time.Minute)) {
 			continue
 		}
-		if strings.TrimSpace(m.Caption) == strings.TrimSpace(caption) {
+		if job.story || job.anyCaption || strings.TrimSpace(m.Caption) == strings.TrimSpace(job.caption) {
 			found = append(found, m)
 		}
 	}
 	if len(found) != 1 {
-		return Published{}, []string{"The media id could not be determined for sure; list the account's recent media to find the post."}
+		return Published{}, []string{fmt.Sprintf("The media id could not be determined for sure; list the account's %s to find it.", what)}
 	}
 	return Published{MediaID: found[0].ID, Permalink: found[0].Permalink}, nil
 }

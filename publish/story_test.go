@@ -246,3 +246,89 @@ func TestReelFile_UploadKeepsFailing(t *testing.T) {
 		t.Fatal("published despite a failed upload")
 	}
 }
+
+// A lost media_publish answer (the post went live, the answer never came)
+// is reconciled through the container, and the media id is found only
+// where it is certain: among the live stories for a Story, by time for
+// publish_container (whose caption is unknown); a captionless feed post
+// is never taken for the Story, and two candidates leave the id unknown.
+func TestLostPublishAnswer_MediaIDFoundOnlyWhenCertain(t *testing.T) {
+	t.Parallel()
+	story := &publish.StoryInput{ImageURL: "https://cdn.example.com/story.jpg"}
+	loseNextAnswer := func(r *rig) {
+		r.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Action: fakegraph.FaultPublishThenFail, Nth: 1})
+	}
+	cases := []struct {
+		name   string
+		before func(t *testing.T, r *rig, a *publish.Account) // what the account published just before
+		run    func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error)
+		wantID bool
+	}{
+		{
+			name: "story after a captionless feed post",
+			before: func(t *testing.T, r *rig, a *publish.Account) {
+				if _, err := r.pub.Run(t.Context(), a, post(""), publish.Options{Wait: 5 * time.Second}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			run: func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
+				loseNextAnswer(r)
+				return r.pub.Story(t.Context(), a, story, "lost-story", publish.Options{Wait: 5 * time.Second}, publish.Local{})
+			},
+			wantID: true,
+		},
+		{
+			name: "story after another story",
+			before: func(t *testing.T, r *rig, a *publish.Account) {
+				other := &publish.StoryInput{ImageURL: "https://cdn.example.com/earlier.jpg"}
+				if _, err := r.pub.Story(t.Context(), a, other, "earlier", publish.Options{Wait: 5 * time.Second}, publish.Local{}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			run: func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
+				loseNextAnswer(r)
+				return r.pub.Story(t.Context(), a, story, "lost-story", publish.Options{Wait: 5 * time.Second}, publish.Local{})
+			},
+			wantID: false,
+		},
+		{
+			name: "publish_container of a draft",
+			run: func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
+				draft, err := r.pub.Run(t.Context(), a, post("a draft"), publish.Options{Wait: 5 * time.Second, Draft: true})
+				if err != nil || draft.Status != publish.StatusDraft {
+					t.Fatalf("draft: %+v %v", draft, err)
+				}
+				loseNextAnswer(r)
+				return r.pub.PublishContainer(t.Context(), a, draft.ContainerID, publish.Options{Wait: 5 * time.Second})
+			},
+			wantID: true,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+			a := r.accounts[0]
+			if c.before != nil {
+				c.before(t, r, a)
+			}
+			res, err := c.run(t, r, a)
+			if err != nil || res.Status != publish.StatusPublished {
+				t.Fatalf("%+v %v", res, err)
+			}
+			pub := r.fake.Published(a.ID)
+			last := pub[len(pub)-1]
+			if n := r.fake.CountCalls("POST", "/media_publish"); n != len(pub) {
+				t.Fatalf("media_publish sent %d times for %d posts", n, len(pub))
+			}
+			switch {
+			case c.wantID && res.MediaID != last.ID:
+				t.Fatalf("media id %q, want %s (warnings %q)", res.MediaID, last.ID, res.Warnings)
+			case !c.wantID && res.MediaID != "":
+				t.Fatalf("media id %q guessed among %d candidates", res.MediaID, len(pub))
+			case !c.wantID && !strings.Contains(strings.Join(res.Warnings, " "), "could not be determined"):
+				t.Fatalf("warnings %q", res.Warnings)
+			}
+		})
+	}
+}
