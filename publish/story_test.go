@@ -258,6 +258,10 @@ func TestLostPublishAnswer_MediaIDFoundOnlyWhenCertain(t *testing.T) {
 	loseNextAnswer := func(r *rig) {
 		r.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Action: fakegraph.FaultPublishThenFail, Nth: 1})
 	}
+	lostStory := func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
+		loseNextAnswer(r)
+		return r.pub.Story(t.Context(), a, story, "lost-story", publish.Options{Wait: 5 * time.Second}, publish.Local{})
+	}
 	cases := []struct {
 		name   string
 		before func(t *testing.T, r *rig, a *publish.Account) // what the account published just before
@@ -271,10 +275,7 @@ func TestLostPublishAnswer_MediaIDFoundOnlyWhenCertain(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			run: func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
-				loseNextAnswer(r)
-				return r.pub.Story(t.Context(), a, story, "lost-story", publish.Options{Wait: 5 * time.Second}, publish.Local{})
-			},
+			run:    lostStory,
 			wantID: true,
 		},
 		{
@@ -285,10 +286,7 @@ func TestLostPublishAnswer_MediaIDFoundOnlyWhenCertain(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			run: func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
-				loseNextAnswer(r)
-				return r.pub.Story(t.Context(), a, story, "lost-story", publish.Options{Wait: 5 * time.Second}, publish.Local{})
-			},
+			run:    lostStory,
 			wantID: false,
 		},
 		{

@@ -8,7 +8,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os/exec"
@@ -26,7 +25,6 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph/fakegraph"
 	"github.com/igmcp/igmcp/store"
-	"github.com/igmcp/igmcp/store/storetest"
 )
 
 // httpProc is one `igmcp http` process and an MCP client connected to it.
@@ -103,16 +101,8 @@ func (p *httpProc) call(ctx context.Context, name string, args map[string]any) (
 }
 
 func TestFleet_500Schedules20Accounts3HTTPProcesses(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	pg, err := storetest.StartPostgres(ctx)
-	cancel()
-	if err != nil && !errors.Is(err, storetest.ErrNoPostgres) {
-		t.Fatalf("PostgreSQL did not start: %v", err)
-	}
-	storetest.RequirePostgres(t, pg, err)
-	t.Cleanup(pg.Stop)
-	dbURL := pg.FreshURL(t)
-	ctx = context.Background()
+	dbURL := freshPostgres(t)
+	ctx := context.Background()
 
 	const (
 		total    = 500

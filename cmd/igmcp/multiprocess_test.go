@@ -81,7 +81,11 @@ func (h *lateAnswers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-func TestMultiProcess_RealBinaryPostgres(t *testing.T) {
+// freshPostgres starts a real PostgreSQL for the test and returns the URL
+// of a new database on it (skipped locally without PostgreSQL binaries,
+// failed under CI).
+func freshPostgres(t *testing.T) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	pg, err := storetest.StartPostgres(ctx)
 	cancel()
@@ -90,7 +94,11 @@ func TestMultiProcess_RealBinaryPostgres(t *testing.T) {
 	}
 	storetest.RequirePostgres(t, pg, err)
 	t.Cleanup(pg.Stop)
-	dbURL := pg.FreshURL(t)
+	return pg.FreshURL(t)
+}
+
+func TestMultiProcess_RealBinaryPostgres(t *testing.T) {
+	dbURL := freshPostgres(t)
 
 	acct := fakegraph.DefaultAccount
 	fake := fakegraph.New(fakegraph.Options{Latency: 10 * time.Millisecond, QuotaTotal: 1000})
