@@ -169,13 +169,9 @@ func (s *Server) routeComment(w http.ResponseWriter, q *request, c *comment) *ap
 		case http.MethodGet:
 			return s.renderAndWrite(w, q, "IGComment", "id", s.commentGetter(c))
 		case http.MethodPost:
-			v := q.params.Get("hide")
-			if v == "" {
-				return errRequired("hide")
-			}
-			b, ok := parseBoolParam(v)
-			if !ok {
-				return errParam("Param hide must be a boolean")
+			b, aerr := requiredBool(q, "hide")
+			if aerr != nil {
+				return aerr
 			}
 			c.hidden = b
 			writeJSON(w, 200, map[string]any{"success": true})

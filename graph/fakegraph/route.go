@@ -413,13 +413,9 @@ func (s *Server) routeMedia(w http.ResponseWriter, q *request, m *media) *apiErr
 		case http.MethodGet:
 			return s.renderAndWrite(w, q, "IGMedia", "id", s.mediaGetter(m))
 		case http.MethodPost:
-			v := q.params.Get("comment_enabled")
-			if v == "" {
-				return errRequired("comment_enabled")
-			}
-			b, ok := parseBoolParam(v)
-			if !ok {
-				return errParam("Param comment_enabled must be a boolean")
+			b, aerr := requiredBool(q, "comment_enabled")
+			if aerr != nil {
+				return aerr
 			}
 			m.commentEnabled = b
 			writeJSON(w, 200, map[string]any{"success": true})

@@ -411,6 +411,19 @@ func hash64(s string) uint64 {
 // isoTime formats a timestamp like Graph: 2006-01-02T15:04:05+0000.
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05-0700") }
 
+// requiredBool reads a required boolean parameter (hide, comment_enabled).
+func requiredBool(q *request, name string) (bool, *apiError) {
+	v := q.params.Get(name)
+	if v == "" {
+		return false, errRequired(name)
+	}
+	b, ok := parseBoolParam(v)
+	if !ok {
+		return false, errParam("Param %s must be a boolean", name)
+	}
+	return b, nil
+}
+
 func parseBoolParam(v string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "1":
