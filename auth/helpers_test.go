@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/store"
 )
 

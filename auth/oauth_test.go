@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 var (

@@ -11,7 +11,7 @@ import (
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 type regEnv struct {

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 func discoveryClient(t *testing.T, login string) (*graph.Client, *fakegraph.Server, fakegraph.Account) {

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 // dropProxy stands in front of the fake Graph API. For the upload request

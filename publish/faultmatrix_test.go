@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
 )

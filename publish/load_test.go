@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
 )

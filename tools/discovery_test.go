@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/auth"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/tools"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/store"

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 func graphFault(method, suffix string, status, code, subcode int, msg string) fakegraph.Fault {

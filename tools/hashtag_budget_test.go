@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 func TestListAndGetMedia(t *testing.T) {

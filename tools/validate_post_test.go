@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/preflight/mediatest"
 	"github.com/igmcp/igmcp/tools"

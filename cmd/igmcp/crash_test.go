@@ -29,7 +29,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/store"
 )
 

@@ -23,7 +23,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/igmcp/igmcp/auth"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/store"
 )
 

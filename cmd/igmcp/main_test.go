@@ -16,7 +16,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/graph/fakegraph"
+	"github.com/igmcp/igmcp/fakegraph"
 )
 
 // envOf is a getenv over a fixed map, so the developer's real INSTAGRAM_*
