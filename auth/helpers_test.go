@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/store"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 )
 
 type regEnv struct {

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 )
 
 func discoveryClient(t *testing.T, login string) (*graph.Client, *fakegraph.Server, fakegraph.Account) {

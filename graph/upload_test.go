@@ -17,8 +17,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 )
 
 // dropProxy stands in front of the fake Graph API. For the upload request

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/store"

@@ -17,8 +17,8 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/store"

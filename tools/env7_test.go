@@ -17,8 +17,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/auth"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/store"

@@ -8,8 +8,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/preflight/mediatest"
 	"github.com/igmcp/igmcp/staging/stagingtest"

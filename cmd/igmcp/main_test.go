@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/auth"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 )
 
 // envOf is a getenv over a fixed map, so the developer's real INSTAGRAM_*
