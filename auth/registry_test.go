@@ -39,7 +39,7 @@ func newRegEnv(t *testing.T, clk *clock, def string, recs []Record, accts ...fak
 	return &regEnv{fakeEnv: f, ts: ts, reg: reg, log: log}
 }
 
-func kindOf(err error) failure.Kind { return failure.As(err).Kind }
+func kindOf(err error) failure.Kind { return failure.Classify(err).Kind }
 
 func TestRegistry_Resolve(t *testing.T) {
 	clk := newClock()
@@ -58,7 +58,7 @@ func TestRegistry_Resolve(t *testing.T) {
 	if _, err := e.reg.Resolve(ctx, ""); kindOf(err) != failure.InvalidInput || !strings.Contains(err.Error(), "@creator") {
 		t.Fatalf("two accounts and no default: %v", err)
 	}
-	if _, err := e.reg.Resolve(ctx, "stranger"); kindOf(err) != failure.InvalidInput || failure.As(err).Field != "account" {
+	if _, err := e.reg.Resolve(ctx, "stranger"); kindOf(err) != failure.InvalidInput || failure.Classify(err).Field != "account" {
 		t.Fatalf("%v", err)
 	}
 	// each account calls its own Graph host with its own token
@@ -73,7 +73,7 @@ func TestRegistry_Resolve(t *testing.T) {
 	}
 	empty := newRegEnv(t, clk, "", nil, igOne)
 	_, err := empty.reg.Resolve(ctx, "")
-	if fe := failure.As(err); fe.Kind != failure.AuthExpired || !strings.Contains(fe.Action, "igmcp auth login") {
+	if fe := failure.Classify(err); fe.Kind != failure.AuthExpired || !strings.Contains(fe.Action, "igmcp auth login") {
 		t.Fatalf("%+v", fe)
 	}
 	empty.ts.put(t, recs[1])
@@ -90,7 +90,7 @@ func TestRegistry_CheckScopes(t *testing.T) {
 	}, fbOne, igOne)
 	ctx := context.Background()
 	err := e.reg.CheckScopes(ctx, fbOne.Username, "create_post")
-	fe := failure.As(err)
+	fe := failure.Classify(err)
 	if fe.Kind != failure.PermissionDenied || !strings.Contains(fe.Message, "instagram_content_publish") ||
 		!strings.Contains(fe.Action, "igmcp auth login --login facebook --scopes instagram_basic,pages_show_list,instagram_content_publish") {
 		t.Fatalf("%+v", fe)
@@ -305,7 +305,7 @@ func TestRegistry_190NotRepairable(t *testing.T) {
 	ctx := context.Background()
 	a, _ := e.reg.Resolve(ctx, "")
 	_, _, err := a.Client.PublishingLimit(ctx, a.ID)
-	fe := failure.As(err)
+	fe := failure.Classify(err)
 	if fe.Kind != failure.AuthExpired || !strings.Contains(fe.Action, "`igmcp auth login --login instagram`") || !strings.Contains(fe.Message, "@creator") {
 		t.Fatalf("%+v", fe)
 	}
@@ -341,7 +341,7 @@ func TestRegistry_ExpiredTokenFailsWithoutACall(t *testing.T) {
 	ctx := context.Background()
 	a, _ := e.reg.Resolve(ctx, "")
 	_, _, err := a.Client.PublishingLimit(ctx, a.ID)
-	if fe := failure.As(err); fe.Kind != failure.AuthExpired || !strings.Contains(fe.Action, "igmcp auth login --login facebook") || !strings.Contains(fe.Message, "expired") {
+	if fe := failure.Classify(err); fe.Kind != failure.AuthExpired || !strings.Contains(fe.Action, "igmcp auth login --login facebook") || !strings.Contains(fe.Message, "expired") {
 		t.Fatalf("%+v", fe)
 	}
 	if len(e.fake.Calls()) != 0 {

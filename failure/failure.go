@@ -103,22 +103,14 @@ var defaultAction = map[Kind]string{
 	Upstream:            "Instagram refused the request: read the message, fix the request if you can, otherwise report it to the user.",
 }
 
-// As returns the *Error in err's chain, or classifies err when there is none.
-func As(err error) *Error {
-	if err == nil {
-		return nil
-	}
-	var fe *Error
-	if errors.As(err, &fe) {
-		return fe
-	}
-	return Classify(err)
-}
-
-// Classify maps any error to a structured Error. Graph errors are mapped by
+// Classify maps any error to a structured Error (nil for nil); an *Error
+// already in err's chain is returned as it is. Graph errors are mapped by
 // code and subcode (never by message text); transport failures are transient;
 // a cancelled context is reported as such.
 func Classify(err error) *Error {
+	if err == nil {
+		return nil
+	}
 	var fe *Error
 	if errors.As(err, &fe) {
 		return fe

@@ -83,4 +83,4 @@ func kindOf(err error) failure.Kind {
 	return failure.Classify(err).Kind
 }
 
-func failureOf(err error) *failure.Error { return failure.As(err) }
+func failureOf(err error) *failure.Error { return failure.Classify(err) }

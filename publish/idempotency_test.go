@@ -65,7 +65,7 @@ func TestConcurrentSameKey_OnePost(t *testing.T) {
 	}
 	for i := range 8 {
 		if errs[i] != nil {
-			if fe := failure.As(errs[i]); !fe.Retryable {
+			if fe := failure.Classify(errs[i]); !fe.Retryable {
 				t.Fatalf("loser got a non-retryable error: %v", errs[i])
 			}
 			continue
@@ -169,7 +169,7 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 		}
 	}
 	r.open(t)
-	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); err == nil || !failure.As(err).Retryable {
+	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); err == nil || !failure.Classify(err).Retryable {
 		t.Fatalf("within the grace a fresh publish_sent must be treated as in flight: %v", err)
 	}
 	if n := len(r.fake.Published(a.ID)); n != 0 {
@@ -227,7 +227,7 @@ func TestQuotaRefusedBeforeContainer(t *testing.T) {
 	containers := r.fake.CountCalls("POST", "/media")
 	for _, p := range []*publish.Publisher{r.pub, p2} {
 		_, err := p.Run(t.Context(), a, post("third"), publish.Options{Wait: time.Second})
-		fe := failure.As(err)
+		fe := failure.Classify(err)
 		if fe == nil || fe.Kind != failure.PublishLimitReached || !fe.Retryable {
 			t.Fatalf("want publish_limit_reached, got %v", err)
 		}

@@ -65,7 +65,7 @@ func TestLoad_GovernorKeepsAccountsWithinBudget(t *testing.T) {
 			published++
 			continue
 		}
-		fe := failure.As(o.err)
+		fe := failure.Classify(o.err)
 		if fe.Kind != failure.RateLimited || fe.RetryAfter <= 0 {
 			t.Errorf("%s %q: want success or rate_limited with retry_after, got %v", o.account, o.caption, o.err)
 		}

@@ -262,7 +262,7 @@ func (s *Scheduler) attempt(ctx context.Context, sc store.Schedule) (verdict, st
 		if errors.Is(err, errNotMine) {
 			return skipAccount, store.RunOutcome{}
 		}
-		fe := failure.As(err)
+		fe := failure.Classify(err)
 		if !fe.Retryable {
 			return complete, failed(fe)
 		}
@@ -296,7 +296,7 @@ func (s *Scheduler) publishOnce(ctx context.Context, sc store.Schedule, r publis
 		// the store may publish it, so the schedule is left, not failed.
 		// A token Instagram rejects is not this: it resolves, and the
 		// publish fails with Instagram's auth_expired.
-		if k := failure.As(err).Kind; k == failure.InvalidInput || k == failure.AuthExpired {
+		if k := failure.Classify(err).Kind; k == failure.InvalidInput || k == failure.AuthExpired {
 			return nil, fmt.Errorf("%w: %v", errNotMine, err)
 		}
 		return nil, err
@@ -326,7 +326,7 @@ func (s *Scheduler) succeeded(res *publish.Result) store.RunOutcome {
 
 // failed records the SPEC.md §4 error object.
 func failed(err error) store.RunOutcome {
-	fe := failure.As(err)
+	fe := failure.Classify(err)
 	b, _ := json.Marshal(fe) // plain struct: always marshals
 	return store.RunOutcome{To: store.RunFailed, ErrorKind: string(fe.Kind), Error: b}
 }

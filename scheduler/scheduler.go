@@ -275,7 +275,7 @@ func supported(kind string) bool {
 // underPost moves an input error's field under "post", where schedule_post
 // takes the tool arguments.
 func underPost(err error) error {
-	fe := failure.As(err)
+	fe := failure.Classify(err)
 	if fe.Kind != failure.InvalidInput {
 		return err
 	}
@@ -425,7 +425,7 @@ func (s *Scheduler) StartJob(ctx context.Context, accountID string, r publish.Re
 		return "", err
 	}
 	if err := noLocalFile(args, ""); err != nil {
-		e := *failure.As(err)
+		e := *failure.Classify(err)
 		e.Message = "wait: false publishes in the background, possibly from another igmcp process: it needs the media at a public https URL, not a local file_path"
 		e.Action = "Give a public https URL, or call again without wait: false to upload the local file now."
 		return "", &e

@@ -336,11 +336,11 @@ func TestJobs(t *testing.T) {
 		s := e.scheduler(nil)
 		in := publish.PostInput{ImageURL: "https://cdn.example.com/job.jpg", Common: publish.Common{Caption: "a job"}}
 		r := publish.Request{Kind: publish.KindPost, Post: &in}
-		if _, err := s.StartJob(ctx, acct, r, publish.Options{Draft: true}); failure.As(err).Kind != failure.InvalidInput {
+		if _, err := s.StartJob(ctx, acct, r, publish.Options{Draft: true}); failure.Classify(err).Kind != failure.InvalidInput {
 			t.Fatalf("draft job: %v", err)
 		}
 		bad := publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: "http://insecure/x.jpg"}}
-		if _, err := s.StartJob(ctx, acct, bad, publish.Options{}); failure.As(err).Kind != failure.InvalidInput {
+		if _, err := s.StartJob(ctx, acct, bad, publish.Options{}); failure.Classify(err).Kind != failure.InvalidInput {
 			t.Fatalf("invalid job: %v", err)
 		}
 		// Accepted by a process that dies before it starts the job.
@@ -378,11 +378,11 @@ func TestJobs(t *testing.T) {
 			t.Fatalf("jobs listed as schedules: %+v %v", list, err)
 		}
 		for _, who := range []string{e.accts[1].ID} {
-			if _, err := other.Job(ctx, who, id); failure.As(err).Kind != failure.NotFound {
+			if _, err := other.Job(ctx, who, id); failure.Classify(err).Kind != failure.NotFound {
 				t.Fatalf("another account's job: %v", err)
 			}
 		}
-		if _, err := other.Job(ctx, acct, "sch_"+id[4:]); failure.As(err).Kind != failure.NotFound {
+		if _, err := other.Job(ctx, acct, "sch_"+id[4:]); failure.Classify(err).Kind != failure.NotFound {
 			t.Fatalf("unknown job: %v", err)
 		}
 		// A caller's idempotency key is kept: a repeated call cannot
@@ -408,7 +408,7 @@ func TestCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Cancel(ctx, e.accts[1].ID, sc.ID); failure.As(err).Kind != failure.NotFound {
+		if _, err := s.Cancel(ctx, e.accts[1].ID, sc.ID); failure.Classify(err).Kind != failure.NotFound {
 			t.Fatalf("cancel as another account: %v", err)
 		}
 		for range 2 { // the second cancel is a harmless repeat
@@ -424,10 +424,10 @@ func TestCancel(t *testing.T) {
 		start(t, s)
 		e.waitFinal(done.ID)
 		err = func() error { _, err := s.Cancel(ctx, acct, done.ID); return err }()
-		if fe := failure.As(err); fe.Kind != failure.InvalidInput || fe.Field != "schedule_id" || !strings.Contains(fe.Message, "published") {
+		if fe := failure.Classify(err); fe.Kind != failure.InvalidInput || fe.Field != "schedule_id" || !strings.Contains(fe.Message, "published") {
 			t.Fatalf("cancel a published schedule: %v", err)
 		}
-		if _, err := s.Cancel(ctx, acct, "sch_nope"); failure.As(err).Kind != failure.NotFound {
+		if _, err := s.Cancel(ctx, acct, "sch_nope"); failure.Classify(err).Kind != failure.NotFound {
 			t.Fatalf("cancel unknown: %v", err)
 		}
 		time.Sleep(500 * time.Millisecond) // past the cancelled one's time
@@ -464,7 +464,7 @@ func TestCheck(t *testing.T) {
 		{"no time", "post", `{"image_url":"https://e.x/a.jpg"}`, time.Time{}, "publish_at"},
 	} {
 		_, err := s.Check(c.kind, json.RawMessage(c.post), c.at)
-		fe := failure.As(err)
+		fe := failure.Classify(err)
 		if fe == nil || fe.Kind != failure.InvalidInput || fe.Field != c.field {
 			t.Errorf("%s: %v (field %q), want invalid_input at %s", c.name, err, fieldOf(fe), c.field)
 		}
@@ -476,10 +476,10 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	post, _ := json.Marshal(map[string]string{"file_path": local})
-	if _, err := s.Check("story", post, now.Add(time.Hour)); fieldOf(failure.As(err)) != "post.file_path" {
+	if _, err := s.Check("story", post, now.Add(time.Hour)); fieldOf(failure.Classify(err)) != "post.file_path" {
 		t.Errorf("story file_path: %v", err)
 	}
-	if _, err := s.StartJob(context.Background(), "a", publish.Request{Kind: "story", Story: &publish.StoryInput{FilePath: local}}, publish.Options{}); fieldOf(failure.As(err)) != "file_path" {
+	if _, err := s.StartJob(context.Background(), "a", publish.Request{Kind: "story", Story: &publish.StoryInput{FilePath: local}}, publish.Options{}); fieldOf(failure.Classify(err)) != "file_path" {
 		t.Errorf("job with file_path: %v", err)
 	}
 	if _, err := s.Check("story", json.RawMessage(`{"image_url":"https://e.x/s.jpg"}`), now.Add(time.Hour)); err != nil {

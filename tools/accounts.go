@@ -163,7 +163,7 @@ func quotaOf(ctx context.Context, a *auth.Account, s *AccountSummary) {
 	defer cancel()
 	lim, _, err := a.Client.PublishingLimit(ctx, a.ID)
 	if err != nil {
-		fe := failure.As(err)
+		fe := failure.Classify(err)
 		s.PublishingLimitError = &QuotaError{Kind: string(fe.Kind), Message: fe.Message}
 		return
 	}

@@ -85,7 +85,7 @@ func listAccounts(ctx context.Context, d *Deps) accountsDoc {
 	doc := accountsDoc{Accounts: []AccountInfo{}, Sandbox: d.Sandbox}
 	accts, err := visibleAccounts(ctx, d)
 	if err != nil {
-		doc.Error = failure.As(err)
+		doc.Error = failure.Classify(err)
 		return doc
 	}
 	for _, a := range accts {
@@ -195,7 +195,7 @@ func oneAccount(ctx context.Context, d *Deps, name string) accountsDoc {
 	doc := accountsDoc{Accounts: []AccountInfo{}, Sandbox: d.Sandbox}
 	a, err := d.Accounts.Resolve(ctx, name)
 	if err != nil {
-		doc.Error = failure.As(err)
+		doc.Error = failure.Classify(err)
 		return doc
 	}
 	if g := scope.From(ctx); g != nil && !grantAllows(ctx, d, g, a) {
@@ -213,7 +213,7 @@ func accountInfo(ctx context.Context, a *auth.Account) AccountInfo {
 	}
 	lim, _, err := a.Client.PublishingLimit(ctx, a.ID)
 	if err != nil {
-		info.QuotaError = failure.As(err)
+		info.QuotaError = failure.Classify(err)
 		return info
 	}
 	info.PublishingLimit = &Quota{

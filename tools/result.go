@@ -17,7 +17,7 @@ import (
 // {"error": {...}} in structuredContent, plus a one-line text for clients
 // that only read text.
 func errorResult(err error) *mcp.CallToolResult {
-	fe := failure.As(err)
+	fe := failure.Classify(err)
 	text := fmt.Sprintf("%s: %s %s", fe.Kind, fe.Message, fe.Action)
 	return &mcp.CallToolResult{
 		IsError:           true,

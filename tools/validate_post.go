@@ -123,7 +123,7 @@ func toolFor(kind string) string {
 }
 
 func problem(err error, prefix string) Problem {
-	fe := failure.As(err)
+	fe := failure.Classify(err)
 	p := Problem{Kind: string(fe.Kind), Message: fe.Message}
 	if fe.Field != "" {
 		p.Field = prefix + fe.Field
@@ -170,7 +170,7 @@ func decodePost(kind string, post map[string]any) ([]preflight.Media, string, er
 	r, err := publish.DecodeRequest(kind, raw, "")
 	if err != nil {
 		var fe *failure.Error
-		if fe = failure.As(err); fe.Kind == failure.InvalidInput && fe.Field == "post" {
+		if fe = failure.Classify(err); fe.Kind == failure.InvalidInput && fe.Field == "post" {
 			// DecodeRequest names the whole post; the decoder's message names the field.
 			return nil, "", strictDecode(raw, target(kind))
 		}
