@@ -121,7 +121,7 @@ type Single struct {
 }
 
 // NewSingle prepares the account. token may be nil (no token configured):
-// every call then fails with auth_expired, as SPEC.md §2 requires.
+// every call then fails with auth_expired, as docs/reference.md §2 requires.
 func NewSingle(token oauth2.TokenSource, userID string, login Login, newClient ClientFactory) (*Single, error) {
 	s := &Single{token: token, userID: userID, login: login}
 	if token != nil {

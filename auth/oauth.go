@@ -18,7 +18,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 )
 
-// Default hosts of the login flows (graph-api-facts.md §12).
+// Default hosts of the login flows (docs/graph-api.md §12).
 const (
 	FacebookDialogURL = "https://www.facebook.com"  // /{v}/dialog/oauth
 	InstagramAuthURL  = "https://www.instagram.com" // /oauth/authorize

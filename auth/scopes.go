@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Current permissions (graph-api-facts.md §1). The pre-2025 Instagram
+// Current permissions (docs/graph-api.md §1). The pre-2025 Instagram
 // scopes (business_basic, …) stopped working on 2025-01-27 and are refused.
 var (
 	instagramScopes = []string{
@@ -65,7 +65,7 @@ func ParseScopes(l Login, s string) ([]string, error) {
 
 // toolScopes is the permission each tool needs, per login flow. Only
 // permissions Meta documents as required for the endpoints a tool calls are
-// listed (graph-api-facts.md §1, §7): a stricter table would refuse calls
+// listed (docs/graph-api.md §1, §7): a stricter table would refuse calls
 // Instagram accepts.
 var toolScopes = map[string]map[Login][]string{
 	"create_post":          publishScopes,

@@ -1,5 +1,5 @@
 // Package failure turns everything that can go wrong in a tool call into the
-// structured error of SPEC.md §4: a kind, whether to retry, when, and one
+// structured error of docs/reference.md §4: a kind, whether to retry, when, and one
 // sentence saying what the agent should do next.
 package failure
 
@@ -13,7 +13,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 )
 
-// Kind is one of the error kinds of SPEC.md §4.
+// Kind is one of the error kinds of docs/reference.md §4.
 type Kind string
 
 const (

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Discovery (graph-api-facts.md §9): hashtag search and hashtag media,
+// Discovery (docs/graph-api.md §9): hashtag search and hashtag media,
 // recently searched hashtags, media the account is tagged in, media and
 // comments that @mention it, and business discovery of other professional
 // accounts. Other Instagram users' accounts, media and comments live here;

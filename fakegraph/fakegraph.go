@@ -3,7 +3,7 @@
 // graph.instagram.com with Instagram Login).
 //
 // It powers `igmcp --sandbox` and the integration tests. It follows the
-// behaviour documented by Meta (see /work/shared/graph-api-facts.md and the
+// behaviour documented by Meta (see docs/graph-api.md and the
 // package README): container state machine, publishing rules and quotas,
 // error envelopes and codes, token errors, usage headers and BUC throttling,
 // comments, insights metric validation and cursor paging. Where Meta's

@@ -66,7 +66,7 @@ func (s *Server) SetConsent(c Consent) {
 	s.oauth().consent = c
 }
 
-// Current permissions per login flow (graph-api-facts.md §1).
+// Current permissions per login flow (docs/graph-api.md §1).
 var (
 	facebookScopes = []string{
 		"instagram_basic", "instagram_content_publish", "instagram_manage_comments",

@@ -24,7 +24,7 @@ func newResponse(status int, header http.Header, body string) *http.Response {
 	}
 }
 
-// Bodies are Meta's, from graph-api-facts.md §4 and §10 (and the public
+// Bodies are Meta's, from docs/graph-api.md §4 and §10 (and the public
 // threads cited there); fbtrace ids are shortened.
 func TestCheckResponse(t *testing.T) {
 	t.Parallel()

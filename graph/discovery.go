@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Listing and discovering media (graph-api-facts.md §9): the account's own
+// Listing and discovering media (docs/graph-api.md §9): the account's own
 // media and stories with cursors, one media object in full, hashtag search
 // and hashtag media, media the account is tagged or mentioned in, and
 // business discovery of other professional accounts. Hashtag search and

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Resumable upload (graph-api-facts.md §6).
+// Resumable upload (docs/graph-api.md §6).
 //
 // Documented: POST /{ig-user-id}/media with upload_type=resumable answers
 // {"id","uri"}; the video bytes then go in a POST to uri with the headers

@@ -20,7 +20,7 @@ type originPolicy struct {
 
 // ParseOrigins validates IGMCP_ALLOWED_ORIGINS: a comma list of origins such
 // as https://app.example.com or http://localhost:5173. When set it replaces
-// the default (loopback origins only), as SPEC.md §2 says.
+// the default (loopback origins only), as docs/reference.md §2 says.
 func ParseOrigins(s string) ([]string, error) {
 	var out []string
 	for _, o := range strings.Split(s, ",") {

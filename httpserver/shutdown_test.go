@@ -42,7 +42,7 @@ func startReel(t *testing.T, e *srvEnv, kind transportKind, era string) <-chan c
 
 // A shutdown during a Reel publish whose processing outlasts the grace
 // period: the call's context is cancelled only when the grace period ends,
-// and the call still ends with a proper SPEC §4 result (not a dropped
+// and the call still ends with a proper docs/reference.md §4 result (not a dropped
 // connection), which says what happened; nothing is published.
 func TestShutdown_DuringReelPublish_EndsCleanly(t *testing.T) {
 	t.Parallel()

@@ -120,7 +120,7 @@ func TestOriginPolicy(t *testing.T) {
 	}
 }
 
-// During a drain a new tool call is refused with a retryable SPEC §4 result
+// During a drain a new tool call is refused with a retryable docs/reference.md §4 result
 // and never reaches the tool.
 func TestDrainer_RefusesNewCallsWhileDraining(t *testing.T) {
 	t.Parallel()

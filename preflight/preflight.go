@@ -3,11 +3,11 @@
 // of a container that fails minutes later. It reads only what the rules need
 // (headers and the first bytes: format, size, dimensions, the MP4/MOV box
 // layout and duration) and judges them against Instagram's media specs
-// (graph-api-facts.md §13).
+// (docs/graph-api.md §13).
 //
 // A definite violation is a media_rejected error naming the rule; media the
 // server cannot fetch itself is only a warning, since Instagram may still
-// reach it (SPEC.md §3). IGMCP_PREFLIGHT=off means no Checker at all: no
+// reach it (docs/reference.md §3). IGMCP_PREFLIGHT=off means no Checker at all: no
 // media is fetched.
 package preflight
 

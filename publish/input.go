@@ -13,7 +13,7 @@ type UserTag struct {
 	Y        float64 `json:"y" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 top to 1 bottom."`
 }
 
-// Common are the publish arguments every post kind shares (SPEC.md §3).
+// Common are the publish arguments every post kind shares (docs/reference.md §3).
 type Common struct {
 	Caption       string   `json:"caption,omitempty" jsonschema_description:"≤2200 chars, ≤30 #hashtags, ≤20 @mentions."`
 	LocationID    string   `json:"location_id,omitempty" jsonschema_description:"Facebook Page id of a place."`

@@ -185,7 +185,7 @@ const (
 	StatusProcessing = "processing"
 )
 
-// Result is the outcome of a publish (SPEC.md §3 publish result).
+// Result is the outcome of a publish (docs/reference.md §3 publish result).
 type Result struct {
 	Status            string   `json:"status" jsonschema:"enum=published,enum=draft,enum=processing" jsonschema_description:"published, draft (ready container, not published) or processing (still processing after wait_seconds)."`
 	ContainerID       string   `json:"container_id,omitempty" jsonschema_description:"The media container id."`

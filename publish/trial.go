@@ -4,7 +4,7 @@ import "github.com/igmcp/igmcp/failure"
 
 // TrialReel makes a Reel a trial reel: shown to non-followers first, then
 // shared with followers by hand (MANUAL) or when it performs well
-// (SS_PERFORMANCE). graph-api-facts.md §2: trial_params, Reels only.
+// (SS_PERFORMANCE). docs/graph-api.md §2: trial_params, Reels only.
 type TrialReel struct {
 	GraduationStrategy string `json:"graduation_strategy" jsonschema:"enum=MANUAL,enum=SS_PERFORMANCE" jsonschema_description:"MANUAL, or SS_PERFORMANCE: share with followers if it performs well."`
 }

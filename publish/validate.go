@@ -10,7 +10,7 @@ import (
 	"github.com/igmcp/igmcp/failure"
 )
 
-// Documented limits (graph-api-facts.md §2, §13).
+// Documented limits (docs/graph-api.md §2, §13).
 const (
 	MaxCaptionChars   = 2200
 	MaxHashtags       = 30

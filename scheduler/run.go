@@ -324,7 +324,7 @@ func (s *Scheduler) succeeded(res *publish.Result) store.RunOutcome {
 	return store.RunOutcome{To: store.RunPublished, MediaID: res.MediaID, Result: b}
 }
 
-// failed records the SPEC.md §4 error object.
+// failed records the docs/reference.md §4 error object.
 func failed(err error) store.RunOutcome {
 	fe := failure.Classify(err)
 	b, _ := json.Marshal(fe) // plain struct: always marshals

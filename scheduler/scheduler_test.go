@@ -61,7 +61,7 @@ func TestPublishesAtPublishAt(t *testing.T) {
 	})
 }
 
-// A failure is stored as the SPEC §4 error object, with its kind beside it.
+// A failure is stored as the docs/reference.md §4 error object, with its kind beside it.
 func TestFailureStoresErrorObject(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, cfg store.Config) {
 		e := newEnv(t, cfg, fakegraph.Options{})

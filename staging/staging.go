@@ -1,6 +1,6 @@
 // Package staging puts a local image where Instagram can fetch it.
 //
-// Instagram takes images only from a public URL (graph-api-facts.md §6), so
+// Instagram takes images only from a public URL (docs/graph-api.md §6), so
 // an image given as file_path is uploaded to an S3-compatible bucket the
 // user configures (AWS S3, Cloudflare R2, MinIO, Backblaze B2, …) and
 // Instagram gets a short-lived presigned GET URL: the bucket stays private
@@ -29,7 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// Environment variables (SPEC.md §2 style: every secret also as _FILE).
+// Environment variables (docs/reference.md §2 style: every secret also as _FILE).
 const (
 	EnvBucket          = "IGMCP_STAGING_BUCKET"
 	EnvEndpoint        = "IGMCP_STAGING_ENDPOINT"

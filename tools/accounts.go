@@ -73,7 +73,7 @@ type PublishingQuota struct {
 }
 
 // QuotaError is why an account's quota could not be read: the kind and
-// message of the SPEC §4 error.
+// message of the docs/reference.md §4 error.
 type QuotaError struct {
 	Kind    string `json:"kind"`
 	Message string `json:"message"`

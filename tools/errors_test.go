@@ -12,7 +12,7 @@ func graphFault(method, suffix string, status, code, subcode int, msg string) fa
 		GraphError: &fakegraph.ErrorSpec{HTTPStatus: status, Code: code, Subcode: subcode, Message: msg, Type: "OAuthException"}}
 }
 
-// Every error kind of SPEC.md §4 that Instagram can cause, produced by the
+// Every error kind of docs/reference.md §4 that Instagram can cause, produced by the
 // fake and read back through the MCP client.
 func TestErrorKinds(t *testing.T) {
 	post := map[string]any{"image_url": jpeg, "caption": "x"}

@@ -18,7 +18,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 )
 
-// Current metric names (graph-api-facts.md §8, 2026), per media product
+// Current metric names (docs/graph-api.md §8, 2026), per media product
 // type and for the account. Retired names are refused before any call,
 // naming their replacement; a metric the media's type does not have is
 // refused naming the ones it has.

@@ -90,7 +90,7 @@ func TestMediaToolDefinitions(t *testing.T) {
 		}
 		readOnlyByName := strings.HasPrefix(tl.Name, "get_") || strings.HasPrefix(tl.Name, "list_") || strings.HasPrefix(tl.Name, "validate_")
 		if *a.ReadOnlyHint != readOnlyByName {
-			t.Errorf("%s: readOnlyHint=%v breaks SPEC's get_/list_/validate_ rule", tl.Name, *a.ReadOnlyHint)
+			t.Errorf("%s: readOnlyHint=%v breaks the reference's get_/list_/validate_ rule", tl.Name, *a.ReadOnlyHint)
 		}
 		if len(tl.Description) == 0 || len(tl.Description) > 200 {
 			t.Errorf("%s: description length %d", tl.Name, len(tl.Description))

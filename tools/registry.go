@@ -130,7 +130,7 @@ func Select(all []Tool, sel Selection) []Tool {
 }
 
 // bind wraps a typed handler: strict argument decoding, account resolution
-// errors and Graph errors all become SPEC.md §4 error results; only genuine
+// errors and Graph errors all become docs/reference.md §4 error results; only genuine
 // bugs would be Go errors.
 func bind[A any](d *Deps, fn func(ctx context.Context, req mcp.CallToolRequest, args *A) (any, string, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {

@@ -49,7 +49,7 @@ type Quota struct {
 }
 
 // accountsDoc is the JSON body of the resources. Error explains an empty
-// list (no token configured, token expired) in the SPEC §4 shape, so an
+// list (no token configured, token expired) in the docs/reference.md §4 shape, so an
 // agent reading the resource knows what to do, as it would from a tool.
 type accountsDoc struct {
 	Accounts []AccountInfo  `json:"accounts"`

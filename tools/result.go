@@ -13,7 +13,7 @@ import (
 	"github.com/igmcp/igmcp/failure"
 )
 
-// errorResult is the SPEC.md §4 error: a tool result with isError and
+// errorResult is the docs/reference.md §4 error: a tool result with isError and
 // {"error": {...}} in structuredContent, plus a one-line text for clients
 // that only read text.
 func errorResult(err error) *mcp.CallToolResult {

@@ -171,7 +171,7 @@ func storedResult(sc store.Schedule) *publish.Result {
 	return &r
 }
 
-// storedError decodes the SPEC §4 error object the scheduler recorded.
+// storedError decodes the docs/reference.md §4 error object the scheduler recorded.
 func storedError(sc store.Schedule) *failure.Error {
 	if sc.State != store.RunFailed {
 		return nil

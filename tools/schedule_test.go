@@ -278,7 +278,7 @@ func TestCancelScheduledPost(t *testing.T) {
 	}
 }
 
-// A failed schedule carries the SPEC §4 error object in the list.
+// A failed schedule carries the docs/reference.md §4 error object in the list.
 func TestListShowsFailure(t *testing.T) {
 	for _, era := range eras {
 		t.Run(eraName(era), func(t *testing.T) {

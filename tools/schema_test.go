@@ -104,7 +104,7 @@ func TestToolDefinitions(t *testing.T) {
 		}
 		readOnlyByName := strings.HasPrefix(tl.Name, "get_") || strings.HasPrefix(tl.Name, "list_") || strings.HasPrefix(tl.Name, "validate_")
 		if *a.ReadOnlyHint != readOnlyByName {
-			t.Errorf("%s: readOnlyHint=%v, but SPEC says read-only tools are exactly get_*/list_*/validate_*", tl.Name, *a.ReadOnlyHint)
+			t.Errorf("%s: readOnlyHint=%v, but docs/reference.md says read-only tools are exactly get_*/list_*/validate_*", tl.Name, *a.ReadOnlyHint)
 		}
 		if len(tl.Description) == 0 || len(tl.Description) > 300 {
 			t.Errorf("%s: description length %d", tl.Name, len(tl.Description))

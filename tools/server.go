@@ -35,7 +35,7 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	// A scoped token sees only its toolsets. This is a tools/list hook rather
 	// than server.WithToolFilter because mcp-go also applies tool filters at
 	// call time, answering a hidden tool with a JSON-RPC "tool not found";
-	// SPEC §4 wants a permission_denied tool result there instead (scopeCheck).
+	// docs/reference.md §4 wants a permission_denied tool result there instead (scopeCheck).
 	hooks.AddAfterListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
 		g := scope.From(ctx)
 		if g == nil || res == nil {
@@ -87,7 +87,7 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	return s
 }
 
-// withErrorOutput lets every output schema accept the SPEC §4 error result.
+// withErrorOutput lets every output schema accept the docs/reference.md §4 error result.
 // Clients built on the TypeScript SDK (1.32, and the Inspector on it)
 // validate structuredContent against the tool's output schema even when
 // isError is set, and throw away a result that fails: with a plain
@@ -127,7 +127,7 @@ func errorTolerant(schema json.RawMessage) json.RawMessage {
 	return b
 }
 
-// ErrorResult is the SPEC.md §4 error result for err, for middleware outside
+// ErrorResult is the docs/reference.md §4 error result for err, for middleware outside
 // this package (the HTTP server's shutdown handling) that must answer a tool
 // call in the same shape as the tools do.
 func ErrorResult(err error) *mcp.CallToolResult { return errorResult(err) }

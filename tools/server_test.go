@@ -260,8 +260,8 @@ func TestScope_UsernameGrantWithIDOnlyAccount(t *testing.T) {
 
 // The whole default tools/list is what every agent pays for in context on
 // every session. The 16 KB for the whole list is not reachable with
-// every toolset on by default (SPEC §2) and a description on every property
-// (SPEC §3) for ~26 tools (see README, "Context cost"); what this guards is
+// every toolset on by default (docs/reference.md §2) and a description on every property
+// (docs/reference.md §3) for ~26 tools (see README, "Context cost"); what this guards is
 // bloat: no tool over 3 KB, and an average under 1.2 KB per tool.
 func TestToolsList_ContextCost(t *testing.T) {
 	const budget = 16 << 10
@@ -362,7 +362,7 @@ func TestLogNotifications_OnlyAfterSetLevel(t *testing.T) {
 	}
 }
 
-// Every output schema admits the SPEC §4 error object (clients on the
+// Every output schema admits the docs/reference.md §4 error object (clients on the
 // TypeScript SDK validate error results too) and still requires the success
 // fields otherwise.
 func TestOutputSchemas_AdmitErrorResults(t *testing.T) {

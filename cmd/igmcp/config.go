@@ -18,7 +18,7 @@ import (
 )
 
 // config is the resolved configuration: flags override environment variables
-// (SPEC.md §2); secrets come only from the environment or files.
+// (docs/reference.md §2); secrets come only from the environment or files.
 type config struct {
 	sandbox      bool
 	sandboxImage time.Duration
