@@ -84,3 +84,19 @@ func kindOf(err error) failure.Kind {
 }
 
 func failureOf(err error) *failure.Error { return failure.Classify(err) }
+
+// oneSendPerContainer fails the test when any container got more than one
+// media_publish request, and returns the total number of sends. Posts can
+// hide a second send (a fake that refuses it); requests cannot.
+func oneSendPerContainer(t testing.TB, r *rig) int {
+	t.Helper()
+	total := 0
+	for _, c := range r.fake.Containers() {
+		n := r.fake.MediaPublishes(c.ID)
+		if n > 1 {
+			t.Errorf("container %s: media_publish sent %d times", c.ID, n)
+		}
+		total += n
+	}
+	return total
+}

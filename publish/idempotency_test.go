@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,8 +34,8 @@ func TestSameKeySameResult_AcrossRestart(t *testing.T) {
 	if n := len(r.fake.Calls()) - calls; n > 1 { // at most the quota read of a new process
 		t.Fatalf("replay made %d Graph calls", n)
 	}
-	if got := len(r.fake.Published(a.ID)); got != 1 {
-		t.Fatalf("published %d", got)
+	if got, sends := len(r.fake.Published(a.ID)), oneSendPerContainer(t, r); got != 1 || sends != 1 {
+		t.Fatalf("published %d, media_publish sent %d times", got, sends)
 	}
 	// The same key for other content is refused, not published.
 	other := post("different")
@@ -60,6 +61,9 @@ func TestConcurrentSameKey_OnePost(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times, want 1", sends)
+	}
 	if got := len(r.fake.Published(a.ID)); got != 1 {
 		t.Fatalf("published %d, want 1", got)
 	}
@@ -76,30 +80,119 @@ func TestConcurrentSameKey_OnePost(t *testing.T) {
 	}
 }
 
-// Two processes (two publishers on one database) racing on one key publish
-// once: only one can move the record to publish_sent.
-func TestTwoProcessesSameKey_OnePost(t *testing.T) {
-	r := newRig(t, fakegraph.Options{Latency: 10 * time.Millisecond}, ratelimit.Config{})
+// barrier holds the first n arrivals until all n have arrived (or the
+// deadline passes, and then reached reports false).
+type barrier struct {
+	mu      sync.Mutex
+	n       int
+	arrived int
+	all     chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{n: n, all: make(chan struct{})} }
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	b.arrived++
+	if b.arrived == b.n {
+		close(b.all)
+	}
+	held := b.arrived <= b.n
+	b.mu.Unlock()
+	if held {
+		select {
+		case <-b.all:
+		case <-time.After(30 * time.Second): // hang guard: reached() then fails the test
+		}
+	}
+}
+
+func (b *barrier) reached() bool {
+	select {
+	case <-b.all:
+		return true
+	default:
+		return false
+	}
+}
+
+// heldStore holds every move of key to publish_sent at a barrier.
+type heldStore struct {
+	publish.Store
+	key  string
+	gate *barrier
+}
+
+func (h heldStore) AdvancePublish(ctx context.Context, accountID, key string, step store.PublishStep) (store.Publish, error) {
+	if key == h.key && step.To == store.PublishSent {
+		h.gate.wait()
+	}
+	return h.Store.AdvancePublish(ctx, accountID, key, step)
+}
+
+// Two processes (two publishers on one database) publish one key and are
+// both held just before the move to publish_sent, the compare-and-set that
+// decides who sends: exactly one media_publish goes out, and the other
+// answers "in flight" without sending. Ignoring a lost compare-and-set
+// there fails this test.
+func TestTwoProcessesSameKey_HeldBeforeSend(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
 	a := r.accounts[0]
 	other, err := store.Open(context.Background(), store.Config{DataDir: r.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	p2 := publish.New(other, publish.WithPollPolicy(fastPolls))
 	req := post("two processes")
 	req.IdempotencyKey = "shared"
+	gate := newBarrier(2)
+	pubs := []*publish.Publisher{
+		publish.New(heldStore{r.store, req.IdempotencyKey, gate}, publish.WithPollPolicy(fastPolls)),
+		publish.New(heldStore{other, req.IdempotencyKey, gate}, publish.WithPollPolicy(fastPolls)),
+	}
+	results := make([]*publish.Result, 2)
+	errs := make([]error, 2)
 	var wg sync.WaitGroup
-	for _, p := range []*publish.Publisher{r.pub, p2, r.pub, p2} {
+	for i, p := range pubs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = p.Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
+			results[i], errs[i] = p.Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
 		}()
 	}
 	wg.Wait()
-	if got := len(r.fake.Published(a.ID)); got != 1 {
-		t.Fatalf("published %d, want 1", got)
+	if !gate.reached() {
+		t.Fatal("the two publishers were never both held before publish_sent: the race was not reached")
+	}
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times, want 1", sends)
+	}
+	posts := r.fake.Published(a.ID)
+	if len(posts) != 1 {
+		t.Fatalf("%d posts", len(posts))
+	}
+	won, lost := 0, 0
+	for i := range 2 {
+		switch fe := failure.Classify(errs[i]); {
+		case errs[i] == nil && results[i].MediaID == posts[0].ID:
+			won++
+		case errs[i] != nil && fe.Kind == failure.Transient && fe.Retryable && strings.Contains(fe.Message, "in progress"):
+			lost++
+		default:
+			t.Errorf("publisher %d: %+v %v", i, results[i], errs[i])
+		}
+	}
+	if won != 1 || lost != 1 {
+		t.Fatalf("%d won, %d answered in flight; want one each", won, lost)
+	}
+	// The loser repeats its call: the recorded post, nothing sent.
+	for i := range 2 {
+		if errs[i] != nil {
+			res, err := pubs[i].Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
+			if err != nil || !res.Replayed || res.MediaID != posts[0].ID || r.fake.CountCalls("POST", "/media_publish") != 1 {
+				t.Fatalf("repeat: %+v %v", res, err)
+			}
+		}
 	}
 }
 
@@ -183,6 +276,9 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 	again, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
 	if err != nil || again.MediaID != res.MediaID || len(r.fake.Published(a.ID)) != 1 {
 		t.Fatalf("repeat: %v %+v, published %d", err, again, len(r.fake.Published(a.ID)))
+	}
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times", sends)
 	}
 }
 
@@ -277,5 +373,8 @@ func TestResumeDoesNotDoubleTheFirstComment(t *testing.T) {
 	}
 	if n := r.fake.CountCalls("POST", "/comments"); n != 0 {
 		t.Fatalf("first comment posted again (%d)", n)
+	}
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times (once by the test)", sends)
 	}
 }
