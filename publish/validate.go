@@ -2,8 +2,10 @@ package publish
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -189,11 +191,124 @@ func checkMediaURL(field, raw string, required bool) error {
 	if u.User != nil {
 		return failure.Invalid(field, "URL must not contain credentials")
 	}
-	host := strings.ToLower(u.Hostname())
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasPrefix(host, "127.") || host == "::1" || host == "0.0.0.0" {
-		return failure.Invalid(field, "URL points to this machine (%s); Instagram needs a public URL", host)
+	if why := nonPublicHost(u.Hostname()); why != "" {
+		return failure.Invalid(field, "URL host %s is %s; Instagram fetches media only from public hosts", u.Hostname(), why)
 	}
 	return nil
+}
+
+// nonPublicHost says why host can never be a public host ("" when it may
+// be): a name of this machine (localhost), or an IP literal, in any form a
+// resolver accepts (0, 127.1, 0x7f.0.0.1, 0177.0.0.1, 2130706433, [::],
+// [::ffff:127.0.0.1] …), that is not a public address. Other names are not
+// resolved here; a name that resolves to a private address is for the
+// dial-time guard to refuse.
+func nonPublicHost(host string) string {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return "this machine"
+	}
+	a, ok := ipLiteral(h)
+	if !ok || publicAddr(a) {
+		return ""
+	}
+	return "not a public address (" + a.String() + ")"
+}
+
+// ipLiteral parses host as an IP address: IPv6 (brackets already removed
+// by url.Hostname), or IPv4 in the inet_aton forms resolvers accept — one
+// to four parts, each decimal, octal (leading 0) or hex (0x), the last
+// filling the remaining bytes.
+func ipLiteral(host string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.WithZone(""), true
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		n, ok := atonPart(p)
+		// every part but the last is one byte; the last fills the rest
+		limit := uint64(0xff)
+		if i == len(parts)-1 {
+			limit = 1<<(8*(4-i)) - 1
+		}
+		if !ok || n > limit {
+			return netip.Addr{}, false
+		}
+		if i < len(parts)-1 {
+			v |= n << (8 * (3 - i))
+		} else {
+			v |= n
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+func atonPart(p string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(p) > 2 && p[:2] == "0x":
+		p, base = p[2:], 16
+	case len(p) > 1 && p[0] == '0':
+		p, base = p[1:], 8
+	}
+	if p == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(p, base, 32)
+	return n, err == nil
+}
+
+// reservedPrefixes are address ranges that are global unicast to net/netip
+// yet never a public web server.
+var reservedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, broadcast
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("100::/64"),        // discard
+	netip.MustParsePrefix("2001::/32"),       // Teredo
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
+}
+
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// publicAddr reports whether a is a global unicast address outside the
+// private and reserved ranges; an IPv4 address embedded in IPv6 (mapped,
+// NAT64, 6to4) is judged as itself.
+func publicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case nat64.Contains(a):
+			return publicAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+		case sixToFour.Contains(a):
+			return publicAddr(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
+		}
+	}
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		return false
+	}
+	for _, p := range reservedPrefixes {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkAltText(field, s string) error {
