@@ -100,3 +100,12 @@ func oneSendPerContainer(t testing.TB, r *rig) int {
 	}
 	return total
 }
+
+func digest(t testing.TB, r publish.Request) string {
+	t.Helper()
+	d, err := r.Digest(publish.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

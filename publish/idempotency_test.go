@@ -250,7 +250,7 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, req.Digest(publish.Options{})); err != nil {
+	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, digest(t, req)); err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []store.PublishStep{
@@ -355,7 +355,7 @@ func TestResumeDoesNotDoubleTheFirstComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	commentID := r.fake.AddComment(m.ID, a.Username, "already here")
-	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, req.Digest(publish.Options{})); err != nil {
+	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, digest(t, req)); err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []store.PublishStep{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/store"
 )
 
@@ -57,25 +58,35 @@ func CheckIdempotencyKey(key string) error {
 	return nil
 }
 
-// Run validates the request and publishes it exactly once per
-// (account, IdempotencyKey): a repeat returns the recorded result, and a
-// call interrupted at any step (even by a crash) resumes where it stopped.
+// Run publishes r exactly once per (account, IdempotencyKey): a repeat
+// returns the recorded result, and a call interrupted at any step (even by
+// a crash) resumes where it stopped. It is the one way to publish a post:
+// it checks the request (key, input rules, local file; not again when
+// Validate passed), then the media (preflight) and the quota, all before
+// any container is created.
 func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (*Result, error) {
-	if err := r.Validate(); err != nil {
+	c, err := r.checkOnce()
+	if err != nil {
+		return nil, err
+	}
+	if c.file != nil && !c.file.Video && p.local.Stager == nil {
+		return nil, NoStagingError(c.file.Field)
+	}
+	digest, err := c.digest(r.Kind, o)
+	if err != nil {
 		return nil, err
 	}
 	key := r.IdempotencyKey
 	if key == "" {
 		key = autoKeyPrefix + randomID()
-	} else if strings.HasPrefix(key, autoKeyPrefix) || strings.HasPrefix(key, containerKeyPrefix) {
-		return nil, CheckIdempotencyKey(key)
 	}
-	// Preflight (IGMCP_PREFLIGHT) looks at the media once, before any
-	// container; a key already published replays without fetching anything.
+	// Preflight (IGMCP_PREFLIGHT) looks at the media given by URL once,
+	// before any container (check judged local files already); a key
+	// already published replays without fetching anything.
 	var warnings []string
 	if p.preflight != nil {
 		if rec, err := p.store.GetPublish(ctx, a.ID, key); err != nil || rec.State != store.PublishPublished {
-			if warnings, err = p.preflight(ctx, r.Media()); err != nil {
+			if warnings, err = p.preflight(ctx, urlMedia(c.kind.media())); err != nil {
 				return nil, err
 			}
 		}
@@ -83,10 +94,12 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 	if err := p.checkQuota(ctx, a); err != nil {
 		return nil, err
 	}
+	b := &builder{p: p, a: a, progress: o.Progress, local: p.localMedia(o), file: c.file}
 	job := keyedRun{
-		key: key, digest: r.Digest(o), caption: r.caption(), firstComment: r.firstComment(), story: r.Kind == KindStory,
+		key: key, digest: digest, caption: c.kind.caption(), firstComment: c.kind.firstComment(), story: r.Kind == KindStory,
 		build: func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
-			return p.build(ctx, a, &r, deadline, o)
+			b.deadline = deadline
+			return c.kind.build(ctx, b)
 		},
 	}
 	res, err := p.runKeyed(ctx, a, job, o)
@@ -94,6 +107,16 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 		res.Warnings = append(warnings, res.Warnings...)
 	}
 	return res, err
+}
+
+func urlMedia(ms []preflight.Media) []preflight.Media {
+	var out []preflight.Media
+	for _, m := range ms {
+		if m.URL != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // PublishContainer publishes a container created earlier (a draft, or a Reel

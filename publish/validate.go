@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/preflight"
 )
 
 // Documented limits (docs/graph-api.md §2, §13).
@@ -44,80 +45,102 @@ func CountMentions(s string) int { return len(mentionRE.FindAllString(s, -1)) }
 // Validate checks the post against every rule that can be checked without
 // calling Instagram.
 func (in *PostInput) Validate() error {
+	_, err := in.check()
+	return err
+}
+
+func (in *PostInput) check() (*LocalFile, error) {
 	if err := checkMediaURL("image_url", in.ImageURL, true); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkAltText("alt_text", in.AltText); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkUserTags("user_tags", in.UserTags); err != nil {
-		return err
+		return nil, err
 	}
-	return in.Common.validate("")
+	return nil, in.Common.validate("")
 }
 
 // Validate checks the carousel and each of its items.
 func (in *CarouselInput) Validate() error {
-	n := len(in.Items)
-	if n < MinCarouselItems || n > MaxCarouselItems {
-		return failure.Invalid("items", "a carousel needs %d to %d items, got %d", MinCarouselItems, MaxCarouselItems, n)
-	}
-	for i := range in.Items {
-		it := &in.Items[i]
-		p := fmt.Sprintf("items[%d]", i)
-		switch {
-		case it.ImageURL != "" && it.VideoURL != "":
-			return failure.Invalid(p, "give either image_url or video_url, not both")
-		case it.ImageURL == "" && it.VideoURL == "":
-			return failure.Invalid(p+".image_url", "each item needs image_url or video_url")
-		case it.ImageURL != "":
-			if err := checkMediaURL(p+".image_url", it.ImageURL, true); err != nil {
-				return err
-			}
-			if err := checkAltText(p+".alt_text", it.AltText); err != nil {
-				return err
-			}
-		default:
-			if err := checkMediaURL(p+".video_url", it.VideoURL, true); err != nil {
-				return err
-			}
-			if it.AltText != "" {
-				return failure.Invalid(p+".alt_text", "alt_text applies to image items only")
-			}
-		}
-		if err := checkUserTags(p+".user_tags", it.UserTags); err != nil {
-			return err
-		}
-	}
-	return in.Common.validate("")
+	_, err := in.check()
+	return err
 }
 
-// Validate checks the Reel.
+func (in *CarouselInput) check() (*LocalFile, error) {
+	n := len(in.Items)
+	if n < MinCarouselItems || n > MaxCarouselItems {
+		return nil, failure.Invalid("items", "a carousel needs %d to %d items, got %d", MinCarouselItems, MaxCarouselItems, n)
+	}
+	for i := range in.Items {
+		if err := in.Items[i].validate(fmt.Sprintf("items[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, in.Common.validate("")
+}
+
+func (it *CarouselItem) validate(p string) error {
+	switch {
+	case it.ImageURL != "" && it.VideoURL != "":
+		return failure.Invalid(p, "give either image_url or video_url, not both")
+	case it.ImageURL == "" && it.VideoURL == "":
+		return failure.Invalid(p+".image_url", "each item needs image_url or video_url")
+	case it.ImageURL != "":
+		if err := checkMediaURL(p+".image_url", it.ImageURL, true); err != nil {
+			return err
+		}
+		if err := checkAltText(p+".alt_text", it.AltText); err != nil {
+			return err
+		}
+	default:
+		if err := checkMediaURL(p+".video_url", it.VideoURL, true); err != nil {
+			return err
+		}
+		if it.AltText != "" {
+			return failure.Invalid(p+".alt_text", "alt_text applies to image items only")
+		}
+	}
+	return checkUserTags(p+".user_tags", it.UserTags)
+}
+
+// Validate checks the Reel; a file_path video is opened and its first
+// bytes judged.
 func (in *ReelInput) Validate() error {
+	_, err := in.check()
+	return err
+}
+
+func (in *ReelInput) check() (*LocalFile, error) {
+	var f *LocalFile
 	if in.FilePath != "" {
-		cp := *in
-		cp.FilePath = ""
-		return ValidateLocalReel(&cp, in.FilePath)
+		if in.VideoURL != "" {
+			return nil, failure.Invalid("file_path", "give video_url or file_path, not both")
+		}
+		var err error
+		if f, err = checkLocalFile("file_path", in.FilePath, "", preflight.Reel); err != nil {
+			return nil, err
+		}
+	} else if err := checkMediaURL("video_url", in.VideoURL, true); err != nil {
+		return nil, err
 	}
 	if err := in.Trial.validate("trial_params"); err != nil {
-		return err
-	}
-	if err := checkMediaURL("video_url", in.VideoURL, true); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkMediaURL("cover_url", in.CoverURL, false); err != nil {
-		return err
+		return nil, err
 	}
 	if in.ThumbOffset != nil && *in.ThumbOffset < 0 {
-		return failure.Invalid("thumb_offset", "thumb_offset is milliseconds from the start and cannot be negative")
+		return nil, failure.Invalid("thumb_offset", "thumb_offset is milliseconds from the start and cannot be negative")
 	}
 	if utf8.RuneCountInString(in.AudioName) > 100 {
-		return failure.Invalid("audio_name", "audio_name is at most 100 characters")
+		return nil, failure.Invalid("audio_name", "audio_name is at most 100 characters")
 	}
 	if err := checkUserTags("user_tags", in.UserTags); err != nil {
-		return err
+		return nil, err
 	}
-	return in.Common.validate("")
+	return f, in.Common.validate("")
 }
 
 func (c *Common) validate(prefix string) error {

@@ -86,7 +86,7 @@ func newEnv7On(t *testing.T, fake *fakegraph.Server, base string, o env7Opts) *e
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st}
+	deps := &tools.Deps{Accounts: accounts, Publisher: newPublisher(st, o.media), Journal: st}
 	srv := server.NewMCPServer("igmcp", "test", server.WithToolCapabilities(false), server.WithLogging(),
 		server.WithRecovery(), server.WithOutputSchemaValidation())
 	// Once Deps has the Media field (the wiring of issue 7), All uses it.
@@ -103,6 +103,19 @@ func newEnv7On(t *testing.T, fake *fakegraph.Server, base string, o env7Opts) *e
 		e.mu.Unlock()
 	})
 	return e
+}
+
+// newPublisher is the publisher cmd/igmcp builds: local files staged and
+// uploaded, and media preflighted, as m says.
+func newPublisher(st store.Store, m *tools.MediaDeps) *publish.Publisher {
+	opts := []publish.Option{publish.WithPollPolicy(fastPolls)}
+	if m != nil {
+		opts = append(opts, publish.WithLocalMedia(publish.Local{Stager: m.Stager, Upload: m.Upload}))
+		if m.Preflight != nil {
+			opts = append(opts, publish.WithPreflight(m.Preflight.Check))
+		}
+	}
+	return publish.New(st, opts...)
 }
 
 // withMediaTools is every tool: All, plus MediaTools until All lists them.

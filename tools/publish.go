@@ -71,7 +71,7 @@ func publishTool[A any, PA interface {
 			}
 			r, o := PA(a).request()
 			r.IdempotencyKey, o.Wait = c.IdempotencyKey, wait
-			if err := d.Media.checkRoot("file_path", fileArg(r)); err != nil {
+			if err := d.Media.checkRoot("file_path", r.FilePath()); err != nil {
 				return nil, "", err
 			}
 			if c.Background() {
@@ -120,17 +120,6 @@ type publishReelArgs struct {
 
 func (a *publishReelArgs) request() (publish.Request, publish.Options) {
 	return publish.Request{Kind: publish.KindReel, Reel: &a.ReelInput}, publish.Options{}
-}
-
-// fileArg is the file_path a publishing tool's request carries, if any.
-func fileArg(r publish.Request) string {
-	if r.Reel != nil {
-		return r.Reel.FilePath
-	}
-	if r.Story != nil {
-		return r.Story.FilePath
-	}
-	return ""
 }
 
 // PublishReel publishes a Reel, reporting progress while Instagram processes
@@ -238,11 +227,11 @@ func PublishContainer(d *Deps) Tool {
 // run is the one path of every publishing tool: input rules first (no Graph
 // call on bad input), then the account, then the exactly-once pipeline.
 func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, r publish.Request, o publish.Options) (any, string, error) {
-	acct, err := prepare(ctx, d, account, r)
+	acct, err := prepare(ctx, d, account, &r)
 	if err != nil {
 		return nil, "", err
 	}
-	if f := fileArg(r); f != "" && (r.Reel != nil || r.Story.IsVideo()) {
+	if r.FilePath() != "" && (r.Reel != nil || r.Story.IsVideo()) {
 		// a file upload reports 0–50 %, processing 50–100 %
 		p := newProgress(ctx, req)
 		o.UploadProgress, o.Progress = p.upload(), p.wait(50)
@@ -256,23 +245,19 @@ func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, 
 // runJob is run for wait: false: the same checks, then the publish is
 // handed to the scheduler as a job and the call returns at once.
 func runJob(ctx context.Context, d *Deps, account string, r publish.Request, o publish.Options) (any, string, error) {
-	acct, err := prepare(ctx, d, account, r)
+	acct, err := prepare(ctx, d, account, &r)
 	if err != nil {
 		return nil, "", err
 	}
 	return startJob(ctx, d.Scheduler, acct.ID, r, o)
 }
 
-// prepare checks a publish before anything reaches Instagram (input rules,
-// the caller's key) and resolves the account.
-func prepare(ctx context.Context, d *Deps, account string, r publish.Request) (*auth.Account, error) {
+// prepare checks a publish before anything reaches Instagram (the caller's
+// key, input rules, a local file) and resolves the account. The request
+// remembers it passed: Run and StartJob do not check it again.
+func prepare(ctx context.Context, d *Deps, account string, r *publish.Request) (*auth.Account, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
-	}
-	if r.IdempotencyKey != "" {
-		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
-			return nil, err
-		}
 	}
 	return d.Accounts.Resolve(ctx, account)
 }

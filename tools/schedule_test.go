@@ -61,7 +61,11 @@ func newScheduleEnv(t *testing.T, era string, fo fakegraph.Options, media ...*to
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	pub := publish.New(st, publish.WithPollPolicy(fastPolls))
+	var m *tools.MediaDeps
+	if len(media) > 0 {
+		m = media[0]
+	}
+	pub := newPublisher(st, m)
 	sched, err := scheduler.New(scheduler.Config{Store: st, Accounts: accounts, Publisher: pub, Tick: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
