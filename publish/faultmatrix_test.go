@@ -51,6 +51,7 @@ var matrixFaults = []matrixFault{
 	{name: "500", fault: fakegraph.Fault{Action: fakegraph.FaultHTTP500}},
 	{name: "connection drop", fault: fakegraph.Fault{Action: fakegraph.FaultDrop}},
 	{name: "publish-then-fail", fault: fakegraph.Fault{Action: fakegraph.FaultPublishThenFail}},
+	{name: "drop, applied 150 ms later", fault: fakegraph.Fault{Action: fakegraph.FaultDropThenApplyLater, ApplyAfter: 150 * time.Millisecond}},
 	{name: "190", fault: fakegraph.Fault{Action: fakegraph.FaultGraphError, GraphError: graphErr(190, 463, "Error validating access token: Session has expired")}},
 	{name: "4", fault: fakegraph.Fault{Action: fakegraph.FaultGraphError, GraphError: graphErr(4, 0, "(#4) Application request limit reached")}},
 	{name: "17", fault: fakegraph.Fault{Action: fakegraph.FaultGraphError, GraphError: graphErr(17, 0, "(#17) User request limit reached")}},
@@ -95,8 +96,9 @@ func (c cell) sent(n int) cell { c.sends = n; return c }
 var faultMatrix = map[string]map[string]cell{
 	"latency spike": {"child create": onePost, "parent create": onePost, "status poll": onePost, "publish": onePost, "first comment": onePost},
 	// Creation and status reads are safe to repeat: the client retries
-	// them. A 5xx on media_publish did nothing here: the container still
-	// reads FINISHED, so it is sent once more.
+	// them. A 5xx or a drop on media_publish did nothing here, but nothing
+	// tells: the container is polled, and sent once more only after it
+	// read FINISHED for the whole send grace.
 	"500": {"child create": onePost.retry(), "parent create": onePost.retry(), "status poll": onePost.retry(),
 		"publish": onePost.retry().reconcile().sent(2), "first comment": onePost.warn()},
 	"connection drop": {"child create": onePost.retry(), "parent create": onePost.retry(), "status poll": onePost.retry(),
@@ -106,6 +108,11 @@ var faultMatrix = map[string]map[string]cell{
 	// after a lost publish answer (the container reads PUBLISHED, never
 	// sent again); the comment exists but the result warns.
 	"publish-then-fail": {"child create": onePost.retry(), "parent create": onePost.retry(), "status poll": onePost.retry(),
+		"publish": onePost.warn().reconcile(), "first comment": onePost.warn()},
+	// The request takes effect after its answer was lost: an orphan
+	// container; a post that appears while the container is polled within
+	// the grace (never sent again); a comment the result says failed.
+	"drop, applied 150 ms later": {"child create": onePost.retry(), "parent create": onePost.retry(), "status poll": onePost.retry(),
 		"publish": onePost.warn().reconcile(), "first comment": onePost.warn()},
 	"190":          refusedEverywhere(failure.AuthExpired),
 	"4":            refusedEverywhere(failure.RateLimited),
@@ -182,6 +189,9 @@ func TestFaultMatrix(t *testing.T) {
 // fake saw.
 func observe(t *testing.T, r *rig, acct string, res *publish.Result, err error) cell {
 	t.Helper()
+	if err := r.fake.WaitLate(t.Context()); err != nil { // requests that take effect late count too
+		t.Fatal(err)
+	}
 	posts := r.fake.Published(acct)
 	var c cell
 	switch {
@@ -201,8 +211,11 @@ func observe(t *testing.T, r *rig, acct string, res *publish.Result, err error) 
 		c.kind = fe.Kind
 	}
 	album := ""
-	for _, ct := range r.fake.Containers() {
-		if ct.Kind == fakegraph.KindCarousel {
+	if res != nil {
+		album = res.ContainerID
+	}
+	for _, ct := range r.fake.Containers() { // the first album: a late one is an orphan
+		if album == "" && ct.Kind == fakegraph.KindCarousel {
 			album = ct.ID
 		}
 	}

@@ -26,6 +26,9 @@ var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5
 // rig is the production pipeline (Graph client, governor, publisher, store)
 // around a fake Graph API.
 type rig struct {
+	// grace is the publisher's send grace (IGMCP_SEND_GRACE), short in
+	// tests; set it before open.
+	grace    time.Duration
 	fake     *fakegraph.Server
 	base     string
 	store    store.Store
@@ -40,7 +43,7 @@ func newRig(t testing.TB, fo fakegraph.Options, gc ratelimit.Config) *rig {
 	fake := fakegraph.New(fo)
 	base, stop := fake.Start()
 	t.Cleanup(stop)
-	r := &rig{fake: fake, base: base, dir: t.TempDir(), governor: ratelimit.New(gc)}
+	r := &rig{grace: testGrace, fake: fake, base: base, dir: t.TempDir(), governor: ratelimit.New(gc)}
 	r.open(t)
 	accts := fo.Accounts
 	if len(accts) == 0 {
@@ -68,8 +71,12 @@ func (r *rig) open(t testing.TB) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	r.store = st
-	r.pub = publish.New(st, publish.WithPollPolicy(fastPolls))
+	r.pub = publish.New(st, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(r.grace))
 }
+
+// testGrace is the send grace of test publishers: long next to the fake's
+// answers (milliseconds), short enough to wait out.
+const testGrace = 400 * time.Millisecond
 
 func post(caption string) publish.Request {
 	return publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: "https://cdn.example.com/p.jpg", Common: publish.Common{Caption: caption}}}

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -211,8 +212,9 @@ func TestResumeAfterCrashInPublishSent(t *testing.T) {
 	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); kindOf(err) != failure.OutcomeUnknown {
 		t.Fatalf("want outcome_unknown, got %v", err)
 	}
+	// The record stays in publish_sent: the send's outcome is open.
 	rec, err := r.store.GetPublish(t.Context(), a.ID, "crash-key")
-	if err != nil || rec.State != store.PublishFailed || rec.ErrorKind != string(failure.OutcomeUnknown) {
+	if err != nil || rec.State != store.PublishSent {
 		t.Fatalf("ledger: %+v %v", rec, err)
 	}
 	// Restart with Instagram reachable again: the same key settles the
@@ -238,11 +240,13 @@ func TestResumeAfterCrashInPublishSent(t *testing.T) {
 }
 
 // A record left in publish_sent by a process that died between claiming the
-// send and sending it: within the grace it counts as in flight; after it, a
-// FINISHED container proves the publish never reached Instagram, and the
-// same key publishes it, once.
+// send and sending it: within the grace nothing is sent (the send may still
+// take effect) and the outcome is unknown until the time the grace ends,
+// which the error names; after it, a FINISHED container proves the publish
+// never reached Instagram, and the same key publishes it, once.
 func TestResumeSentButNeverDelivered(t *testing.T) {
 	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	r.grace = time.Hour
 	a := r.accounts[0]
 	req := post("lost send")
 	req.IdempotencyKey = "lost-send"
@@ -253,22 +257,30 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, digest(t, req)); err != nil {
 		t.Fatal(err)
 	}
+	var claimed store.Publish
 	for _, step := range []store.PublishStep{
 		{From: store.PublishReserved, To: store.PublishContainerCreated, ContainerID: c.ID},
 		{From: store.PublishContainerCreated, To: store.PublishSent},
 	} {
-		if _, err := r.store.AdvancePublish(t.Context(), a.ID, req.IdempotencyKey, step); err != nil {
+		if claimed, err = r.store.AdvancePublish(t.Context(), a.ID, req.IdempotencyKey, step); err != nil {
 			t.Fatal(err)
 		}
 	}
 	r.open(t)
-	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); err == nil || !failure.Classify(err).Retryable {
-		t.Fatalf("within the grace a fresh publish_sent must be treated as in flight: %v", err)
+	_, err = r.pub.Run(t.Context(), a, req, publish.Options{Wait: 200 * time.Millisecond})
+	fe := failureOf(err)
+	if fe == nil || fe.Kind != failure.OutcomeUnknown || fe.Retryable || !strings.Contains(fe.Action, "get_container_status") {
+		t.Fatalf("within the grace: want outcome_unknown saying when to look, got %v", err)
 	}
-	if n := len(r.fake.Published(a.ID)); n != 0 {
-		t.Fatalf("published %d inside the grace", n)
+	when, perr := time.Parse(time.RFC3339, regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`).FindString(fe.Action))
+	if grace := claimed.UpdatedAt.Add(time.Hour); perr != nil || when.Before(grace) || when.Sub(grace) > time.Second {
+		t.Fatalf("action %q: want the end of the grace, %s", fe.Action, grace.UTC())
 	}
-	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(time.Nanosecond))
+	if n := r.fake.CountCalls("POST", "/media_publish"); n != 0 {
+		t.Fatalf("media_publish sent %d times inside the grace", n)
+	}
+	r.grace = time.Nanosecond
+	r.open(t)
 	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
 	if err != nil || res.Status != publish.StatusPublished || res.ContainerID != c.ID {
 		t.Fatalf("after grace: %v %+v", err, res)

@@ -45,7 +45,7 @@ func reel(in *publish.ReelInput, key string) publish.Request {
 
 // withLocal makes r publish local files with l (staging, upload settings).
 func (r *rig) withLocal(l publish.Local) {
-	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithLocalMedia(l))
+	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(r.grace), publish.WithLocalMedia(l))
 }
 
 func TestStory_ImageURL_OnceAndReplayed(t *testing.T) {

@@ -108,7 +108,7 @@ func newEnv7On(t *testing.T, fake *fakegraph.Server, base string, o env7Opts) *e
 // newPublisher is the publisher cmd/igmcp builds: local files staged and
 // uploaded, and media preflighted, as m says.
 func newPublisher(st store.Store, m *tools.MediaDeps) *publish.Publisher {
-	opts := []publish.Option{publish.WithPollPolicy(fastPolls)}
+	opts := []publish.Option{publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace)}
 	if m != nil {
 		opts = append(opts, publish.WithLocalMedia(publish.Local{Stager: m.Stager, Upload: m.Upload}))
 		if m.Preflight != nil {

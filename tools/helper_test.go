@@ -39,6 +39,10 @@ var fastPolls = publish.PollPolicy{
 	Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
 }
 
+// sendGrace is the publishers' IGMCP_SEND_GRACE (default 2 min): how long a
+// media_publish whose answer was lost may still take effect.
+const sendGrace = time.Second
+
 var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
 
 type testEnv struct {
@@ -85,7 +89,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st, Sandbox: o.sandbox}
+	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace)), Journal: st, Sandbox: o.sandbox}
 	rawSrv := tools.NewServer(deps, "test", o.selection)
 	srv := rawSrv
 	e := &testEnv{fake: fake, account: acct, store: st, server: rawSrv}

@@ -119,3 +119,20 @@ func TestPublishStory_SameFileSameKeyReplays(t *testing.T) {
 		t.Fatalf("%d posts, %d sends", n, sends)
 	}
 }
+
+// Meta drops the media_publish answer and puts the request into effect
+// later (here 0.3 s, within the 1 s send grace): one create_post makes one
+// post, found and reported, and media_publish is sent once.
+func TestCreatePost_AnswerLostAppliedLater_OnePost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	e.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Nth: 1, Action: fakegraph.FaultDropThenApplyLater, ApplyAfter: 300 * time.Millisecond})
+	m := mustOK(t, e.call(t, "create_post", map[string]any{"image_url": jpeg, "caption": "slow meta"}))
+	if err := e.fake.WaitLate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	posts := e.fake.Published(e.account.ID)
+	if n := sendsPerContainer(t, e.fake); n != 1 || len(posts) != 1 || m["media_id"] != posts[0].ID {
+		t.Fatalf("%d sends, %d posts, result %v", n, len(posts), m)
+	}
+}
