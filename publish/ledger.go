@@ -367,7 +367,8 @@ func (p *Publisher) finishPublished(ctx context.Context, t *tracker, res *Result
 	ctx = context.WithoutCancel(ctx) // the post is live: record it whatever the caller does
 	body, _ := json.Marshal(res)
 	if t.rec.State == store.PublishSent {
-		if err := t.step(ctx, store.PublishStep{To: store.PublishPublished, MediaID: res.MediaID, Permalink: res.Permalink, Result: body}); err != nil {
+		err := t.step(ctx, store.PublishStep{To: store.PublishPublished, MediaID: res.MediaID, Permalink: res.Permalink, Result: body})
+		if err != nil && t.rec.State != store.PublishPublished { // else another caller recorded it
 			p.log.Error("could not record a published post", "account", t.a.ID, "container", res.ContainerID, "media", res.MediaID, "err", err)
 		}
 	}

@@ -27,6 +27,18 @@ func sendsPerContainer(t *testing.T, f *fakegraph.Server) int {
 	return total
 }
 
+// requireReplay checks that again is first's post replayed, and that the
+// account has that one post from one media_publish.
+func requireReplay(t *testing.T, f *fakegraph.Server, acct string, first, again map[string]any) {
+	t.Helper()
+	if again["replayed"] != true || again["media_id"] != first["media_id"] {
+		t.Fatalf("want %v replayed, got %v", first["media_id"], again)
+	}
+	if n, sends := len(f.Published(acct)), sendsPerContainer(t, f); n != 1 || sends != 1 {
+		t.Fatalf("%d posts, %d sends", n, sends)
+	}
+}
+
 // writeClip writes b at path with modification time mtime.
 func writeClip(t *testing.T, path string, b []byte, mtime time.Time) {
 	t.Helper()
@@ -67,13 +79,7 @@ func TestFilePath_KeyReusedForAnotherFile(t *testing.T) {
 				t.Fatalf("another file under the same key: %v, %d Graph calls", errObj, len(e.fake.Calls())-calls)
 			}
 			writeClip(t, path, clip(10*time.Second), t0.Add(30*time.Minute))
-			again := mustOK(t, e.call(t, tool, args))
-			if again["replayed"] != true || again["media_id"] != first["media_id"] {
-				t.Fatalf("same content written again: %v", again)
-			}
-			if n, sends := len(e.fake.Published(e.account.ID)), sendsPerContainer(t, e.fake); n != 1 || sends != 1 {
-				t.Fatalf("%d posts, %d sends", n, sends)
-			}
+			requireReplay(t, e.fake, e.account.ID, first, mustOK(t, e.call(t, tool, args)))
 		})
 	}
 }
@@ -91,13 +97,7 @@ func TestPublishStory_JobThenCall_SameKeyReplays(t *testing.T) {
 		t.Fatalf("job: %v", j)
 	}
 	args["wait"] = true
-	again := mustOK(t, e.call(t, "publish_story", args))
-	if again["replayed"] != true || again["media_id"] != res["media_id"] {
-		t.Fatalf("same key after the job: %v", again)
-	}
-	if n, sends := len(e.fake.Published(e.account.ID)), sendsPerContainer(t, e.fake); n != 1 || sends != 1 {
-		t.Fatalf("%d posts, %d sends", n, sends)
-	}
+	requireReplay(t, e.fake, e.account.ID, res, mustOK(t, e.call(t, "publish_story", args)))
 }
 
 // publish_story of the same file with the same key replays, also when the
@@ -111,13 +111,7 @@ func TestPublishStory_SameFileSameKeyReplays(t *testing.T) {
 	args := map[string]any{"file_path": path, "idempotency_key": "story-file"}
 	first := mustOK(t, e.call(t, "publish_story", args))
 	writeClip(t, path, clip(10*time.Second), t0.Add(time.Minute))
-	again := mustOK(t, e.call(t, "publish_story", args))
-	if again["replayed"] != true || again["media_id"] != first["media_id"] {
-		t.Fatalf("same file again: %v", again)
-	}
-	if n, sends := len(e.fake.Published(e.account.ID)), sendsPerContainer(t, e.fake); n != 1 || sends != 1 {
-		t.Fatalf("%d posts, %d sends", n, sends)
-	}
+	requireReplay(t, e.fake, e.account.ID, first, mustOK(t, e.call(t, "publish_story", args)))
 }
 
 // Meta drops the media_publish answer and puts the request into effect
