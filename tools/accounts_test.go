@@ -34,9 +34,7 @@ type laEnv struct {
 	client *client.Client
 }
 
-// newLAEnv serves the tools over a token-store registry. The server is
-// tools.NewServer; list_accounts and the scope check are added to it unless
-// it already has them (until they are wired into All and NewServer).
+// newLAEnv serves the tools (tools.NewServer) over a token-store registry.
 func newLAEnv(t *testing.T, fo fakegraph.Options, recs ...auth.Record) *laEnv {
 	t.Helper()
 	fake := fakegraph.New(fo)
@@ -72,23 +70,7 @@ func newLAEnv(t *testing.T, fo fakegraph.Options, recs ...auth.Record) *laEnv {
 	}
 	deps := &tools.Deps{Accounts: reg, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st}
 	srv := tools.NewServer(deps, "test", tools.Selection{})
-	addAccountTools(srv, deps)
 	return &laEnv{fake: fake, reg: reg, deps: deps, client: connectLA(t, srv)}
-}
-
-func addAccountTools(srv *server.MCPServer, deps *tools.Deps) {
-	if srv.GetTool("list_accounts") == nil {
-		tl := tools.ListAccounts(deps)
-		srv.AddTool(tl.Tool, tl.Handler)
-	}
-	// the scope check around each handler as NewServer registered it (its
-	// definitions kept); a second check is harmless once NewServer has it
-	check := tools.CheckScopesMiddleware(deps)
-	for _, tl := range tools.All(deps) {
-		if st := srv.GetTool(tl.Tool.Name); st != nil {
-			srv.AddTool(st.Tool, check(st.Handler))
-		}
-	}
 }
 
 func connectLA(t *testing.T, srv *server.MCPServer) *client.Client {
@@ -98,10 +80,15 @@ func connectLA(t *testing.T, srv *server.MCPServer) *client.Client {
 
 func (e *laEnv) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
+	return e.callCtx(t, context.Background(), name, args)
+}
+
+func (e *laEnv) callCtx(t *testing.T, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
 	req := mcp.CallToolRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = args
-	res, err := e.client.CallTool(context.Background(), req)
+	res, err := e.client.CallTool(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +193,7 @@ func TestListAccounts_SingleEnvToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.NewMCPServer("t", "1", server.WithToolCapabilities(false))
-	tl := tools.ListAccounts(&tools.Deps{Accounts: single})
-	srv.AddTool(tl.Tool, tl.Handler)
+	srv := tools.NewServer(&tools.Deps{Accounts: single}, "test", tools.Selection{Toolsets: []string{tools.ToolsetContext}})
 	e := &laEnv{fake: fake, client: connectLA(t, srv)}
 	m := mustOK(t, e.call(t, "list_accounts", map[string]any{}))
 	a := m["accounts"].([]any)[0].(map[string]any)
@@ -252,13 +237,7 @@ func TestAuthExpired_ActionNamesTheCommand(t *testing.T) {
 func TestListAccounts_ScopedGrantSeesItsAccounts(t *testing.T) {
 	e := newLAEnv(t, fakegraph.Options{Accounts: []fakegraph.Account{laFB, laIG}}, laRecords(time.Now().Add(40*24*time.Hour))...)
 	ctx := scope.With(context.Background(), &scope.Grant{Name: "team", Accounts: []string{"@LA_CREATOR"}})
-	req := mcp.CallToolRequest{}
-	req.Params.Name = "list_accounts"
-	res, err := tools.ListAccounts(e.deps).Handler(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accts := mustOK(t, res)["accounts"].([]any)
+	accts := mustOK(t, e.callCtx(t, ctx, "list_accounts", nil))["accounts"].([]any)
 	if len(accts) != 1 || accts[0].(map[string]any)["id"] != laIG.ID {
 		t.Fatalf("%v", accts)
 	}

@@ -11,7 +11,7 @@ func TestListAndGetMedia(t *testing.T) {
 	for _, era := range eras {
 		t.Run(eraName(era), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv7(t, env7Opts{era: era})
+			e := newEnv(t, envOpts{era: era})
 			var ids []string
 			for i := range 3 {
 				ids = append(ids, e.publishImage(t, fmt.Sprintf("https://cdn.example.com/%d.jpg", i), fmt.Sprintf("post %d", i)))
@@ -43,7 +43,7 @@ func TestListAndGetMedia(t *testing.T) {
 
 func TestMediaTools_Errors(t *testing.T) {
 	t.Parallel()
-	e := newEnv7(t, env7Opts{})
+	e := newEnv(t, envOpts{})
 	for _, tc := range []struct {
 		tool  string
 		args  map[string]any

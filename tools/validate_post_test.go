@@ -48,7 +48,7 @@ func TestValidatePost(t *testing.T) {
 		{"story ok", "story", map[string]any{"video_url": mediatest.URL("/reel.mp4")}, true, "", ""},
 	}
 	for _, era := range eras {
-		e := newEnv7(t, env7Opts{era: era, media: m})
+		e := newEnv(t, envOpts{era: era, media: m})
 		for _, tc := range cases {
 			t.Run(eraName(era)+"/"+tc.name, func(t *testing.T) {
 				res := mustOK(t, e.call(t, "validate_post", map[string]any{"kind": tc.kind, "post": tc.post}))
@@ -72,7 +72,7 @@ func TestValidatePost(t *testing.T) {
 
 func TestValidatePost_QuotaAndModes(t *testing.T) {
 	t.Parallel()
-	e := newEnv7(t, env7Opts{fake: fakegraph.Options{QuotaTotal: 1}}) // preflight off
+	e := newEnv(t, envOpts{fake: fakegraph.Options{QuotaTotal: 1}}) // preflight off
 	e.publishImage(t, "https://cdn.example.com/a.jpg", "")
 	res := mustOK(t, e.call(t, "validate_post", map[string]any{"kind": "post", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}}))
 	ps := problems(t, res)
@@ -82,7 +82,7 @@ func TestValidatePost_QuotaAndModes(t *testing.T) {
 	if w := res["warnings"].([]any); !strings.Contains(w[0].(string), "IGMCP_PREFLIGHT=off") {
 		t.Fatalf("warnings: %v", w)
 	}
-	off := newEnv7(t, env7Opts{media: &tools.MediaDeps{Preflight: preflight.New(preflight.Options{Offline: true})}})
+	off := newEnv(t, envOpts{media: tools.Deps{Preflight: preflight.New(preflight.Options{Offline: true})}})
 	res = mustOK(t, off.call(t, "validate_post", map[string]any{"kind": "story", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}}))
 	if res["valid"] != true || !strings.Contains(res["warnings"].([]any)[0].(string), "sandbox") {
 		t.Fatalf("offline: %v", res)
