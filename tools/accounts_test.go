@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,42 @@ func TestListAccounts_ScopedGrantSeesItsAccounts(t *testing.T) {
 	accts := mustOK(t, e.callCtx(t, ctx, "list_accounts", nil))["accounts"].([]any)
 	if len(accts) != 1 || accts[0].(map[string]any)["id"] != laIG.ID {
 		t.Fatalf("%v", accts)
+	}
+}
+
+// Every tool's declared scopes are checked before the call, through the
+// protocol: an account whose stored scopes hold none of them is refused by
+// every tool that needs any, naming exactly the missing ones (wantScopes,
+// written by hand), without a Graph call; a tool that needs none runs.
+func TestCheckScopes_EveryToolChecksItsDeclaration(t *testing.T) {
+	exp := time.Now().Add(40 * 24 * time.Hour)
+	recs := laRecords(exp)
+	recs[0].Scopes = []string{"pages_show_list"}
+	recs[1].Scopes = []string{"instagram_business_manage_messages"}
+	e := newLAEnv(t, fakegraph.Options{Accounts: []fakegraph.Account{laFB, laIG}}, recs...)
+	for i, acct := range []fakegraph.Account{laFB, laIG} {
+		for tool, want := range wantScopes {
+			before := len(e.fake.Calls())
+			res := e.call(t, tool, map[string]any{"account": acct.Username})
+			m := structured(t, res)
+			errObj, _ := m["error"].(map[string]any)
+			if len(want[i]) == 0 {
+				if msg, _ := errObj["message"].(string); strings.Contains(msg, "lacks the permission") {
+					t.Errorf("%s as %s needs no scope but was refused: %v", tool, acct.Username, errObj)
+				}
+				continue
+			}
+			if !res.IsError || errObj["kind"] != "permission_denied" {
+				t.Errorf("%s as %s (lacking %v): %v", tool, acct.Username, want[i], m)
+				continue
+			}
+			wantMsg := fmt.Sprintf("The token of @%s (%s) lacks the permission %s, which %s needs.", acct.Username, acct.ID, strings.Join(want[i], ", "), tool)
+			if errObj["message"] != wantMsg {
+				t.Errorf("%s as %s:\n got %v\nwant %s", tool, acct.Username, errObj["message"], wantMsg)
+			}
+			if n := len(e.fake.Calls()) - before; n != 0 {
+				t.Errorf("%s as %s: %d Graph calls for a call refused up front", tool, acct.Username, n)
+			}
+		}
 	}
 }

@@ -79,9 +79,12 @@ func TestListComments_UntrustedRepliesAndPaging(t *testing.T) {
 				t.Fatalf("found=%v mine=%v in %v", found, mine, all)
 			}
 			// the replies of one comment, on their own
-			rs := mustOK(t, e.call(t, "list_comments", map[string]any{"comment_id": top}))
-			if n := len(rs["comments"].([]any)); n != 1 {
+			res := e.call(t, "list_comments", map[string]any{"comment_id": top})
+			if rs := mustOK(t, res); len(rs["comments"].([]any)) != 1 {
 				t.Fatalf("replies of %s: %v", top, rs)
+			}
+			if got := text(t, res); got != "1 comment (text by others is in untrusted_text)" {
+				t.Errorf("text %q", got)
 			}
 		})
 	}

@@ -2,6 +2,10 @@
 // file per area, all listed by toolset in Toolsets (All flattens them).
 package tools
 
+// The tool reference (docs/tools.md), the README's tool table and context
+// figures, and the schema snapshots are generated from these definitions.
+//go:generate env UPDATE_DOCS=1 UPDATE_TOOLSNAPS=true go test -count=1 -run ^(TestGeneratedDocs|TestToolSnapshots)$ .
+
 import (
 	"context"
 	"fmt"

@@ -1,7 +1,9 @@
 package tools_test
 
 import (
+	"math"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +112,16 @@ func TestPublishStory_VideoFileUploadWithProgress(t *testing.T) {
 					t.Fatalf("progress not increasing on a 0–100 scale: %v", notes)
 				}
 				last = v
-				sawUpload = sawUpload || strings.HasPrefix(n["message"].(string), "uploaded")
+				if v*10 != math.Round(v*10) {
+					t.Fatalf("progress %v is not rounded to a tenth", v)
+				}
+				msg := n["message"].(string)
+				if strings.HasPrefix(msg, "uploaded") {
+					sawUpload = true
+					if !uploadedRE.MatchString(msg) {
+						t.Fatalf("upload message %q", msg)
+					}
+				}
 			}
 			if !sawUpload || last < 50 {
 				t.Fatalf("upload progress missing (last %v): %v", last, notes)
@@ -118,6 +129,9 @@ func TestPublishStory_VideoFileUploadWithProgress(t *testing.T) {
 		})
 	}
 }
+
+// uploadedRE is an upload progress message with rounded sizes.
+var uploadedRE = regexp.MustCompile(`^uploaded [0-9]+(\.[0-9])? MB of [0-9]+(\.[0-9])? MB$`)
 
 func TestPublishStory_ImageFileNeedsStaging(t *testing.T) {
 	t.Parallel()

@@ -51,7 +51,11 @@ func TestValidatePost(t *testing.T) {
 		e := newEnv(t, envOpts{era: era, media: m})
 		for _, tc := range cases {
 			t.Run(eraName(era)+"/"+tc.name, func(t *testing.T) {
-				res := mustOK(t, e.call(t, "validate_post", map[string]any{"kind": tc.kind, "post": tc.post}))
+				r := e.call(t, "validate_post", map[string]any{"kind": tc.kind, "post": tc.post})
+				res := mustOK(t, r)
+				if tc.name == "post ok" && text(t, r) != "post is valid: 1 of 1 media examined, 0 warnings" {
+					t.Errorf("text %q", text(t, r))
+				}
 				ps := problems(t, res)
 				if res["valid"] != tc.valid {
 					t.Fatalf("valid=%v, want %v: %v", res["valid"], tc.valid, ps)
@@ -83,9 +87,13 @@ func TestValidatePost_QuotaAndModes(t *testing.T) {
 		t.Fatalf("warnings: %v", w)
 	}
 	off := newEnv(t, envOpts{media: tools.Deps{Preflight: preflight.New(preflight.Options{Offline: true})}})
-	res = mustOK(t, off.call(t, "validate_post", map[string]any{"kind": "story", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}}))
+	r := off.call(t, "validate_post", map[string]any{"kind": "story", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}})
+	res = mustOK(t, r)
 	if res["valid"] != true || !strings.Contains(res["warnings"].([]any)[0].(string), "sandbox") {
 		t.Fatalf("offline: %v", res)
+	}
+	if got := text(t, r); got != "story is valid: no media examined, 1 warning" {
+		t.Errorf("offline text %q", got)
 	}
 	mustErr(t, e.call(t, "validate_post", map[string]any{"kind": "tweet", "post": map[string]any{}}), "invalid_input")
 	mustErr(t, e.call(t, "validate_post", map[string]any{"kind": "post"}), "invalid_input")
