@@ -88,6 +88,12 @@ func decodeArgs(req mcp.CallToolRequest, into any) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		raw = []byte("{}")
 	}
+	return strictDecode(raw, into)
+}
+
+// strictDecode decodes one JSON object as the tools do: unknown fields and
+// wrong types are invalid_input naming the field.
+func strictDecode(raw []byte, into any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {

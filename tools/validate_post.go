@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -228,15 +227,4 @@ func target(kind string) any {
 		return new(publish.ReelInput)
 	}
 	return new(publish.PostInput)
-}
-
-// strictDecode decodes like the tools do: unknown fields and wrong types
-// are invalid_input naming the field.
-func strictDecode(raw []byte, into any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return argError(err)
-	}
-	return nil
 }
