@@ -56,7 +56,7 @@ func journal(ctx context.Context, d *Deps, acct *auth.Account, action, outcome s
 
 type replyCommentArgs struct {
 	CommentID string `json:"comment_id" jsonschema_description:"Comment to reply to (replies attach to the top-level comment)."`
-	Message   string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Reply text (≤2200 characters, 30 hashtags, 20 @mentions)."`
+	Message   string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Reply text; ≤30 #hashtags, ≤20 @mentions."`
 	AccountArg
 }
 
@@ -82,7 +82,7 @@ func ReplyComment(d *Deps) Tool {
 
 type createCommentArgs struct {
 	MediaID string `json:"media_id" jsonschema_description:"Media id."`
-	Message string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"≤2200 characters, 30 hashtags, 20 @mentions."`
+	Message string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Comment text; ≤30 #hashtags, ≤20 @mentions."`
 	AccountArg
 }
 

@@ -48,9 +48,9 @@ func (d *Deps) checkRoot(field, path string) error {
 	return nil
 }
 
-// progress sends notifications/progress on a 0–100 scale, rounded down to
-// a tenth of a percent, while a tool uploads and waits, when (and only when) the client
-// asked for them with a progress token. MCP requires progress to increase:
+// progress sends notifications/progress while a tool uploads and waits,
+// when (and only when) the client asked for them with a progress token: one
+// 0–100 scale, rounded down to a tenth. MCP requires progress to increase;
 // the upload and the processing count in different units, and carousel
 // items report from several goroutines, so only a value above the last one
 // sent goes out.

@@ -49,7 +49,7 @@ func TestListAndGetMedia(t *testing.T) {
 	}
 }
 
-func TestMediaTools_Errors(t *testing.T) {
+func TestListAndGetMedia_Errors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	for _, tc := range []struct {

@@ -199,7 +199,7 @@ type publishContainerArgs struct {
 // PublishContainer publishes a ready container; safe to repeat.
 func PublishContainer(d *Deps) Tool {
 	return newTool[publishContainerArgs, publish.Result](d, "publish_container",
-		"Publish a ready container (a draft, or a Reel still processing before); safe to repeat.",
+		"Publish a ready container (a draft, or a Reel that was still processing); safe to repeat.",
 		annotations{idempotent: true}, auth.PublishScopes(),
 		func(ctx context.Context, c *call, a *publishContainerArgs) (any, string, error) {
 			wait, err := a.duration()

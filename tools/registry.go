@@ -328,9 +328,8 @@ type callAccountKey struct{}
 
 // withCallAccount starts the call's account in ctx; the outermost tool
 // middleware does this, so every later step shares it.
-func withCallAccount(ctx context.Context, req mcp.CallToolRequest) (context.Context, *callAccount) {
-	ca := newCallAccount(req)
-	return context.WithValue(ctx, callAccountKey{}, ca), ca
+func withCallAccount(ctx context.Context, req mcp.CallToolRequest) context.Context {
+	return context.WithValue(ctx, callAccountKey{}, newCallAccount(req))
 }
 
 // accountOf is the call's account started by the middleware, or a new one

@@ -164,8 +164,7 @@ func allows(g *scope.Grant, t Tool) bool {
 // step: the scope checks and the handler resolve it once, together.
 func shareAccount(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx, _ = withCallAccount(ctx, req)
-		return next(ctx, req)
+		return next(withCallAccount(ctx, req), req)
 	}
 }
 
