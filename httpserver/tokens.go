@@ -84,11 +84,13 @@ func normalizeEntry(e *TokenEntry) error {
 			return fmt.Errorf("%s: token_sha256 must be 64 hex digits", e.Name)
 		}
 	}
-	ts, err := tools.ParseToolsets(strings.Join(e.Toolsets, ","))
-	if err != nil {
-		return fmt.Errorf("%s: %v", e.Name, strings.TrimPrefix(err.Error(), "IGMCP_TOOLSETS: "))
+	if len(e.Toolsets) > 0 { // none: every toolset
+		ts, err := tools.ParseToolsets(strings.Join(e.Toolsets, ","))
+		if err != nil {
+			return fmt.Errorf("%s: toolsets: %v", e.Name, err)
+		}
+		e.Toolsets = ts
 	}
-	e.Toolsets = ts
 	var accts []string
 	for _, a := range e.Accounts {
 		if a = scope.Normalize(a); a != "" {

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
@@ -164,19 +162,15 @@ type InsightsResult struct {
 
 // GetInsights reads account or media metrics as normalised rows.
 func GetInsights(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetInsights,
-		ReadOnly: true,
-		Tool: tool("get_insights",
-			"Account or media metrics (current names; retired ones refused) as {metric, period, value, end_time} rows.",
-			inputSchema[getInsightsArgs](), outputSchema[InsightsResult](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *getInsightsArgs) (any, string, error) {
+	return newTool[getInsightsArgs, InsightsResult](d, "get_insights",
+		"Account or media metrics as {metric, period, value, end_time} rows.",
+		annotations{readOnly: true, idempotent: true}, auth.InsightScopes(),
+		func(ctx context.Context, c *call, a *getInsightsArgs) (any, string, error) {
 			opts, err := a.options()
 			if err != nil {
 				return nil, "", err
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -206,9 +200,8 @@ func GetInsights(d *Deps) Tool {
 				}
 			}
 			res.Rows = normalise(data)
-			return res, fmt.Sprintf("%d insight rows for %s %s", len(res.Rows), res.Scope, res.ID), nil
-		}),
-	}
+			return res, fmt.Sprintf("%s for %s %s", count(len(res.Rows), "insight row", "insight rows"), res.Scope, res.ID), nil
+		})
 }
 
 func productType(m *graph.Media) string {

@@ -22,7 +22,7 @@ func TestInsights_MediaPerType(t *testing.T) {
 	for _, era := range eras {
 		t.Run(eraName(era), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv7(t, env7Opts{era: era})
+			e := newEnv(t, envOpts{era: era})
 			img := e.publishImage(t, "https://cdn.example.com/i.jpg", "")
 			reel := e.publishVia(t, &graph.ContainerRequest{MediaType: graph.MediaTypeReels, VideoURL: "https://cdn.example.com/r.mp4"})
 
@@ -59,7 +59,7 @@ func TestInsights_MediaPerType(t *testing.T) {
 
 func TestInsights_Account(t *testing.T) {
 	t.Parallel()
-	e := newEnv7(t, env7Opts{})
+	e := newEnv(t, envOpts{})
 	until := time.Now().UTC().Truncate(24 * time.Hour)
 	since := until.Add(-3 * 24 * time.Hour)
 	ts := mustOK(t, e.call(t, "get_insights", map[string]any{"metrics": []any{"reach"}, "metric_type": "time_series",
@@ -105,7 +105,7 @@ func TestInsights_Account(t *testing.T) {
 
 func TestInsights_FacebookOnlyMetrics(t *testing.T) {
 	t.Parallel()
-	e := newEnv7(t, env7Opts{login: auth.LoginInstagram})
+	e := newEnv(t, envOpts{login: auth.LoginInstagram})
 	img := e.publishImage(t, "https://cdn.example.com/i.jpg", "")
 	errObj := mustErr(t, e.call(t, "get_insights", map[string]any{"media_id": img, "metrics": []any{"total_likes"}}), "invalid_input")
 	if !strings.Contains(errObj["message"].(string), "Facebook Login") {
