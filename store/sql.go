@@ -163,6 +163,8 @@ type rowScanner interface{ Scan(dest ...any) error }
 type sqlStore struct {
 	db *sql.DB
 	d  *dialect
+	// events is what WatchEvents needs (events_watch.go).
+	events eventSignals
 }
 
 func (s *sqlStore) Close() error { return s.db.Close() }
