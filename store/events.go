@@ -30,7 +30,7 @@ type Event struct {
 	ParentID     string // the comment replied to, for replies
 	FromID       string // the Instagram-scoped id of whoever wrote Text
 	FromUsername string
-	Text         string // someone else's words: untrusted
+	Text         string    // someone else's words: untrusted
 	Time         time.Time // when Meta says it happened or sent it; defaults to ReceivedAt
 	ReceivedAt   time.Time // when igmcp stored it; defaults to now
 	Value        json.RawMessage
