@@ -7,7 +7,7 @@
 CREATE TABLE events (
     id            {{serial}},
     -- event_key makes a redelivered change a no-op: a hash of the account,
-    -- the field and the value (see webhooks.EventKey).
+    -- the field and the value (the webhooks package derives it).
     event_key     TEXT NOT NULL,
     account_id    TEXT NOT NULL,
     field         TEXT NOT NULL,
