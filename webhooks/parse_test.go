@@ -83,7 +83,7 @@ func TestEntryTime(t *testing.T) {
 
 func TestMessagingFields(t *testing.T) {
 	tests := map[string]string{
-		`{"sender":{"id":"1"},"message":{"mid":"m","text":"t"}}`:       "messages",
+		`{"sender":{"id":"1"},"message":{"mid":"m","text":"t"}}`:        "messages",
 		`{"sender":{"id":"1"},"reaction":{"mid":"m","action":"react"}}`: "message_reactions",
 		`{"sender":{"id":"1"},"postback":{"payload":"p"}}`:              "messaging_postbacks",
 		`{"sender":{"id":"1"},"read":{"mid":"m"}}`:                      "messaging_seen",

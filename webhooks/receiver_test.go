@@ -88,7 +88,7 @@ func TestVerification(t *testing.T) {
 // eventView is what a test expects of a stored event.
 type eventView struct {
 	Account, Field, Media, Comment, Parent, FromID, FromUser, Text string
-	Time                                                            time.Time
+	Time                                                           time.Time
 }
 
 func view(e store.Event) eventView {
