@@ -97,12 +97,12 @@ func TestWatchReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := backends()[1].raw(t, cfg)
-	// Kill every LISTEN connection of this database, as a failover or a
-	// restarted proxy would.
+	// Kill the store's LISTEN connection (this test's schema names its
+	// channel), as a failover or a restarted proxy would.
 	kill := func() int {
 		var n int
 		if err := raw.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN %'`).Scan(&n); err != nil {
+			WHERE pid <> pg_backend_pid() AND query = 'LISTEN ' || quote_ident('igmcp_events.' || current_schema())`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

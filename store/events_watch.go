@@ -137,7 +137,7 @@ func (s *sqlStore) watchPolling(ctx context.Context) (<-chan EventNotice, error)
 			}
 			// An error (a busy or closed database) is retried at the
 			// next tick; the events stay where they are.
-			last, _ = s.sendEventsAfter(ctx, last, out)
+			last, _ = s.sendEventsAfter(ctx, last, out, nil)
 		}
 	}()
 	return out, nil
@@ -145,9 +145,10 @@ func (s *sqlStore) watchPolling(ctx context.Context) (<-chan EventNotice, error)
 
 // watchPostgres LISTENs on a connection of its own. A lost connection is
 // re-established with backoff; notifications sent meanwhile are lost, so
-// it then reports the events with ids above the highest it saw. That may
-// repeat a notice, and an event committed out of id order while it was
-// away may go unreported: notices are hints to look, not a log.
+// it then reports the events with ids above the highest it saw (and skips
+// the notifications of those it reported that way). An event committed
+// out of id order while it was away may go unreported: notices are hints
+// to look, not a log.
 func (s *sqlStore) watchPostgres(ctx context.Context) (<-chan EventNotice, error) {
 	conn, err := s.listenEvents(ctx)
 	if err != nil {
@@ -167,11 +168,15 @@ func (s *sqlStore) watchPostgres(ctx context.Context) (<-chan EventNotice, error
 				conn.Close(context.Background()) //nolint:errcheck // nothing to do about it
 			}
 		}()
+		// reported holds what the last catch-up sent: events committed
+		// after the new LISTEN are both read and notified.
+		var reported map[int64]bool
 		for {
 			n, err := conn.WaitForNotification(ctx)
 			if err == nil {
 				var p noticeJSON
-				if json.Unmarshal([]byte(n.Payload), &p) != nil || p.ID <= 0 {
+				if json.Unmarshal([]byte(n.Payload), &p) != nil || p.ID <= 0 || reported[p.ID] {
+					delete(reported, p.ID)
 					continue
 				}
 				select {
@@ -194,11 +199,16 @@ func (s *sqlStore) watchPostgres(ctx context.Context) (<-chan EventNotice, error
 				conn = nil
 				return
 			}
-			last, _ = s.sendEventsAfter(ctx, last, out)
+			reported = map[int64]bool{}
+			last, _ = s.sendEventsAfter(ctx, last, out, reported)
 		}
 	}()
 	return out, nil
 }
+
+// maxCatchUpMemory bounds what a reconnected watcher remembers having
+// reported; beyond it a notice may come twice.
+const maxCatchUpMemory = 10000
 
 // listenEvents opens the LISTEN connection.
 func (s *sqlStore) listenEvents(ctx context.Context) (*pgx.Conn, error) {
@@ -222,8 +232,9 @@ func (s *sqlStore) maxEventID(ctx context.Context) (int64, error) {
 }
 
 // sendEventsAfter sends a notice for every event with an id above last, in
-// id order, and returns the highest id sent.
-func (s *sqlStore) sendEventsAfter(ctx context.Context, last int64, out chan<- EventNotice) (int64, error) {
+// id order, notes their ids in sent (when not nil), and returns the
+// highest id sent.
+func (s *sqlStore) sendEventsAfter(ctx context.Context, last int64, out chan<- EventNotice, sent map[int64]bool) (int64, error) {
 	const page = 500
 	for {
 		ns, err := queryAll(ctx, s, nil, func(r rowScanner) (EventNotice, error) {
@@ -239,6 +250,9 @@ func (s *sqlStore) sendEventsAfter(ctx context.Context, last int64, out chan<- E
 			case out <- n:
 			case <-ctx.Done():
 				return last, ctx.Err()
+			}
+			if sent != nil && len(sent) < maxCatchUpMemory {
+				sent[n.ID] = true
 			}
 			last = n.ID
 		}
