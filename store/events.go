@@ -87,7 +87,6 @@ type Events interface {
 const EventPollInterval = time.Second
 
 const (
-	maxEventPage = 1000
 	// eventChunk rows go in one INSERT: 13 parameters each stays far
 	// below both engines' limits on parameters per statement.
 	eventChunk = 200
@@ -233,39 +232,20 @@ func (s *sqlStore) insertEvents(ctx context.Context, tx *sql.Tx, chunk []Event, 
 }
 
 func (s *sqlStore) ListEvents(ctx context.Context, q EventQuery) ([]Event, string, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = 50
-	case limit > maxEventPage:
-		limit = maxEventPage
-	}
-	var where []string
-	var args []any
-	if q.AccountID != "" {
-		where = append(where, "account_id = ?")
-		args = append(args, q.AccountID)
-	}
-	if q.Field != "" {
-		where = append(where, "field = ?")
-		args = append(args, q.Field)
-	}
+	limit := pageLimit(q.Limit)
+	var f filter
+	f.eq("account_id", q.AccountID)
+	f.eq("field", q.Field)
 	if q.Cursor != "" {
 		before, err := strconv.ParseInt(q.Cursor, 10, 64)
 		if err != nil || before <= 0 {
 			return nil, "", fmt.Errorf("store: bad event cursor %q: %w", q.Cursor, ErrInvalid)
 		}
-		where = append(where, "id < ?")
-		args = append(args, before)
-	}
-	sqlText := `SELECT ` + eventCols + ` FROM events`
-	if len(where) > 0 {
-		sqlText += ` WHERE ` + strings.Join(where, " AND ")
+		f.add("id < ?", before)
 	}
 	// One row more than asked tells whether there is a next page.
-	sqlText += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, limit+1)
-	es, err := queryAll(ctx, s, nil, scanEvent, sqlText, args...)
+	sqlText := `SELECT ` + eventCols + ` FROM events` + f.where() + ` ORDER BY id DESC LIMIT ?`
+	es, err := queryAll(ctx, s, nil, scanEvent, sqlText, append(f.args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list events: %w", err)
 	}

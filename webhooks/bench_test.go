@@ -2,17 +2,13 @@ package webhooks_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/igmcp/igmcp/webhooks"
 )
 
 // BenchmarkDeliveries posts signed one-comment deliveries over real HTTP
@@ -38,19 +34,12 @@ func BenchmarkDeliveries(b *testing.B) {
 				for pb.Next() {
 					i := seq.Add(1)
 					body := fmt.Sprintf(`{"object":"instagram","entry":[{"id":"17841400000000001","time":1758700000,"changes":[{"field":"comments","value":{"id":"17865%012d","text":"bench %d","from":{"id":"9","username":"fan"},"media":{"id":"17900000000000001","media_product_type":"FEED"}}}]}]}`, i, i)
-					req, _ := http.NewRequest(http.MethodPost, srv.URL+webhooks.Path, strings.NewReader(body))
-					req.Header.Set(webhooks.SignatureHeader, sign(appSecret, body))
 					start := time.Now()
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+					status, err := deliverHTTP(client, srv.URL, body)
 					mine = append(mine, time.Since(start))
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
+					if err != nil || status != 200 {
+						b.Errorf("delivery: %d %v", status, err)
+						return
 					}
 				}
 				mu.Lock()

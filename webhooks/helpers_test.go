@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/igmcp/igmcp/store"
@@ -125,4 +126,21 @@ func allEvents(t testing.TB, s store.Events) []store.Event {
 		}
 		cursor = next
 	}
+}
+
+// deliverHTTP POSTs a signed body to the receiver behind srv, as Meta does.
+func deliverHTTP(client *http.Client, srv string, body string) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, srv+webhooks.Path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(webhooks.SignatureHeader, sign(appSecret, body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

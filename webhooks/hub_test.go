@@ -3,7 +3,6 @@ package webhooks_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -39,8 +38,8 @@ func TestNotifiedAcrossReplicas(t *testing.T) {
 
 			body := `{"object":"instagram","entry":[{"id":"17841400000000001","time":1758700000,"changes":[{"field":"mentions","value":{"media_id":"17918195224117851","comment_id":"17894227972186120"}}]}]}`
 			for range 2 { // the redelivery is stored and announced nowhere
-				if status := postHTTP(t, srvB, body); status != 200 {
-					t.Fatalf("delivery: %d", status)
+				if status, err := deliverHTTP(srvB.Client(), srvB.URL, body); status != 200 {
+					t.Fatalf("delivery: %d %v", status, err)
 				}
 			}
 			es := allEvents(t, replicaA)
@@ -69,21 +68,6 @@ func TestNotifiedAcrossReplicas(t *testing.T) {
 			}
 		})
 	}
-}
-
-func postHTTP(t *testing.T, srv *httptest.Server, body string) int {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+webhooks.Path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set(webhooks.SignatureHeader, sign(appSecret, body))
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // A subscription ends with its context, and every subscription with the
