@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/igmcp/igmcp/store"
+	"github.com/igmcp/igmcp/store/storetest"
 )
 
 // Separate Store handles on one database stand for separate processes (or
@@ -26,7 +26,7 @@ func TestWatchAcrossHandles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want []string
+			var all []store.Event
 			for i := range 3 {
 				batch := []store.Event{
 					{Key: fmt.Sprint("k", i), AccountID: "a", Field: "comments", Value: json.RawMessage(`{}`)},
@@ -41,25 +41,9 @@ func TestWatchAcrossHandles(t *testing.T) {
 				if again, err := watcher.AppendEvents(ctx, batch); err != nil || len(again) != 0 {
 					t.Fatalf("redelivery: %v, %v", again, err)
 				}
-				for _, e := range stored {
-					want = append(want, fmt.Sprint(e.ID, e.AccountID, e.Field))
-				}
+				all = append(all, stored...)
 			}
-			var got []string
-			deadline := time.After(30 * time.Second)
-			for len(got) < len(want) {
-				select {
-				case n := <-notices:
-					got = append(got, fmt.Sprint(n.ID, n.AccountID, n.Field))
-				case <-deadline:
-					t.Fatalf("after 30 s: notices %v, want %v", got, want)
-				}
-			}
-			sort.Strings(got)
-			sort.Strings(want)
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("notices %v, want %v", got, want)
-			}
+			storetest.WantNotices(t, notices, all)
 			// The writer's own watcher, started now, hears only what comes
 			// next, whoever stores it.
 			own, err := writer.WatchEvents(ctx)

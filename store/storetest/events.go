@@ -370,6 +370,27 @@ func testEventsWatch(t *testing.T, s store.Store) {
 	stored := must[[]store.Event](t)(s.AppendEvents(ctx, []store.Event{ev("a", "comments", 1), ev("b", "mentions", 2)}))
 	must[[]store.Event](t)(s.AppendEvents(ctx, []store.Event{ev("a", "comments", 1)})) // a redelivery: no notice
 	stored = append(stored, must[[]store.Event](t)(s.AppendEvents(ctx, []store.Event{ev("a", "story_insights", 3)}))...)
+	WantNotices(t, ch, stored)
+	// Nothing more comes (the redelivery), and the channel closes.
+	cancel()
+	for n := range ch {
+		t.Errorf("unexpected notice %+v", n)
+	}
+}
+
+func mustList(t *testing.T, s store.Store, q store.EventQuery) ([]store.Event, string) {
+	t.Helper()
+	es, next, err := s.ListEvents(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es, next
+}
+
+// WantNotices waits (up to 30 s) for a notice of each stored event, in any
+// order, and fails on a missing, wrong or repeated one among them.
+func WantNotices(t testing.TB, ch <-chan store.EventNotice, stored []store.Event) {
+	t.Helper()
 	var want, got []string
 	for _, e := range stored {
 		want = append(want, fmt.Sprintf("%d %s %s", e.ID, e.AccountID, e.Field))
@@ -388,18 +409,4 @@ func testEventsWatch(t *testing.T, s store.Store) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("notices %v, want %v", got, want)
 	}
-	// Nothing more comes (the redelivery), and the channel closes.
-	cancel()
-	for n := range ch {
-		t.Errorf("unexpected notice %+v", n)
-	}
-}
-
-func mustList(t *testing.T, s store.Store, q store.EventQuery) ([]store.Event, string) {
-	t.Helper()
-	es, next, err := s.ListEvents(t.Context(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return es, next
 }
