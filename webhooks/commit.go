@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -86,9 +87,7 @@ func (c *committer) commitQueued(ctx context.Context) {
 	for _, p := range batch {
 		all = append(all, p.events...)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
-	stored, err := c.store.AppendEvents(wctx, all)
-	cancel()
+	stored, err := c.append(ctx, all)
 	fresh := make(map[string]bool, len(stored))
 	for _, e := range stored {
 		fresh[e.Key] = true
@@ -103,6 +102,20 @@ func (c *committer) commitQueued(ctx context.Context) {
 		}
 		p.done <- r
 	}
+}
+
+// append stores one batch. A panic in the store becomes an error: the
+// deliveries waiting on this batch must get an answer, and the writer's
+// role must pass on, or every later delivery would wait forever.
+func (c *committer) append(ctx context.Context, events []store.Event) (stored []store.Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			stored, err = nil, fmt.Errorf("webhooks: store panicked: %v", p)
+		}
+	}()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	return c.store.AppendEvents(wctx, events)
 }
 
 // handOver passes the writer's role to the oldest queued delivery, or

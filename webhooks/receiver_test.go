@@ -399,6 +399,41 @@ func TestStoreFailure(t *testing.T) {
 	}
 }
 
+// panickingStore panics on its first append.
+type panickingStore struct {
+	store.Events
+	once sync.Once
+}
+
+func (p *panickingStore) AppendEvents(ctx context.Context, es []store.Event) ([]store.Event, error) {
+	p.once.Do(func() { panic("driver bug") })
+	return p.Events.AppendEvents(ctx, es)
+}
+
+// A store that panics costs that delivery a 500, not the receiver: the
+// next delivery is stored.
+func TestStorePanic(t *testing.T) {
+	st := sqliteStore(t)
+	r := newReceiver(t, &panickingStore{Events: st})
+	body := `{"object":"instagram","entry":[{"id":"1","changes":[{"field":"comments","value":{"id":"9"}}]}]}`
+	if status, _ := postSigned(t, r, body); status != http.StatusInternalServerError {
+		t.Fatalf("panic: %d", status)
+	}
+	done := make(chan int)
+	go func() {
+		status, _ := postSigned(t, r, body)
+		done <- status
+	}()
+	select {
+	case status := <-done:
+		if status != 200 {
+			t.Fatalf("after the panic: %d", status)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the receiver hangs after a store panic")
+	}
+}
+
 // A burst of 1,000 deliveries over real HTTP, each sent twice at once (Meta
 // redelivering while the first is in flight): every one answered 200,
 // every change stored exactly once.
