@@ -704,7 +704,7 @@ func (s *Server) publishContainer(c *container, now time.Time) *media {
 	c.mediaID = m.id
 	a.published = append(a.published, m.id)
 	a.publishes = append(a.publishes, now)
-	for i := 0; i < s.opts.SeedComments; i++ {
+	for i := 0; i < s.opts.SeedComments && m.productType != "STORY"; i++ { // stories take no comments
 		u := seedUsers[(int(m.seq)+i)%len(seedUsers)]
 		s.newComment(m, nil, u.name, igsid(u.name), u.text)
 	}

@@ -163,6 +163,8 @@ type rowScanner interface{ Scan(dest ...any) error }
 type sqlStore struct {
 	db *sql.DB
 	d  *dialect
+	// events is what WatchEvents needs (events_watch.go).
+	events eventSignals
 }
 
 func (s *sqlStore) Close() error { return s.db.Close() }
@@ -235,4 +237,41 @@ func required(fields ...string) error {
 		}
 	}
 	return nil
+}
+
+// pageLimit is a list's page size: 0 (or less) means 50, at most 1000.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// filter collects the conditions of a WHERE clause and their arguments.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// eq adds "col = v" unless v is empty (an empty filter matches everything).
+func (f *filter) eq(col, v string) {
+	if v != "" {
+		f.add(col+" = ?", v)
+	}
+}
+
+func (f *filter) add(cond string, args ...any) {
+	f.conds = append(f.conds, cond)
+	f.args = append(f.args, args...)
+}
+
+// where renders " WHERE a AND b", or "" without conditions.
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
 }
