@@ -112,6 +112,7 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 		t.Errorf("status %q", got)
 	}
 	b.screenshot(t, "preview-image-post")
+	checkBridge(t, b)
 
 	// Approve with the keyboard, then again (and a click): exactly one
 	// tools/call, create_post with exactly the validated arguments, one
@@ -123,6 +124,10 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 		t.Fatal(err)
 	}
 	_ = b.eval(t, `document.getElementById("approve").click()`, nil)
+	b.barrier(t)
+	if n := b.viewCalls(t); n != 1 {
+		t.Errorf("the view sent %d tools/call, want 1", n)
+	}
 	calls := h.toolCalls()
 	if len(calls) != 1 || calls[0].Name != "create_post" || !sameJSON(calls[0].Arguments, post) {
 		t.Fatalf("tool calls from the view: %+v, want one create_post with %v", calls, post)
@@ -360,5 +365,50 @@ func hostVariables() map[string]string {
 		"--color-text-primary":       "light-dark(#1f1e1d, #f5f4ef)",
 		"--color-text-info":          "light-dark(#2f6fd6, #86b3ff)",
 		"--font-sans":                "\"DejaVu Sans\", sans-serif",
+	}
+}
+
+// checkBridge checks the view's side of the bridge in the host's log
+// (SEP-1865 "Lifecycle"): ui/initialize first, with the protocol version,
+// app info and capabilities; ui/notifications/initialized before the host
+// sent anything else; size reports; an answer to the host's ping.
+func checkBridge(t *testing.T, b *browser) {
+	t.Helper()
+	msgs := b.hostLog(t)
+	if len(msgs) < 4 {
+		t.Fatalf("bridge log %v", msgs)
+	}
+	first := msgs[0]
+	params, _ := first.Msg["params"].(map[string]any)
+	caps, _ := params["appCapabilities"].(map[string]any)
+	info, _ := params["appInfo"].(map[string]any)
+	if first.Dir != "view" || first.Msg["method"] != "ui/initialize" || params["protocolVersion"] != "2026-01-26" ||
+		info["name"] != "igmcp post preview" || fmt.Sprint(caps["availableDisplayModes"]) != "[inline]" {
+		t.Errorf("first message %v", first)
+	}
+	// The host's answer, then the view's initialized, then tool data.
+	if msgs[1].Dir != "host" || msgs[1].Msg["id"] != first.Msg["id"] || msgs[2].Dir != "view" || msgs[2].Msg["method"] != "ui/notifications/initialized" {
+		t.Errorf("handshake %v %v", msgs[1], msgs[2])
+	}
+	var sizes, pongs int
+	for _, m := range msgs {
+		if m.Dir != "view" {
+			continue
+		}
+		if m.Msg["method"] == "ui/notifications/size-changed" {
+			sizes++
+		}
+		if m.Msg["id"] == "host-ping" {
+			if _, ok := m.Msg["result"].(map[string]any); !ok {
+				t.Errorf("ping answered %v", m.Msg)
+			}
+			pongs++
+		}
+		if m.Msg["jsonrpc"] != "2.0" {
+			t.Errorf("not JSON-RPC 2.0: %v", m.Msg)
+		}
+	}
+	if sizes == 0 || pongs != 1 {
+		t.Errorf("%d size reports, %d ping answers", sizes, pongs)
 	}
 }

@@ -416,10 +416,11 @@ func chromium(t *testing.T) string {
 
 // browser is one headless Chromium; each open() is a new tab.
 type browser struct {
-	root    context.Context
-	tab     context.Context
-	closeFn context.CancelFunc
-	origin  string // the view's origin in the current tab
+	root     context.Context
+	tab      context.Context
+	closeFn  context.CancelFunc
+	origin   string // the view's origin in the current tab
+	barriers int
 
 	mu       sync.Mutex
 	requests []string // every URL the tab requested
@@ -713,4 +714,38 @@ func luminance(t *testing.T, css string) float64 {
 		return math.Pow((c+0.055)/1.055, 2.4)
 	}
 	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+// barrier returns once the host has received every message the view posted
+// before it: messages from one window arrive in order, so a marker posted
+// now arrives after them.
+func (b *browser) barrier(t *testing.T) {
+	t.Helper()
+	b.barriers++
+	n := b.barriers
+	if err := b.eval(t, fmt.Sprintf(`window.parent.postMessage({jsonrpc: "2.0", method: "test/barrier", params: {n: %d}}, "*")`, n), nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range b.hostLog(t) {
+			if p, ok := m.Msg["params"].(map[string]any); ok && m.Msg["method"] == "test/barrier" && p["n"] == float64(n) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the host never received the barrier message")
+}
+
+// viewCalls is how many tools/call requests the view sent the host.
+func (b *browser) viewCalls(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, m := range b.hostLog(t) {
+		if m.Dir == "view" && m.Msg["method"] == "tools/call" {
+			n++
+		}
+	}
+	return n
 }
