@@ -60,6 +60,33 @@ func frameBox(t *testing.T, b *browser) float64 {
 	return get[float64](t, b, `(() => { const r = document.getElementById("frame").getBoundingClientRect(); return r.width / r.height; })()`)
 }
 
+// checkFrame checks the post frame's ratio, as the view states it and as
+// it is drawn.
+func checkFrame(t *testing.T, b *browser, ratio float64) {
+	t.Helper()
+	if got, want := get[string](t, b, `document.getElementById("frame").dataset.frameRatio`), fmt.Sprintf("%.4f", ratio); got != want {
+		t.Errorf("frame ratio %s, want %s", got, want)
+	}
+	if r := frameBox(t, b); !near(r, ratio) {
+		t.Errorf("frame drawn at %.4f, want %.4f", r, ratio)
+	}
+}
+
+// preview checks a post with validate_post (which must find it valid or
+// not, as said) and shows the result in the preview.
+func preview(t *testing.T, sb *sandbox, h *host, b *browser, kind string, post map[string]any, valid bool, l look) (map[string]any, map[string]any) {
+	t.Helper()
+	args := map[string]any{"kind": kind, "post": post}
+	res := sb.call(t, "validate_post", args)
+	v := structured(t, res)
+	if res.IsError || v["valid"] != valid {
+		t.Fatalf("validate_post: %v, want valid %v", v, valid)
+	}
+	h.show(t, b, views.PreviewURI, "validate_post", args, res, l)
+	b.settled(t)
+	return args, v
+}
+
 func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 	img := sb.putJPEG("/portrait.jpg", 1080, 1350)
 	post := map[string]any{
@@ -69,21 +96,10 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 		"user_tags":     []any{map[string]any{"username": "maya.sails", "x": 0.62, "y": 0.7}},
 		"collaborators": []any{"harbour_studio"},
 	}
-	args := map[string]any{"kind": "post", "post": post}
-	res := sb.call(t, "validate_post", args)
-	if v := structured(t, res); res.IsError || v["valid"] != true {
-		t.Fatalf("validate_post: %v", v)
-	}
-	h.show(t, b, views.PreviewURI, "validate_post", args, res, look{})
-	b.settled(t)
+	preview(t, sb, h, b, "post", post, true, look{})
 
 	// 1080×1350 is 4:5: shown whole, at 4:5.
-	if got := get[string](t, b, `document.getElementById("frame").dataset.frameRatio`); got != "0.8000" {
-		t.Errorf("frame ratio %s, want 0.8000", got)
-	}
-	if r := frameBox(t, b); !near(r, 0.8) {
-		t.Errorf("frame drawn at %.4f, want 0.8", r)
-	}
+	checkFrame(t, b, 0.8)
 	checkCrop(t, b, "#item-0", [4]float64{0, 0, 1, 1})
 	if got := get[string](t, b, `document.querySelector("#frame img").src`); got != img {
 		t.Errorf("frame shows %q, want %q", got, img)
@@ -154,21 +170,8 @@ func testCarousel(t *testing.T, sb *sandbox, h *host, b *browser) {
 		items = append(items, map[string]any{"image_url": u, "alt_text": fmt.Sprintf("Photo %d of the market", i+1)})
 	}
 	post := map[string]any{"items": items, "caption": "Ten stalls, ten stories. #market #streetfood"}
-	args := map[string]any{"kind": "carousel", "post": post}
-	res := sb.call(t, "validate_post", args)
-	v := structured(t, res)
-	if v["valid"] != false {
-		t.Fatalf("validate_post accepted a 9:16 carousel item: %v", v)
-	}
-	h.show(t, b, views.PreviewURI, "validate_post", args, res, look{})
-	b.settled(t)
-
-	if got := get[string](t, b, `document.getElementById("frame").dataset.frameRatio`); got != "0.8000" {
-		t.Errorf("frame ratio %s, want 0.8000 (the first item's 4:5)", got)
-	}
-	if r := frameBox(t, b); !near(r, 0.8) {
-		t.Errorf("frame drawn at %.4f, want 0.8", r)
-	}
+	_, v := preview(t, sb, h, b, "carousel", post, false, look{})
+	checkFrame(t, b, 0.8) // the first item's 4:5
 	if n := get[int](t, b, `document.querySelectorAll("#items article.item").length`); n != 10 {
 		t.Fatalf("%d item cards, want 10", n)
 	}
@@ -235,18 +238,10 @@ func testReel(t *testing.T, sb *sandbox, h *host, b *browser) {
 		"share_to_feed": true, "audio_name": "Morning swell (original)",
 		"collaborators": []any{"coastal.crew"},
 	}
-	args := map[string]any{"kind": "reel", "post": post}
-	res := sb.call(t, "validate_post", args)
-	if v := structured(t, res); res.IsError || v["valid"] != true {
-		t.Fatalf("validate_post: %v", v)
-	}
-	h.show(t, b, views.PreviewURI, "validate_post", args, res, look{theme: "dark", vars: hostVariables()})
-	b.settled(t)
+	preview(t, sb, h, b, "reel", post, true, look{theme: "dark", vars: hostVariables()})
+	checkFrame(t, b, 9.0/16)
 	if got := get[string](t, b, `document.getElementById("frame").dataset.ratioName`); got != "9:16" {
 		t.Errorf("frame %s, want 9:16", got)
-	}
-	if r := frameBox(t, b); !near(r, 9.0/16) {
-		t.Errorf("frame drawn at %.4f, want 0.5625", r)
 	}
 	if got := get[string](t, b, `document.querySelector("#frame img").src`); got != cover {
 		t.Errorf("the Reel frame shows %q, want the cover %q", got, cover)
@@ -280,14 +275,7 @@ func testLongCaption(t *testing.T, sb *sandbox, h *host, b *browser) {
 	}
 	caption = string([]rune(caption)[:2300])
 	post := map[string]any{"image_url": img, "caption": caption}
-	args := map[string]any{"kind": "post", "post": post}
-	res := sb.call(t, "validate_post", args)
-	v := structured(t, res)
-	if v["valid"] != false {
-		t.Fatalf("validate_post accepted a 2300-character caption: %v", v)
-	}
-	h.show(t, b, views.PreviewURI, "validate_post", args, res, look{})
-	b.settled(t)
+	preview(t, sb, h, b, "post", post, false, look{})
 	if got := get[string](t, b, `document.querySelector(".caption .caption-text").textContent`); got != head {
 		t.Errorf("shown caption %q, want the first 125 characters %q", got, head)
 	}
@@ -312,8 +300,7 @@ func testLongCaption(t *testing.T, sb *sandbox, h *host, b *browser) {
 	}
 	b.screenshot(t, "preview-long-caption")
 	// A narrow chat column: the same view, stacked.
-	h.show(t, b, views.PreviewURI, "validate_post", args, res, look{width: 380})
-	b.settled(t)
+	preview(t, sb, h, b, "post", post, false, look{width: 380})
 	if w := get[float64](t, b, `document.getElementById("frame").getBoundingClientRect().right`); w > 380 {
 		t.Errorf("the post frame ends at %.0f px in a 380 px frame", w)
 	}
@@ -352,6 +339,23 @@ func testDraft(t *testing.T, sb *sandbox, h *host, b *browser) {
 	}
 	if n := sb.publishCount() - before; n != 1 {
 		t.Errorf("%d media_publish requests, want 1", n)
+	}
+	// "Open on Instagram" asks the host to open the permalink (ui/open-link).
+	b.press(t, `[data-key="open"]`, kb.Enter)
+	b.barrier(t)
+	var permalink, opened string
+	for _, m := range b.hostLog(t) {
+		if r, ok := m.Msg["result"].(map[string]any); ok && m.Dir == "host" {
+			if sc, ok := r["structuredContent"].(map[string]any); ok && sc["permalink"] != nil {
+				permalink, _ = sc["permalink"].(string)
+			}
+		}
+		if m.Dir == "view" && m.Msg["method"] == "ui/open-link" {
+			opened, _ = m.Msg["params"].(map[string]any)["url"].(string)
+		}
+	}
+	if !strings.HasPrefix(permalink, "https://www.instagram.com/") || opened != permalink {
+		t.Errorf("opened %q, want the permalink %q", opened, permalink)
 	}
 	b.screenshot(t, "preview-draft-approved")
 	b.checkClean(t, h.hostSrv.URL, img)

@@ -67,26 +67,30 @@ type Options struct {
 //go:embed assets
 var assets embed.FS
 
-// view is one UI resource: its URI, names and the asset files it is built
-// from (a template with {{CSP}}, {{STYLE}} and {{SCRIPT}}).
+// view is one UI resource: its URI, names, the text shown until its data
+// arrives, and the asset files it is built from.
 type view struct {
 	uri, name, title, description string
-	template                      string
+	waiting                       string
 	styles, scripts               []string
 }
+
+// template is every view's document, with {{TITLE}}, {{WAITING}}, {{CSP}},
+// {{STYLE}} and {{SCRIPT}} to fill in.
+const template = "assets/view.html"
 
 var allViews = []view{
 	{
 		uri: PreviewURI, name: "post_preview", title: "Instagram post preview",
 		description: "The post as Instagram will show it (crop, caption cut, tags, problems), with an Approve button.",
-		template:    "assets/preview.html",
+		waiting:     "Waiting for the post…",
 		styles:      []string{"assets/common.css", "assets/preview.css"},
 		scripts:     []string{"assets/dom.js", "assets/bridge.js", "assets/preview.js"},
 	},
 	{
 		uri: InsightsURI, name: "insights_charts", title: "Instagram insights charts",
 		description: "Charts of get_insights rows: metrics, time series, a Reel's retention, recent posts over time.",
-		template:    "assets/insights.html",
+		waiting:     "Waiting for the insights…",
 		styles:      []string{"assets/common.css", "assets/insights.css"},
 		scripts:     []string{"assets/dom.js", "assets/bridge.js", "assets/insights.js"},
 	},
@@ -170,7 +174,7 @@ func Build(o Options) ([]Document, error) {
 }
 
 func (v view) build(origins []string) (Document, error) {
-	tpl, err := assets.ReadFile(v.template)
+	tpl, err := assets.ReadFile(template)
 	if err != nil {
 		return Document{}, err
 	}
@@ -191,6 +195,8 @@ func (v view) build(origins []string) (Document, error) {
 		return Document{}, fmt.Errorf("style contains </style")
 	}
 	html := strings.NewReplacer(
+		"{{TITLE}}", v.title,
+		"{{WAITING}}", v.waiting,
 		"{{CSP}}", policy(origins, style, script),
 		"{{STYLE}}", style,
 		"{{SCRIPT}}", script,

@@ -106,8 +106,26 @@ const Bridge = (() => {
     reportSize();
   }
 
+  // follow keeps state.input, state.result and state.cancelled up to date
+  // from the host's tool notifications, and renders on each.
+  function follow(state, render) {
+    handlers.set("ui/notifications/tool-input", (p) => {
+      state.input = obj(p.arguments);
+      render();
+    });
+    handlers.set("ui/notifications/tool-result", (p) => {
+      state.result = p;
+      render();
+    });
+    handlers.set("ui/notifications/tool-cancelled", (p) => {
+      state.cancelled = str(p.reason) || "The tool call was cancelled.";
+      render();
+    });
+  }
+
   return {
     start,
+    follow,
     on: (method, fn) => handlers.set(method, fn),
     onContext: (fn) => contextListeners.push(fn),
     context: () => hostContext,

@@ -92,3 +92,16 @@ function errorText(res) {
   const t = arr(res && res.content).find((c) => c && c.type === "text");
   return t ? str(t.text) : "The tool failed.";
 }
+
+// show replaces the children of el with parts (nulls skipped, arrays
+// flattened), keeping the keyboard focus on the element with the same
+// data-key, since every render rebuilds the DOM.
+function show(el, parts) {
+  const active = document.activeElement;
+  const key = active && active.dataset ? active.dataset.key : undefined;
+  el.replaceChildren(...parts.flat(Infinity).filter(Boolean));
+  if (key) {
+    const again = el.querySelector('[data-key="' + key + '"]');
+    if (again && !again.disabled) again.focus();
+  }
+}

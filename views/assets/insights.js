@@ -39,18 +39,7 @@ const state = {
   postsError: "",
 };
 
-Bridge.on("ui/notifications/tool-input", (p) => {
-  state.input = obj(p.arguments);
-  render();
-});
-Bridge.on("ui/notifications/tool-result", (p) => {
-  state.result = p;
-  render();
-});
-Bridge.on("ui/notifications/tool-cancelled", (p) => {
-  state.cancelled = str(p.reason) || "The tool call was cancelled.";
-  render();
-});
+Bridge.follow(state, render);
 Bridge.onContext(() => render());
 Bridge.start("igmcp insights").catch((e) => {
   document.getElementById("app").replaceChildren(h("p", { class: "muted" }, "The insights view could not start: " + e.message));
@@ -317,8 +306,6 @@ function postsTable() {
 function render() {
   const app = document.getElementById("app");
   if (!state.input && !state.result) return;
-  const active = document.activeElement;
-  const key = active && active.dataset ? active.dataset.key : undefined;
   const m = model();
   const errs = [];
   if (m.res && m.res.isError) errs.push(errorText(m.res));
@@ -327,10 +314,6 @@ function render() {
     errs.length ? h("section", { class: "box" }, h("ul", { class: "problems" }, errs.map((e) => h("li", {}, e)))) : null,
     m.res && !m.res.isError && !m.rows.length ? h("p", { class: "muted" }, "Instagram returned no rows (insights may take up to 48 hours to appear).") : null,
     totalsPart(m), retention(m), seriesPart(m), breakdownPart(m), objectPart(m), postsPart(m)];
-  app.replaceChildren(...parts.flat(Infinity).filter(Boolean));
+  show(app, parts);
   app.setAttribute("aria-busy", m.res && !state.loading ? "false" : "true");
-  if (key) {
-    const again = app.querySelector('[data-key="' + key + '"]');
-    if (again && !again.disabled) again.focus();
-  }
 }

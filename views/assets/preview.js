@@ -28,18 +28,7 @@ const state = {
   approval: null, // {tool, sending} | {tool, result} | {tool, error}
 };
 
-Bridge.on("ui/notifications/tool-input", (p) => {
-  state.input = obj(p.arguments);
-  render();
-});
-Bridge.on("ui/notifications/tool-result", (p) => {
-  state.result = p;
-  render();
-});
-Bridge.on("ui/notifications/tool-cancelled", (p) => {
-  state.cancelled = str(p.reason) || "The tool call was cancelled.";
-  render();
-});
+Bridge.follow(state, render);
 Bridge.start("igmcp post preview").catch((e) => fatal(e));
 
 function fatal(e) {
@@ -625,15 +614,7 @@ function approveBox(m) {
 function render() {
   const app = document.getElementById("app");
   if (!state.input && !state.result) return;
-  // Re-rendering replaces the DOM: keep the keyboard focus where it was.
-  const active = document.activeElement;
-  const key = active && active.dataset ? active.dataset.key : undefined;
   const m = model();
-  const parts = [topbar(m), generalBox(m), h("div", { class: "layout" }, phone(m), details(m)), itemsBox(m), approveBox(m)];
-  app.replaceChildren(...parts.filter(Boolean));
+  show(app, [topbar(m), generalBox(m), h("div", { class: "layout" }, phone(m), details(m)), itemsBox(m), approveBox(m)]);
   app.setAttribute("aria-busy", m.res ? "false" : "true");
-  if (key) {
-    const again = app.querySelector('[data-key="' + key + '"]');
-    if (again && !again.disabled) again.focus();
-  }
 }
