@@ -27,6 +27,7 @@ func TestViewsInBrowser(t *testing.T) {
 	t.Run("reel", func(t *testing.T) { testReel(t, sb, h, b) })
 	t.Run("long_caption", func(t *testing.T) { testLongCaption(t, sb, h, b) })
 	t.Run("draft", func(t *testing.T) { testDraft(t, sb, h, b) })
+	t.Run("story", func(t *testing.T) { testStory(t, sb, h, b) })
 	t.Run("insights_30_posts", func(t *testing.T) { testInsights(t, sb, h, b) })
 }
 
@@ -358,6 +359,34 @@ func testDraft(t *testing.T, sb *sandbox, h *host, b *browser) {
 		t.Errorf("opened %q, want the permalink %q", opened, permalink)
 	}
 	b.screenshot(t, "preview-draft-approved")
+	b.checkClean(t, h.hostSrv.URL, img)
+}
+
+func testStory(t *testing.T, sb *sandbox, h *host, b *browser) {
+	img := sb.putJPEG("/story.jpg", 1080, 1920)
+	post := map[string]any{"image_url": img, "user_tags": []any{map[string]any{"username": "kai.builds", "x": 0.5, "y": 0.4}}}
+	preview(t, sb, h, b, "story", post, true, look{})
+	checkFrame(t, b, 9.0/16)
+	if got := get[string](t, b, `document.querySelector(".caption").textContent`); got != "Stories have no caption." {
+		t.Errorf("caption %q", got)
+	}
+	if n := get[int](t, b, `document.querySelectorAll("#caption-box, #collaborators").length`); n != 0 {
+		t.Errorf("%d caption or collaborator sections for a story", n)
+	}
+	if got := get[string](t, b, `document.querySelector("#item-0 .tags").textContent`); got != "Tagged: @kai.builds (0.5, 0.4)" {
+		t.Errorf("tags %q", got)
+	}
+	before := sb.publishCount()
+	b.press(t, "#approve", kb.Enter)
+	b.waitFor(t, "the publish outcome", `document.getElementById("outcome") && document.getElementById("outcome").textContent.startsWith("Published")`)
+	calls := h.toolCalls()
+	if len(calls) != 1 || calls[0].Name != "publish_story" || !sameJSON(calls[0].Arguments, post) {
+		t.Fatalf("tool calls %+v, want one publish_story with %v", calls, post)
+	}
+	if n := sb.publishCount() - before; n != 1 {
+		t.Errorf("%d media_publish requests, want 1", n)
+	}
+	b.screenshot(t, "preview-story-approved")
 	b.checkClean(t, h.hostSrv.URL, img)
 }
 

@@ -47,7 +47,9 @@ type toolCall struct {
 
 // host serves testdata/host.html on one origin and the views on another
 // (http://127.0.0.1, two ports: different origins, as SEP-1865 wants the
-// host and the view to be), with the Content-Security-Policy header a host
+// host and the view to be; the frame is sandboxed with allow-scripts only,
+// so the view even runs in an opaque origin), with the
+// Content-Security-Policy header a host
 // builds from the resource's _meta.ui.csp ("Security Implications",
 // "Content Security Policy Enforcement"). The host page forwards the view's
 // tools/call to /rpc, which makes the call through the MCP client.

@@ -48,10 +48,10 @@ const (
 	MaxViewBytes = 100 * 1024
 )
 
-// DefaultMediaOrigins lets the views show images and videos from any https
+// defaultMediaOrigin lets the views show images and videos from any https
 // URL: a post's media can live on any host, and the preview exists to show
 // it. Scripts stay limited by the document's own policy (see policy).
-var DefaultMediaOrigins = []string{"https:"}
+const defaultMediaOrigin = "https:"
 
 // Options configure the views.
 type Options struct {
@@ -60,7 +60,7 @@ type Options struct {
 	// "https://cdn.example.com" or "https://*.cdninstagram.com". They go
 	// into the resource's _meta.ui.csp.resourceDomains (the host's
 	// policy) and into the document's own img-src/media-src. Empty means
-	// DefaultMediaOrigins.
+	// "https:", any https URL.
 	MediaOrigins []string
 }
 
@@ -124,8 +124,13 @@ func HostSupports(c mcp.ClientCapabilities) bool {
 	if !ok {
 		return false
 	}
-	types, _ := ext["mimeTypes"].([]any)
-	return slices.ContainsFunc(types, func(v any) bool { s, _ := v.(string); return s == MIMEType })
+	switch types := ext["mimeTypes"].(type) {
+	case []any: // as decoded from JSON
+		return slices.Contains(types, any(MIMEType))
+	case []string:
+		return slices.Contains(types, MIMEType)
+	}
+	return false
 }
 
 // Register adds the views' ui:// resources to s. It fails only on bad
@@ -265,7 +270,7 @@ var originRE = regexp.MustCompile(`^https:(//(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])
 // Content-Security-Policy, so a space, quote or semicolon must never get in.
 func mediaOrigins(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return slices.Clone(DefaultMediaOrigins), nil
+		return []string{defaultMediaOrigin}, nil
 	}
 	out := make([]string, 0, len(in))
 	for _, o := range in {

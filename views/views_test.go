@@ -172,7 +172,9 @@ func TestHostSupports(t *testing.T) {
 	}{
 		{nil, false},
 		{map[string]any{"io.modelcontextprotocol/ui": map[string]any{"mimeTypes": []any{"text/html;profile=mcp-app"}}}, true},
+		{map[string]any{"io.modelcontextprotocol/ui": map[string]any{"mimeTypes": []string{"text/html;profile=mcp-app"}}}, true},
 		{map[string]any{"io.modelcontextprotocol/ui": map[string]any{"mimeTypes": []any{"text/uri-list"}}}, false},
+		{map[string]any{"io.modelcontextprotocol/ui": map[string]any{"mimeTypes": "text/html;profile=mcp-app"}}, false},
 		{map[string]any{"io.modelcontextprotocol/ui": map[string]any{}}, false},
 		{map[string]any{"io.modelcontextprotocol/tasks": map[string]any{"mimeTypes": []any{"text/html;profile=mcp-app"}}}, false},
 	} {
