@@ -57,9 +57,11 @@ function setLocale(l) {
   }
 }
 
-function fmtNum(n, digits) {
+// fmtNum formats n with up to digits decimals (exactly digits when fixed).
+function fmtNum(n, digits, fixed) {
   if (typeof n !== "number" || !Number.isFinite(n)) return "–";
-  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits === undefined ? 0 : digits }).format(n);
+  const d = digits === undefined ? 0 : digits;
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: d, minimumFractionDigits: fixed ? d : 0 }).format(n);
 }
 
 let timeZone;

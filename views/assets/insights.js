@@ -23,9 +23,9 @@ const label = (m) => METRIC_LABEL[m] || String(m).replace(/_/g, " ");
 const NOT_COUNTS = new Set(["ig_reels_avg_watch_time", "ig_reels_video_view_total_time", "reels_skip_rate"]);
 
 function fmtMetric(metric, v) {
-  if (metric === "ig_reels_avg_watch_time") return fmtNum(v / 1000, 1) + " s";
-  if (metric === "ig_reels_video_view_total_time") return fmtNum(v / 3600000, 1) + " h";
-  if (metric === "reels_skip_rate") return fmtNum(v, 1) + " %";
+  if (metric === "ig_reels_avg_watch_time") return fmtNum(v / 1000, 1, true) + " s";
+  if (metric === "ig_reels_video_view_total_time") return fmtNum(v / 3600000, 1, true) + " h";
+  if (metric === "reels_skip_rate") return fmtNum(v, 1, true) + " %";
   return fmtNum(v, Number.isInteger(v) ? 0 : 2);
 }
 
