@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/localfile"
 )
 
 // Kind is what a media will become; each kind has its own rules.
@@ -237,30 +238,18 @@ func (c *Checker) Inspect(ctx context.Context, m Media) Report {
 }
 
 // InspectFile examines a local file. The error is about the file itself
-// (missing, a directory, unreadable, empty).
+// (missing, not a regular file, unreadable, empty). The file is opened
+// through localfile, so a FIFO, a device or /proc cannot block or leak.
 func InspectFile(m Media) (Report, error) {
 	r := Report{Info: Info{Field: m.Field}}
-	f, err := os.Open(m.Path)
-	if err != nil {
-		return r, fmt.Errorf("cannot open %s: %v", m.Path, unwrapPath(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	b, size, err := localfile.ReadHead(m.Path, 1<<20)
 	if err != nil {
 		return r, fmt.Errorf("cannot read %s: %v", m.Path, unwrapPath(err))
 	}
-	if !st.Mode().IsRegular() {
-		return r, fmt.Errorf("%s is not a regular file", m.Path)
-	}
-	if st.Size() == 0 {
+	if size == 0 {
 		return r, fmt.Errorf("%s is empty", m.Path)
 	}
-	b := make([]byte, min(st.Size(), 1<<20))
-	n, err := io.ReadFull(f, b)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return r, fmt.Errorf("cannot read %s: %v", m.Path, unwrapPath(err))
-	}
-	return judge(m, b[:n], st.Size(), ""), nil
+	return judge(m, b, size, ""), nil
 }
 
 func unwrapPath(err error) error {

@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/igmcp/igmcp/localfile"
 )
 
 // Environment variables (docs/reference.md §2 style: every secret also as _FILE).
@@ -221,15 +224,13 @@ func (b *Bucket) URLTTL() time.Duration { return b.cfg.URLTTL }
 // Stage uploads the file at path under a random key (the local file name
 // is not revealed) and presigns a GET for it.
 func (b *Bucket) Stage(ctx context.Context, path, contentType string) (*Staged, error) {
-	f, err := os.Open(path)
+	// Only a regular file outside /proc, /sys and /dev, read within the
+	// size it had when opened (localfile).
+	f, err := localfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	var rnd [16]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, err
@@ -238,8 +239,8 @@ func (b *Bucket) Stage(ctx context.Context, path, contentType string) (*Staged, 
 	_, err = b.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(b.cfg.Bucket),
 		Key:           aws.String(key),
-		Body:          f,
-		ContentLength: aws.Int64(st.Size()),
+		Body:          io.NewSectionReader(f, 0, f.Size()),
+		ContentLength: aws.Int64(f.Size()),
 		ContentType:   aws.String(contentType),
 		CacheControl:  aws.String("private, max-age=0"),
 	})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 )
@@ -30,8 +29,12 @@ type MediaDeps struct {
 	// without a bucket.
 	Stager publish.Stager
 	// MediaRoot, when set (IGMCP_MEDIA_ROOT), is the only directory
-	// file_path may point into.
+	// file_path may point into. Files, when set, wins over it.
 	MediaRoot string
+	// Files is the media-root gate for file_path (IGMCP_MEDIA_ROOT and the
+	// transport's default, docs/reference.md §2); nil: one built from
+	// MediaRoot with the stdio defaults.
+	Files *localfile.Policy
 	// Upload tunes resumable uploads (chunk size, attempts).
 	Upload graph.UploadOptions
 	// Hashtags tracks the 30-hashtags-per-7-days budget per account
@@ -55,26 +58,36 @@ func (m *MediaDeps) local(progress func(sent, total int64)) publish.Local {
 	return l
 }
 
-// checkRoot keeps file_path inside MediaRoot (symbolic links resolved).
+// checkRoot is the media-root gate (localfile.Policy.Check) every tool
+// applies to a file_path before anything opens it.
 func (m *MediaDeps) checkRoot(field, path string) error {
-	if m == nil || m.MediaRoot == "" || path == "" {
+	if path == "" {
 		return nil
 	}
-	root, err := filepath.EvalSymlinks(m.MediaRoot)
-	if err != nil {
-		return invalid(field, "the media directory of this server is not readable")
+	_, err := m.files().Check(field, path)
+	return err
+}
+
+func (m *MediaDeps) files() *localfile.Policy {
+	if m != nil && m.Files != nil {
+		return m.Files
 	}
-	p, err := filepath.EvalSymlinks(filepath.Clean(path))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return invalid(field, "%s does not exist", path)
-		}
-		return invalid(field, "cannot read %s", path)
+	var o localfile.Options
+	if m != nil {
+		o.Root = m.MediaRoot
 	}
-	if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return invalid(field, "%s is outside the media directory this server may read (%s)", path, m.MediaRoot)
+	p, err := localfile.NewPolicy(o)
+	if err != nil { // a root that is not a directory: refuse every path
+		p, _ = localfile.NewPolicy(localfile.Options{Remote: true})
 	}
-	return nil
+	return p
+}
+
+// filePathOf is the file_path of a post given as arguments
+// (validate_post, schedule_post); "" when absent or not a string.
+func filePathOf(post map[string]any) string {
+	s, _ := post["file_path"].(string)
+	return s
 }
 
 // progress sends monotonic notifications/progress on a 0–100 scale for a
