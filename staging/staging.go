@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/igmcp/igmcp/localfile"
+	"github.com/igmcp/igmcp/netguard"
 )
 
 // Environment variables (docs/reference.md §2 style: every secret also as _FILE).
@@ -154,6 +155,21 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// guardedClient talks to the bucket only at a global unicast address
+// (netguard): a presigned URL on a private address could never be fetched
+// by Instagram, and the server must not be steered into its own network.
+// An endpoint the operator set on loopback (a local S3-compatible server,
+// validate allows it over plain http) is the one exception.
+func guardedClient(endpoint string) *http.Client {
+	n := netguard.Options{}
+	if u, err := url.Parse(endpoint); err == nil && endpoint != "" && isLoopback(u.Hostname()) {
+		n.AllowLoopback = true
+	}
+	return &http.Client{Transport: n.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // S3 redirects are errors to report, not hops to follow
+	}}
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -213,6 +229,8 @@ func New(cfg Config) (*Bucket, error) {
 	}
 	if cfg.HTTPClient != nil {
 		opts.HTTPClient = cfg.HTTPClient
+	} else {
+		opts.HTTPClient = guardedClient(cfg.Endpoint)
 	}
 	client := s3.New(opts)
 	return &Bucket{cfg: cfg, client: client, presign: s3.NewPresignClient(client)}, nil
