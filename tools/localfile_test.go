@@ -75,7 +75,9 @@ func newFileEnv(t *testing.T, files *localfile.Policy) *fileEnv {
 	media := &tools.MediaDeps{
 		Files:     files,
 		Preflight: preflight.New(preflight.Options{Client: &http.Client{Transport: fetches}}),
-		Stager:    func(context.Context, string, string) (string, func(context.Context) error, error) { return "https://staged.invalid/a.jpg", nil, nil },
+		Stager: func(context.Context, string, string) (string, func(context.Context) error, error) {
+			return "https://staged.invalid/a.jpg", nil, nil
+		},
 	}
 	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Media: media}
 	srv := tools.NewServer(deps, "test", tools.Selection{})
