@@ -58,6 +58,18 @@ func TestLoadTokens(t *testing.T) {
 		{`{"tokens":[{"name":"x","token_sha256":"zz"}]}`, "64 hex digits"},
 		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":["nope"]}]}`, "nope"},
 		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","scopes":["a"]}]}`, "unknown field"},
+		// Entries that name no real scope would widen the token to every
+		// account or toolset: refused.
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":["@"]}]}`, `accounts[0]: account "@"`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":[""]}]}`, `accounts[0]: account ""`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":[" "]}]}`, `accounts[0]: account " "`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":["brand_a","*"]}]}`, `accounts[1]: account "*"`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":["a b"]}]}`, `accounts[0]`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":[]}]}`, "accounts is empty"},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":[""]}]}`, `toolsets[0]: toolset ""`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":["all"]}]}`, `toolsets[0]: toolset "all"`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":["publish",","]}]}`, `toolsets[1]`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":[]}]}`, "toolsets is empty"},
 		{`not json`, "invalid"},
 	} {
 		_, err := LoadTokens(writeFile(t, tc.body))
