@@ -147,6 +147,10 @@ func New(s *server.MCPServer, cfg Config) (*Server, error) {
 	return hs, nil
 }
 
+// Sessions is how many MCP sessions are open (Streamable HTTP sessions with
+// an initialize handshake, and SSE streams).
+func (s *Server) Sessions() int { return s.sessions.count() }
+
 // Handler is the whole HTTP surface with its guards, for tests and for
 // embedding; Serve uses it.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -288,6 +288,10 @@ func (t *sessionTable) sweep() {
 	for _, s := range idle {
 		t.removeLocked(s)
 	}
+	if len(t.byID) == 0 && t.reserved == 0 {
+		// Go maps never shrink: after a flood, start over with small ones.
+		t.byID, t.perOwner = map[string]*session{}, map[string]int{}
+	}
 	t.armLocked()
 	t.mu.Unlock()
 	for _, s := range idle {
