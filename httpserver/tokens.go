@@ -112,6 +112,16 @@ func normalizeEntry(e *TokenEntry) error {
 	return nil
 }
 
+// CheckToken refuses an IGMCP_HTTP_TOKEN shorter than MinTokenLength when
+// the server listens beyond loopback, as the tokens file does for its
+// tokens; on loopback a short token is only worth a warning.
+func CheckToken(token, listen string) error {
+	if token != "" && len(token) < MinTokenLength && !IsLoopback(listen) {
+		return fmt.Errorf("IGMCP_HTTP_TOKEN must be at least %d characters when listening on %s (not loopback): use a long random token", MinTokenLength, listen)
+	}
+	return nil
+}
+
 // credential is one accepted token, kept only as its SHA-256 digest so that
 // every comparison has the same length and takes the same time.
 type credential struct {

@@ -89,6 +89,23 @@ func TestLoadTokens(t *testing.T) {
 	}
 }
 
+func TestCheckToken(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		token, listen string
+		ok            bool
+	}{
+		{"short", "0.0.0.0:8080", false}, {"short", ":8080", false}, {"short", "[::]:8080", false},
+		{"short", "127.0.0.1:8080", true}, {"short", "localhost:8080", true},
+		{"0123456789abcdef", "0.0.0.0:8080", true}, {"", "0.0.0.0:8080", true},
+	} {
+		err := CheckToken(c.token, c.listen)
+		if (err == nil) != c.ok || (err != nil && strings.Contains(err.Error(), c.token)) {
+			t.Errorf("CheckToken(%q, %q) = %v", c.token, c.listen, err)
+		}
+	}
+}
+
 func TestBearer(t *testing.T) {
 	t.Parallel()
 	for h, want := range map[string]string{"Bearer abc": "abc", "bearer  abc ": "abc", "BEARER abc": "abc"} {
