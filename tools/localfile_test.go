@@ -15,18 +15,11 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
-	"golang.org/x/oauth2"
 
-	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/fakegraph"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/preflight/mediatest"
-	"github.com/igmcp/igmcp/publish"
-	"github.com/igmcp/igmcp/ratelimit"
-	"github.com/igmcp/igmcp/scheduler"
-	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -46,31 +39,10 @@ type fileEnv struct {
 }
 
 // newFileEnv is the real server (tools.NewServer, every toolset, a
-// scheduler) with the given media-root gate, over the fake Graph API.
+// scheduler) with the given media-root gate, over the fake Graph API;
+// preflight's fetches are counted, never sent.
 func newFileEnv(t *testing.T, files *localfile.Policy) *fileEnv {
 	t.Helper()
-	fake := fakegraph.New(fakegraph.Options{})
-	base, stop := fake.Start()
-	t.Cleanup(stop)
-	acct := fakegraph.DefaultAccount
-	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts), graph.WithRetryPolicy(fastRetry),
-			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
-	}
-	accounts, err := auth.NewSingle(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token}), acct.ID, auth.LoginFacebook, newClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	pub := publish.New(st, publish.WithPollPolicy(fastPolls))
-	sched, err := scheduler.New(scheduler.Config{Store: st, Accounts: accounts, Publisher: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
 	fetches := &countingTransport{}
 	media := &tools.MediaDeps{
 		Files:     files,
@@ -79,9 +51,8 @@ func newFileEnv(t *testing.T, files *localfile.Policy) *fileEnv {
 			return "https://staged.invalid/a.jpg", nil, nil
 		},
 	}
-	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Media: media}
-	srv := tools.NewServer(deps, "test", tools.Selection{})
-	return &fileEnv{client: startClient(t, srv, "", nil), fake: fake, fetches: fetches}
+	e := newScheduleEnv(t, "", fakegraph.Options{}, media)
+	return &fileEnv{client: e.client, fake: e.fake, fetches: fetches}
 }
 
 func (e *fileEnv) call(t *testing.T, name string, args map[string]any) (*mcp.CallToolResult, map[string]any) {
