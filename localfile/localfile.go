@@ -20,7 +20,6 @@ package localfile
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -250,13 +249,4 @@ func bounded(d time.Duration, fn func() error, cleanup func()) error {
 		abandoned = true
 		return ErrTimeout
 	}
-}
-
-// describeErr is a short reason for an Open error, without the path.
-func describeErr(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return fmt.Sprint(err)
 }
