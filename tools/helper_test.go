@@ -68,7 +68,7 @@ type envOpts struct {
 	sandbox   bool
 	login     auth.Login
 	// media sets the media part of Deps: Preflight, Stager, MediaRoot,
-	// Upload, Hashtags (the other fields are ignored).
+	// Files, Upload, Hashtags (the other fields are ignored).
 	media tools.Deps
 }
 
@@ -117,7 +117,7 @@ func newEnvOn(t *testing.T, fake *fakegraph.Server, base string, o envOpts) *tes
 	}
 	m := o.media
 	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Sandbox: o.sandbox,
-		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Upload: m.Upload, Hashtags: m.Hashtags}
+		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Files: m.Files, Upload: m.Upload, Hashtags: m.Hashtags}
 	srv := tools.NewServer(deps, "test", o.selection)
 	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv}
 	e.client = startClient(t, srv, o.era, e.record)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/publish"
 )
 
@@ -26,26 +25,32 @@ func (d *Deps) local(progress func(sent, total int64)) publish.Local {
 	return l
 }
 
-// checkRoot keeps file_path inside MediaRoot (symbolic links resolved).
+// checkRoot is the media-root gate (localfile.Policy.Check) every tool
+// applies to a file_path before anything opens it.
 func (d *Deps) checkRoot(field, path string) error {
-	if d.MediaRoot == "" || path == "" {
+	if path == "" {
 		return nil
 	}
-	root, err := filepath.EvalSymlinks(d.MediaRoot)
-	if err != nil {
-		return invalid(field, "the media directory of this server is not readable")
+	_, err := d.files().Check(field, path)
+	return err
+}
+
+func (d *Deps) files() *localfile.Policy {
+	if d.Files != nil {
+		return d.Files
 	}
-	p, err := filepath.EvalSymlinks(filepath.Clean(path))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return invalid(field, "%s does not exist", path)
-		}
-		return invalid(field, "cannot read %s", path)
+	p, err := localfile.NewPolicy(localfile.Options{Root: d.MediaRoot})
+	if err != nil { // a root that is not a directory: refuse every path
+		p, _ = localfile.NewPolicy(localfile.Options{Remote: true})
 	}
-	if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return invalid(field, "%s is outside the media directory this server may read (%s)", path, d.MediaRoot)
-	}
-	return nil
+	return p
+}
+
+// filePathOf is the file_path of a post given as arguments
+// (validate_post, schedule_post); "" when absent or not a string.
+func filePathOf(post map[string]any) string {
+	s, _ := post["file_path"].(string)
+	return s
 }
 
 // progress sends notifications/progress while a tool uploads and waits,

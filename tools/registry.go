@@ -19,6 +19,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/scheduler"
@@ -171,6 +172,10 @@ type Deps struct {
 	// MediaRoot, when set (IGMCP_MEDIA_ROOT), is the only directory
 	// file_path may point into.
 	MediaRoot string
+	// Files is the media-root gate for file_path (IGMCP_MEDIA_ROOT and the
+	// transport's default, docs/reference.md §2); nil: one built from
+	// MediaRoot with the stdio defaults.
+	Files *localfile.Policy
 	// Upload tunes resumable uploads (chunk size, attempts).
 	Upload graph.UploadOptions
 	// Hashtags tracks the 30-hashtags-per-7-days budget per account (shared

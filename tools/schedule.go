@@ -82,7 +82,13 @@ func SchedulePost(d *Deps) Tool {
 			}
 			// Everything that can be refused is refused now, before the
 			// account is resolved (which may call Instagram), not when the
-			// post is due and nobody is there to fix it.
+			// post is due and nobody is there to fix it. The media root
+			// comes first: nothing opens a file before it.
+			var post map[string]any
+			_ = json.Unmarshal(a.Post, &post)
+			if err := d.checkRoot("post.file_path", filePathOf(post)); err != nil {
+				return nil, "", err
+			}
 			r, err := s.Check(a.Kind, a.Post, at)
 			if err != nil {
 				return nil, "", err

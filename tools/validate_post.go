@@ -56,12 +56,18 @@ func ValidatePost(d *Deps) Tool {
 				return nil, "", invalid("post", "post is required: the arguments of the %s tool", toolFor(a.Kind))
 			}
 			res := Validation{Problems: []Problem{}}
-			media, filePath, err := decodePost(a.Kind, a.Post)
-			if err == nil && filePath != "" {
-				err = d.checkRoot("file_path", filePath)
+			// The media root before anything opens the file; its refusal
+			// says nothing about the file, so nothing else is looked at.
+			if err := d.checkRoot("file_path", filePathOf(a.Post)); err != nil {
+				res.Problems = append(res.Problems, problem(err, "post."))
+				return res, fmt.Sprintf("%s would fail: %s", a.Kind, res.Problems[0].Message), nil
 			}
+			media, _, err := decodePost(a.Kind, a.Post)
 			if err != nil {
 				res.Problems = append(res.Problems, problem(err, "post."))
+				// Input the checks refused (an http:// or private URL) is
+				// never fetched.
+				media = nil
 			}
 			for _, x := range media {
 				if x.Path != "" && !preflight.RulesFor(x.Kind).Video && d.Stager == nil {
