@@ -49,5 +49,5 @@ func openPostgres(ctx context.Context, databaseURL string) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &sqlStore{db: db, d: d}, nil
+	return &sqlStore{db: db, rdb: db, d: d}, nil
 }
