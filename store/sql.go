@@ -162,7 +162,9 @@ type rowScanner interface{ Scan(dest ...any) error }
 // sqlStore implements Store over database/sql for both dialects.
 type sqlStore struct {
 	// db can write. SQLite: its one writing connection, which w drives;
-	// statements run on db directly wait in Go for w's batches to end.
+	// statements run on db directly wait in Go for w's batches to end, and
+	// inside a transaction begun on db nothing may go through w or db
+	// again (the one connection is taken): use writeTx instead.
 	// PostgreSQL: the pool.
 	db *sql.DB
 	// rdb is for reads that need not see uncommitted writes. SQLite: a
