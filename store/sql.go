@@ -179,7 +179,10 @@ func (s *sqlStore) Close() error {
 	if s.w == nil {
 		return s.db.Close()
 	}
-	return errors.Join(s.w.close(), s.rdb.Close())
+	s.w.stop()
+	// The writing connection closes last: the last connection to close
+	// checkpoints the WAL into the database, which a read-only one cannot.
+	return errors.Join(s.rdb.Close(), s.db.Close())
 }
 
 // write runs fn as one write: on SQLite in the writer's queue, inside a

@@ -234,9 +234,8 @@ func (w *sqliteWriter) abort(tx *sql.Tx, done, rest []*writeReq, cause error) []
 	return rest
 }
 
-// close stops taking writes, writes what is queued and closes the
-// connection.
-func (w *sqliteWriter) close() error {
+// stop stops taking writes and returns once what was queued is written.
+func (w *sqliteWriter) stop() {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
@@ -244,5 +243,4 @@ func (w *sqliteWriter) close() error {
 	}
 	w.mu.Unlock()
 	<-w.stopped
-	return w.db.Close()
 }
