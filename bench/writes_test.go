@@ -43,7 +43,7 @@ type writeRig struct {
 	posts  int // create_post calls made so far, each with its own caption
 }
 
-func newWriteRig(b *testing.B, st store.Store, overHTTP bool) *writeRig {
+func newWriteRig(b testing.TB, st store.Store, overHTTP bool) *writeRig {
 	b.Helper()
 	// Images are ready at once and the quota is out of reach: the figure
 	// is about igmcp's own work per publish, the store's writes first.
@@ -87,7 +87,7 @@ func newWriteRig(b *testing.B, st store.Store, overHTTP bool) *writeRig {
 
 // serveHTTP puts srv behind the real HTTP front on a loopback port and
 // connects a Streamable HTTP client (the client's default era).
-func serveHTTP(b *testing.B, srv *server.MCPServer) *client.Client {
+func serveHTTP(b testing.TB, srv *server.MCPServer) *client.Client {
 	b.Helper()
 	hs, err := httpserver.New(srv, httpserver.Config{Token: benchHTTPToken})
 	if err != nil {
@@ -143,7 +143,7 @@ func (r *writeRig) createPost(ctx context.Context, n int) error {
 
 // batch makes writeBatch create_post calls, all at once or one after
 // another, and returns how long they took.
-func (r *writeRig) batch(b *testing.B, concurrent bool) time.Duration {
+func (r *writeRig) batch(b testing.TB, concurrent bool) time.Duration {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -169,6 +169,51 @@ func (r *writeRig) batch(b *testing.B, concurrent bool) time.Duration {
 		}
 	}
 	return took
+}
+
+// checkEachPublishedOnce fails unless every create_post made one live
+// post, with its own caption.
+func (r *writeRig) checkEachPublishedOnce(tb testing.TB) {
+	tb.Helper()
+	live := r.fake.Published(r.acct.ID)
+	captions := map[string]bool{}
+	for _, m := range live {
+		captions[m.Caption] = true
+	}
+	if len(live) != r.posts || len(captions) != r.posts {
+		tb.Fatalf("%d create_post calls, %d posts live, %d distinct captions", r.posts, len(live), len(captions))
+	}
+}
+
+// TestConcurrentCreatePost makes the benchmark's concurrent batch on a
+// SQLite store over HTTP and checks what the store recorded: each post is
+// published once, its ledger record is published, and the journal has one
+// publish entry per post.
+func TestConcurrentCreatePost(t *testing.T) {
+	st := openBenchStore(t, store.Config{DataDir: t.TempDir()})
+	r := newWriteRig(t, st, true)
+	r.batch(t, true)
+	r.checkEachPublishedOnce(t)
+	ctx := context.Background()
+	sent, err := st.ListPublishes(ctx, store.PublishSent)
+	if err != nil || len(sent) != 0 {
+		t.Errorf("ledger records left publish_sent: %d, %v", len(sent), err)
+	}
+	// Each post has two published records: its own key's and its
+	// container's (publish_container answers from it).
+	done, err := st.ListPublishes(ctx, store.PublishPublished)
+	if err != nil || len(done) != 2*writeBatch {
+		t.Errorf("published ledger records: %d (want %d), %v", len(done), 2*writeBatch, err)
+	}
+	entries, _, err := st.ListJournal(ctx, store.JournalQuery{Action: "publish", Limit: 1000})
+	if err != nil || len(entries) != writeBatch {
+		t.Errorf("journal publish entries: %d (want %d), %v", len(entries), writeBatch, err)
+	}
+	for _, e := range entries {
+		if e.Outcome != "published" {
+			t.Errorf("journal entry %d: outcome %q", e.ID, e.Outcome)
+		}
+	}
 }
 
 // BenchmarkConcurrentCreatePost publishes 50 image posts through the real
@@ -218,14 +263,7 @@ func BenchmarkConcurrentCreatePost(b *testing.B) {
 					}
 				}
 				b.StopTimer()
-				live := r.fake.Published(r.acct.ID)
-				captions := map[string]bool{}
-				for _, m := range live {
-					captions[m.Caption] = true
-				}
-				if len(live) != r.posts || len(captions) != r.posts {
-					b.Fatalf("%d create_post calls, %d posts live, %d distinct", r.posts, len(live), len(captions))
-				}
+				r.checkEachPublishedOnce(b)
 				n := float64(b.N)
 				b.ReportMetric(float64(seq)/float64(time.Millisecond)/n, "seq-ms/50")
 				b.ReportMetric(float64(conc)/float64(time.Millisecond)/n, "conc-ms/50")
@@ -235,7 +273,7 @@ func BenchmarkConcurrentCreatePost(b *testing.B) {
 	}
 }
 
-func openBenchStore(b *testing.B, cfg store.Config) store.Store {
+func openBenchStore(b testing.TB, cfg store.Config) store.Store {
 	b.Helper()
 	st, err := store.Open(context.Background(), cfg)
 	if err != nil {
