@@ -133,32 +133,30 @@ func (s *sqlStore) AppendEvents(ctx context.Context, events []Event) ([]Event, e
 		batch = append(batch, e)
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	// One transaction (on SQLite one of the writer's group commits), so the
+	// rows and their notifications commit or vanish together.
+	var stored []Event
+	err := s.writeTx(ctx, func(ctx context.Context, tx querier) error {
+		if err := s.lockEventKeys(ctx, tx, batch); err != nil {
+			return err
+		}
+		ids := make(map[string]int64, len(batch))
+		for start := 0; start < len(batch); start += eventChunk {
+			if err := s.insertEvents(ctx, tx, batch[start:min(start+eventChunk, len(batch))], ids); err != nil {
+				return err
+			}
+		}
+		stored = make([]Event, 0, len(ids))
+		for _, e := range batch {
+			if id, ok := ids[e.Key]; ok {
+				e.ID = id
+				stored = append(stored, e)
+			}
+		}
+		return s.notifyEvents(ctx, tx, stored)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("store: append events: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := s.lockEventKeys(ctx, tx, batch); err != nil {
-		return nil, err
-	}
-	ids := make(map[string]int64, len(batch))
-	for start := 0; start < len(batch); start += eventChunk {
-		if err := s.insertEvents(ctx, tx, batch[start:min(start+eventChunk, len(batch))], ids); err != nil {
-			return nil, err
-		}
-	}
-	stored := make([]Event, 0, len(ids))
-	for _, e := range batch {
-		if id, ok := ids[e.Key]; ok {
-			e.ID = id
-			stored = append(stored, e)
-		}
-	}
-	if err := s.notifyEvents(ctx, tx, stored); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: append events: commit: %w", err)
+		return nil, fmt.Errorf("store: append events: %w", err)
 	}
 	if len(stored) > 0 {
 		s.events.wake()
@@ -178,7 +176,7 @@ const eventLockClass = 0x69676d65 // "igme"
 // one global order before inserting, makes them queue instead, and rows
 // still go in in input order. A hash collision only queues a writer it
 // need not. SQLite has one writer at a time anyway.
-func (s *sqlStore) lockEventKeys(ctx context.Context, tx *sql.Tx, batch []Event) error {
+func (s *sqlStore) lockEventKeys(ctx context.Context, tx querier, batch []Event) error {
 	if s.d.name != "postgres" {
 		return nil
 	}
@@ -192,14 +190,14 @@ func (s *sqlStore) lockEventKeys(ctx context.Context, tx *sql.Tx, batch []Event)
 	hashes = slices.Compact(hashes)
 	// unnest yields the array in order, so the locks are taken in order.
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d, h) FROM unnest($1::int4[]) AS h`, eventLockClass), hashes); err != nil {
-		return fmt.Errorf("store: append events: lock keys: %w", err)
+		return fmt.Errorf("lock keys: %w", err)
 	}
 	return nil
 }
 
 // insertEvents writes one chunk with a single statement and records the
 // ids of the rows it inserted; rows whose key exists are skipped.
-func (s *sqlStore) insertEvents(ctx context.Context, tx *sql.Tx, chunk []Event, ids map[string]int64) error {
+func (s *sqlStore) insertEvents(ctx context.Context, tx querier, chunk []Event, ids map[string]int64) error {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO events (event_key, account_id, field, media_id, comment_id, parent_id, from_id, from_username, body_text, at, received_at, value_json) VALUES `)
 	args := make([]any, 0, len(chunk)*12)
@@ -214,19 +212,19 @@ func (s *sqlStore) insertEvents(ctx context.Context, tx *sql.Tx, chunk []Event, 
 	q.WriteString(` ON CONFLICT (event_key) DO NOTHING RETURNING id, event_key`)
 	rows, err := tx.QueryContext(ctx, s.d.bind(q.String()), args...)
 	if err != nil {
-		return fmt.Errorf("store: append events: %w", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var key string
 		if err := rows.Scan(&id, &key); err != nil {
-			return fmt.Errorf("store: append events: %w", err)
+			return err
 		}
 		ids[key] = id
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: append events: %w", err)
+		return err
 	}
 	return rows.Close()
 }
@@ -245,7 +243,7 @@ func (s *sqlStore) ListEvents(ctx context.Context, q EventQuery) ([]Event, strin
 	}
 	// One row more than asked tells whether there is a next page.
 	sqlText := `SELECT ` + eventCols + ` FROM events` + f.where() + ` ORDER BY id DESC LIMIT ?`
-	es, err := queryAll(ctx, s, nil, scanEvent, sqlText, append(f.args, limit+1)...)
+	es, err := queryAll(ctx, s, s.rdb, scanEvent, sqlText, append(f.args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list events: %w", err)
 	}
@@ -261,7 +259,7 @@ func (s *sqlStore) LatestStoryInsights(ctx context.Context, accountID, mediaID s
 	if err := required("account id", accountID, "media id", mediaID); err != nil {
 		return Event{}, err
 	}
-	e, err := scanEvent(s.queryRow(ctx, `SELECT `+eventCols+` FROM events
+	e, err := scanEvent(s.readRow(ctx, `SELECT `+eventCols+` FROM events
 		WHERE media_id = ? AND field = 'story_insights' AND account_id = ? ORDER BY id DESC LIMIT 1`, mediaID, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, fmt.Errorf("store: story insights of %s: %w", mediaID, ErrNotFound)

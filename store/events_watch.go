@@ -88,7 +88,7 @@ const maxNotifyPayload = 7000
 // transaction: PostgreSQL delivers them at commit, and never for a
 // transaction that rolls back. SQLite watchers are woken after the commit
 // instead.
-func (s *sqlStore) notifyEvents(ctx context.Context, tx *sql.Tx, stored []Event) error {
+func (s *sqlStore) notifyEvents(ctx context.Context, tx querier, stored []Event) error {
 	if s.events.listen == nil || len(stored) == 0 {
 		return nil
 	}
@@ -101,7 +101,7 @@ func (s *sqlStore) notifyEvents(ctx context.Context, tx *sql.Tx, stored []Event)
 		payloads[i] = string(b)
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, s.events.channel, payloads); err != nil {
-		return fmt.Errorf("store: append events: notify: %w", err)
+		return fmt.Errorf("notify: %w", err)
 	}
 	return nil
 }
@@ -225,7 +225,7 @@ func (s *sqlStore) listenEvents(ctx context.Context) (*pgx.Conn, error) {
 
 func (s *sqlStore) maxEventID(ctx context.Context) (int64, error) {
 	var id int64
-	if err := s.queryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&id); err != nil {
+	if err := s.readRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&id); err != nil {
 		return 0, fmt.Errorf("store: watch events: %w", err)
 	}
 	return id, nil
@@ -237,7 +237,7 @@ func (s *sqlStore) maxEventID(ctx context.Context) (int64, error) {
 func (s *sqlStore) sendEventsAfter(ctx context.Context, last int64, out chan<- EventNotice, sent map[int64]bool) (int64, error) {
 	const page = 500
 	for {
-		ns, err := queryAll(ctx, s, nil, func(r rowScanner) (EventNotice, error) {
+		ns, err := queryAll(ctx, s, s.rdb, func(r rowScanner) (EventNotice, error) {
 			var n EventNotice
 			err := r.Scan(&n.ID, &n.AccountID, &n.Field)
 			return n, err

@@ -24,11 +24,11 @@ func (s *sqlStore) AppendJournal(ctx context.Context, e JournalEntry) (JournalEn
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	out, err := scanJournal(s.queryRow(ctx, `INSERT INTO journal
+	out, err := writeRow(ctx, s, scanJournal, nil, `INSERT INTO journal
 		(at, account_id, action, input_digest, graph_ids, outcome, error_kind)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		RETURNING `+journalCols,
-		s.d.time(e.Time), e.AccountID, e.Action, e.InputDigest, encodeList(e.GraphIDs), e.Outcome, e.ErrorKind))
+		s.d.time(e.Time), e.AccountID, e.Action, e.InputDigest, encodeList(e.GraphIDs), e.Outcome, e.ErrorKind)
 	if err != nil {
 		return JournalEntry{}, fmt.Errorf("store: append journal: %w", err)
 	}
@@ -66,7 +66,7 @@ func (s *sqlStore) ListJournal(ctx context.Context, q JournalQuery) ([]JournalEn
 	}
 	// One row more than asked tells whether there is a next page.
 	sqlText := `SELECT ` + journalCols + ` FROM journal` + f.where() + ` ORDER BY at DESC, id DESC LIMIT ?`
-	es, err := queryAll(ctx, s, nil, scanJournal, sqlText, append(f.args, limit+1)...)
+	es, err := queryAll(ctx, s, s.rdb, scanJournal, sqlText, append(f.args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list journal: %w", err)
 	}

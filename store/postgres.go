@@ -54,5 +54,5 @@ func openPostgres(ctx context.Context, databaseURL string) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &sqlStore{db: db, d: d, events: eventSignals{listen: cfg, channel: channel}}, nil
+	return &sqlStore{db: db, rdb: db, d: d, events: eventSignals{listen: cfg, channel: channel}}, nil
 }
