@@ -178,10 +178,16 @@ func TestCheckResponse(t *testing.T) {
 			want:   &Error{HTTPStatus: 400, Message: "m", Code: 2, Subcode: 2207001, IsTransient: true},
 		},
 		{
-			name:   "string error code kept in Type",
+			name:   "string error code kept in CodeName",
 			status: 400,
 			body:   `{"error":{"message":"Invalid sponsor","code":"INSTAGRAM_PLATFORM_API__INVALID_PARAM"}}`,
-			want:   &Error{HTTPStatus: 400, Message: "Invalid sponsor", Type: "INSTAGRAM_PLATFORM_API__INVALID_PARAM"},
+			want:   &Error{HTTPStatus: 400, Message: "Invalid sponsor", CodeName: "INSTAGRAM_PLATFORM_API__INVALID_PARAM"},
+		},
+		{
+			name:   "string error code beside a type",
+			status: 400,
+			body:   `{"error":{"message":"The location_id is not a valid location.","type":"OAuthException","code":"INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID","fbtrace_id":"C4"}}`,
+			want:   &Error{HTTPStatus: 400, Message: "The location_id is not a valid location.", Type: "OAuthException", CodeName: "INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID", FBTraceID: "C4"},
 		},
 		{
 			name:   "wrongly typed fields do not hide the rest",
