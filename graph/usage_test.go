@@ -239,7 +239,7 @@ func jsonArray(raw json.RawMessage) []json.RawMessage {
 	return a
 }
 
-// smallInt is a JSON integer literal within ±1e6 (ok false for anything
+// smallInt is a JSON integer literal within ±2³¹ (ok false for anything
 // else, where lenient readings may differ).
 func smallInt(raw json.RawMessage) (int, bool) {
 	var n json.Number
@@ -247,7 +247,7 @@ func smallInt(raw json.RawMessage) (int, bool) {
 		return 0, false // not a bare number (a numeric string decodes too)
 	}
 	i, err := strconv.Atoi(string(n))
-	if err != nil || i < -1e6 || i > 1e6 {
+	if err != nil || i < -1<<31 || i > 1<<31 {
 		return 0, false
 	}
 	return i, true
