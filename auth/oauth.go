@@ -357,9 +357,10 @@ func (e *OAuthError) Error() string {
 
 // tokenCall sends one request to a token endpoint: form in the body for
 // POST and in the query for GET, as Meta documents each endpoint (the
-// Instagram Login ones take access_token in the query). The URL (which may hold the token, the client
-// secret and the proof) never reaches an error: errors name the host and
-// path only, and every secret is scrubbed from what the endpoint said.
+// Instagram Login ones take access_token in the query). The URL, which may
+// hold the token, the client secret and the proof, never reaches an error:
+// errors name the host and path only, and every secret is scrubbed from
+// what the endpoint said.
 func (o *OAuth) tokenCall(ctx context.Context, method, endpoint string, form url.Values, secrets ...string) (*Grant, error) {
 	if tok := form.Get("access_token"); tok != "" && o.cfg.AppSecret != "" {
 		// appsecret_proof on every call made with a token, as the Graph
