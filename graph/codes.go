@@ -91,7 +91,7 @@ func (e *Error) IsContainerLimit() bool {
 // IsNotReady: media_publish on a container that is still processing
 // (9007/2207027): poll its status, then publish.
 func (e *Error) IsNotReady() bool {
-	return e != nil && (e.Subcode == 2207027 || (e.Code == 9007 && e.Subcode == 0))
+	return e != nil && (e.Subcode == 2207027 || e.Code == 9007)
 }
 
 // inputParams are the documented refusals of one request argument, keyed by
