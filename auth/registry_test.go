@@ -222,11 +222,22 @@ func TestRegistry_RefresherRenewsAndClientUsesNewToken(t *testing.T) {
 	if infos, _ := e.reg.ListAccounts(ctx); infos[0].Status != TokenActive || !infos[0].NextRefresh.Equal(rec.Expiry.Add(-30*day)) {
 		t.Fatalf("%+v", infos[0])
 	}
-	// the renewal calls carried the token in a header or a form body, never a URL
+	// the token travels in a URL only where Meta's reference requires it
+	// (Instagram Login's refresh_access_token); elsewhere in a header or a
+	// form body
+	igRefreshes := 0
 	for _, c := range e.fake.Calls() {
-		if c.TokenSource == "query" {
+		if c.Path == "/refresh_access_token" {
+			igRefreshes++
+			if c.TokenSource != "query" {
+				t.Fatalf("refresh_access_token sent the token in %q, not the query", c.TokenSource)
+			}
+		} else if c.TokenSource == "query" {
 			t.Fatalf("token in a URL: %s %s", c.Method, c.Path)
 		}
+	}
+	if igRefreshes != 1 {
+		t.Fatalf("%d refresh_access_token calls, want 1", igRefreshes)
 	}
 	assertNoSecrets(t, "log", e.log.String(), append(tokensSeen(e.fake), appSecret)...)
 }

@@ -455,8 +455,8 @@ func (s *Server) checkContainerParams(c *container, p url.Values, what string) *
 		if c.isItem {
 			return errNotAllowed("location_id", what)
 		}
-		if strings.Trim(v, "0123456789") != "" {
-			return errParam("The location_id %q is invalid (INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID)", v)
+		if e := s.checkLocationID(v); e != nil {
+			return e
 		}
 	}
 	if v := p.Get("user_tags"); v != "" {

@@ -233,7 +233,7 @@ func (s *Server) userGetter(a *account, viaMe bool) getter {
 		case "profile_picture_url":
 			return "https://scontent.cdninstagram.com/v/t51/fakegraph/" + a.ID + "_profile.jpg", true, true, nil
 		case "followers_count":
-			return 1000 + int(hash64("followers:"+a.ID)%9000), true, true, nil
+			return s.followers(a), true, true, nil
 		case "follows_count":
 			return 100 + int(hash64("follows:"+a.ID)%900), true, true, nil
 		case "media_count":

@@ -89,7 +89,7 @@ func newSandbox(t *testing.T) *sandbox {
 		Accounts:  accounts,
 		Publisher: publish.New(st, publish.WithPollPolicy(fast)),
 		Journal:   st,
-		Media:     &tools.MediaDeps{Preflight: preflight.New(preflight.Options{Client: media.Client()})},
+		Preflight: preflight.New(preflight.Options{Client: media.Client()}),
 		Sandbox:   true,
 	}
 	srv := tools.NewServer(deps, "test", tools.Selection{})
