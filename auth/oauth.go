@@ -169,7 +169,7 @@ func (o *OAuth) ExchangeCode(ctx context.Context, l Login, code, redirectURI, ve
 	// Both endpoints take a POSTed form: api.instagram.com documents POST;
 	// graph.facebook.com's takes the POST that x/oauth2 (and its facebook
 	// Endpoint) sends, which keeps the secret and code out of URLs.
-	return o.tokenCall(ctx, http.MethodPost, o.tokenURL(l), form, "", code)
+	return o.tokenCall(ctx, http.MethodPost, o.tokenURL(l), form, code)
 }
 
 // LongLived exchanges a short-lived token for a long-lived one (60 days).
@@ -178,10 +178,12 @@ func (o *OAuth) LongLived(ctx context.Context, l Login, short Secret) (*Grant, e
 		return nil, errors.New("exchanging for a long-lived token needs INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET")
 	}
 	if l == LoginInstagram {
-		// GET graph.instagram.com/access_token?grant_type=ig_exchange_token&client_secret=…
-		// (documented as a GET); the token itself goes in the header.
-		q := url.Values{"grant_type": {"ig_exchange_token"}, "client_secret": {o.cfg.AppSecret}}
-		return o.tokenCall(ctx, http.MethodGet, o.graphBase(l)+"/access_token", q, short.Reveal())
+		// GET graph.instagram.com/access_token?grant_type=ig_exchange_token
+		// &client_secret=…&access_token=…: Meta's reference lists all three
+		// as required query parameters (docs/graph-api.md §12), so the token
+		// goes in the query, not a header.
+		q := url.Values{"grant_type": {"ig_exchange_token"}, "client_secret": {o.cfg.AppSecret}, "access_token": {short.Reveal()}}
+		return o.tokenCall(ctx, http.MethodGet, o.graphBase(l)+"/access_token", q)
 	}
 	return o.fbExchange(ctx, short)
 }
@@ -193,7 +195,7 @@ func (o *OAuth) fbExchange(ctx context.Context, tok Secret) (*Grant, error) {
 		"grant_type": {"fb_exchange_token"}, "client_id": {o.cfg.AppID},
 		"client_secret": {o.cfg.AppSecret}, "fb_exchange_token": {tok.Reveal()},
 	}
-	return o.tokenCall(ctx, http.MethodPost, o.graphBase(LoginFacebook)+"/"+o.cfg.APIVersion+"/oauth/access_token", form, "", tok.Reveal())
+	return o.tokenCall(ctx, http.MethodPost, o.graphBase(LoginFacebook)+"/"+o.cfg.APIVersion+"/oauth/access_token", form, tok.Reveal())
 }
 
 // Refresh renews a long-lived token: Instagram Login refresh_access_token
@@ -201,8 +203,10 @@ func (o *OAuth) fbExchange(ctx context.Context, tok Secret) (*Grant, error) {
 // Login the fb_exchange_token re-exchange (needs the app).
 func (o *OAuth) Refresh(ctx context.Context, l Login, tok Secret) (*Grant, error) {
 	if l == LoginInstagram {
-		q := url.Values{"grant_type": {"ig_refresh_token"}}
-		return o.tokenCall(ctx, http.MethodGet, o.graphBase(l)+"/refresh_access_token", q, tok.Reveal())
+		// access_token is a required query parameter here too (the
+		// reference); a header alone would leave the token unrenewed.
+		q := url.Values{"grant_type": {"ig_refresh_token"}, "access_token": {tok.Reveal()}}
+		return o.tokenCall(ctx, http.MethodGet, o.graphBase(l)+"/refresh_access_token", q)
 	}
 	if !o.HasAppSecret() {
 		return nil, errors.New("renewing a Facebook Login token needs INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET")
@@ -352,15 +356,18 @@ func (e *OAuthError) Error() string {
 }
 
 // tokenCall sends one request to a token endpoint: form in the body for
-// POST and in the query for GET; the bearer token, when given, in the
-// Authorization header. Secrets are scrubbed from every error.
-func (o *OAuth) tokenCall(ctx context.Context, method, endpoint string, form url.Values, bearer string, secrets ...string) (*Grant, error) {
-	if bearer != "" && o.cfg.AppSecret != "" {
+// POST and in the query for GET, as Meta documents each endpoint (the
+// Instagram Login ones take access_token in the query). The URL, which may
+// hold the token, the client secret and the proof, never reaches an error:
+// errors name the host and path only, and every secret is scrubbed from
+// what the endpoint said.
+func (o *OAuth) tokenCall(ctx context.Context, method, endpoint string, form url.Values, secrets ...string) (*Grant, error) {
+	if tok := form.Get("access_token"); tok != "" && o.cfg.AppSecret != "" {
 		// appsecret_proof on every call made with a token, as the Graph
 		// client does (Meta requires it when "Require App Secret" is on).
-		form.Set("appsecret_proof", graph.AppSecretProof(o.cfg.AppSecret, bearer))
+		form.Set("appsecret_proof", graph.AppSecretProof(o.cfg.AppSecret, tok))
 	}
-	secrets = append(secrets, bearer, o.cfg.AppSecret, form.Get("client_secret"), form.Get("code"), form.Get("code_verifier"),
+	secrets = append(secrets, o.cfg.AppSecret, form.Get("access_token"), form.Get("client_secret"), form.Get("code"), form.Get("code_verifier"),
 		form.Get("fb_exchange_token"), form.Get("appsecret_proof"))
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -380,9 +387,6 @@ func (o *OAuth) tokenCall(ctx context.Context, method, endpoint string, form url
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := o.cfg.HTTPClient.Do(req)
 	if err != nil {

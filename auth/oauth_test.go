@@ -3,13 +3,18 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
 )
 
 var (
@@ -109,10 +114,22 @@ func TestLogin_InstagramFlow(t *testing.T) {
 		!slices.Equal(recs[0].Scopes, scopes) || !strings.HasPrefix(recs[0].Token.Reveal(), "IGAA") || recs[0].Expiry.IsZero() {
 		t.Fatalf("%+v", recs)
 	}
+	// Meta's reference lists access_token as a required query parameter of
+	// ig_exchange_token (docs/graph-api.md §12); everything else keeps the
+	// token in a header.
+	exchanges := 0
 	for _, c := range f.fake.Calls() {
-		if c.Path == "/access_token" && c.TokenSource != "bearer" {
-			t.Fatalf("the long-lived exchange sent the token in %s", c.TokenSource)
+		want := "bearer"
+		if c.Path == "/access_token" {
+			want = "query"
+			exchanges++
 		}
+		if c.Token != "" && c.TokenSource != want {
+			t.Fatalf("%s %s sent the token in %s, want %s", c.Method, c.Path, c.TokenSource, want)
+		}
+	}
+	if exchanges != 1 {
+		t.Fatalf("%d long-lived exchanges", exchanges)
 	}
 }
 
@@ -210,4 +227,67 @@ func TestParseScopes(t *testing.T) {
 	if s, err := ParseScopes(LoginFacebook, "instagram_basic, instagram_basic,pages_show_list"); err != nil || len(s) != 2 {
 		t.Fatal(s, err)
 	}
+}
+
+// TestInstagramTokenCalls_noSecretInErrors: the Instagram Login token
+// endpoints carry the token (and client secret) in the query, as Meta's
+// reference says; no error text may carry them, whatever the endpoint
+// answers: an error echoing the request URL, a redirect loop (Go's error
+// names the URL), a dropped connection, a bad answer.
+func TestInstagramTokenCalls_noSecretInErrors(t *testing.T) {
+	const tok = "IGAAsecret-token-value"
+	proof := graph.AppSecretProof(appSecret, tok)
+	var seen atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		if r.URL.Query().Get("access_token") != tok || r.URL.Query().Get("appsecret_proof") != proof {
+			t.Errorf("%s without the token and proof in the query: %s", r.URL.Path, graph.Redact(r.URL.RawQuery))
+		}
+		switch r.Header.Get("X-Case") {
+		case "echo":
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"error":{"message":"Bad request %s (token %s, secret %s)","type":"OAuthException","code":100}}`, r.URL.String(), tok, appSecret)
+		case "flat":
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"error_type":"OAuthException","code":400,"error_message":"no %s"}`, r.URL.RawQuery)
+		case "redirect":
+			http.Redirect(w, r, r.URL.String(), http.StatusFound)
+		case "drop":
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close()
+		default:
+			fmt.Fprintf(w, `{"token":"%s"}`, tok) // 200 without access_token
+		}
+	}))
+	defer srv.Close()
+	for _, c := range []string{"echo", "flat", "redirect", "drop", "garbage"} {
+		hc := &http.Client{Transport: headerTransport{"X-Case", c}}
+		o := NewOAuth(OAuthConfig{AppID: "4242", AppSecret: appSecret, Endpoints: Endpoints{GraphURL: srv.URL}, HTTPClient: hc})
+		_, err := o.Refresh(t.Context(), LoginInstagram, Secret(tok))
+		if err == nil {
+			t.Fatalf("%s: refresh succeeded", c)
+		}
+		assertNoSecrets(t, c+" refresh error", err.Error(), tok, appSecret, proof)
+		_, err = o.LongLived(t.Context(), LoginInstagram, Secret(tok))
+		if err == nil {
+			t.Fatalf("%s: exchange succeeded", c)
+		}
+		assertNoSecrets(t, c+" exchange error", err.Error(), tok, appSecret, proof)
+		if !strings.Contains(err.Error(), "/access_token") {
+			t.Errorf("%s: the error does not say which endpoint failed: %v", c, err)
+		}
+	}
+	if seen.Load() == 0 {
+		t.Fatal("no request reached the server")
+	}
+}
+
+// headerTransport adds one header to every request.
+type headerTransport struct{ k, v string }
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.k, h.v)
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -370,17 +370,17 @@ func (e *entry) usable(now time.Time) bool {
 }
 
 // CheckScopes refuses a tool call before it reaches Instagram when the
-// selected account's stored scopes lack a permission the tool needs
-// (permission_denied naming it). Unknown accounts, unknown tools and
-// accounts whose scopes are unknown pass: the tool then reports what
+// selected account's stored scopes lack a permission the tool needs (need,
+// the tool's declaration): permission_denied naming it. Unknown accounts
+// and accounts whose scopes are unknown pass: the tool then reports what
 // Instagram says.
-func (r *Registry) CheckScopes(_ context.Context, account, tool string) error {
+func (r *Registry) CheckScopes(_ context.Context, account, tool string, need Scopes) error {
 	e, err, _ := r.lookup(account)
 	if err != nil {
 		return nil
 	}
 	rec := e.record()
-	missing := MissingScopes(rec.Login, tool, rec.Scopes)
+	missing := need.Missing(rec.Login, rec.Scopes)
 	if len(missing) == 0 {
 		return nil
 	}

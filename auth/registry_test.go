@@ -89,31 +89,43 @@ func TestRegistry_CheckScopes(t *testing.T) {
 		{AccountID: igOne.ID, Username: igOne.Username, Login: LoginInstagram, Token: Secret(igOne.Token)}, // scopes unknown
 	}, fbOne, igOne)
 	ctx := context.Background()
-	err := e.reg.CheckScopes(ctx, fbOne.Username, "create_post")
+	publishing := Scopes{LoginFacebook: {"instagram_basic", "instagram_content_publish"}, LoginInstagram: {"instagram_business_basic"}}
+	err := e.reg.CheckScopes(ctx, fbOne.Username, "create_post", publishing)
 	fe := failure.Classify(err)
-	if fe.Kind != failure.PermissionDenied || !strings.Contains(fe.Message, "instagram_content_publish") ||
+	if fe.Kind != failure.PermissionDenied || fe.Message != "The token of @brand_one ("+fbOne.ID+") lacks the permission instagram_content_publish, which create_post needs." ||
 		!strings.Contains(fe.Action, "igmcp auth login --login facebook --scopes instagram_basic,pages_show_list,instagram_content_publish") {
 		t.Fatalf("%+v", fe)
 	}
-	if err := e.reg.CheckScopes(ctx, fbOne.ID, "get_container_status"); err != nil {
+	if err := e.reg.CheckScopes(ctx, fbOne.ID, "get_container_status", Scopes{LoginFacebook: {"instagram_basic"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.reg.CheckScopes(ctx, igOne.ID, "create_post"); err != nil {
+	if err := e.reg.CheckScopes(ctx, fbOne.ID, "list_activity", NoScopes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reg.CheckScopes(ctx, igOne.ID, "create_post", publishing); err != nil {
 		t.Fatalf("unknown scopes must not block: %v", err)
 	}
-	if err := e.reg.CheckScopes(ctx, "nobody", "create_post"); err != nil {
+	if err := e.reg.CheckScopes(ctx, "nobody", "create_post", publishing); err != nil {
 		t.Fatal("an unknown account is the tool's to report")
 	}
-	for _, tool := range []string{"create_post", "create_carousel", "publish_reel", "publish_container", "get_container_status", "reply_comment", "get_insights"} {
-		for _, l := range []Login{LoginFacebook, LoginInstagram} {
-			req := RequiredScopes(l, tool)
-			if len(req) == 0 || MissingScopes(l, tool, DefaultScopes(l)) != nil {
-				t.Fatalf("%s/%s: %v (the default login must cover every tool)", tool, l, req)
+}
+
+// What `igmcp auth login` asks for by default covers every set the tools
+// declare, under both login flows.
+func TestDefaultScopes_CoverTheToolSets(t *testing.T) {
+	for name, s := range map[string]Scopes{"none": NoScopes(), "basic": BasicScopes(), "publish": PublishScopes(),
+		"comments": CommentScopes(), "insights": InsightScopes(), "facebook only": FacebookOnlyScopes("instagram_basic", "pages_read_engagement")} {
+		if !s.Declared() {
+			t.Errorf("%s: not declared for every login flow: %v", name, s)
+		}
+		for _, l := range Logins() {
+			if m := s.Missing(l, DefaultScopes(l)); m != nil {
+				t.Errorf("%s/%s: the default login lacks %v", name, l, m)
 			}
 		}
 	}
-	if RequiredScopes(LoginFacebook, "list_accounts") != nil {
-		t.Fatal("list_accounts needs nothing")
+	if (Scopes{LoginFacebook: {"instagram_basic"}}).Declared() {
+		t.Error("a declaration without Instagram Login counts as declared")
 	}
 }
 
@@ -210,11 +222,22 @@ func TestRegistry_RefresherRenewsAndClientUsesNewToken(t *testing.T) {
 	if infos, _ := e.reg.ListAccounts(ctx); infos[0].Status != TokenActive || !infos[0].NextRefresh.Equal(rec.Expiry.Add(-30*day)) {
 		t.Fatalf("%+v", infos[0])
 	}
-	// the renewal calls carried the token in a header or a form body, never a URL
+	// the token travels in a URL only where Meta's reference requires it
+	// (Instagram Login's refresh_access_token); elsewhere in a header or a
+	// form body
+	igRefreshes := 0
 	for _, c := range e.fake.Calls() {
-		if c.TokenSource == "query" {
+		if c.Path == "/refresh_access_token" {
+			igRefreshes++
+			if c.TokenSource != "query" {
+				t.Fatalf("refresh_access_token sent the token in %q, not the query", c.TokenSource)
+			}
+		} else if c.TokenSource == "query" {
 			t.Fatalf("token in a URL: %s %s", c.Method, c.Path)
 		}
+	}
+	if igRefreshes != 1 {
+		t.Fatalf("%d refresh_access_token calls, want 1", igRefreshes)
 	}
 	assertNoSecrets(t, "log", e.log.String(), append(tokensSeen(e.fake), appSecret)...)
 }

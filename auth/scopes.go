@@ -63,60 +63,84 @@ func ParseScopes(l Login, s string) ([]string, error) {
 	return out, nil
 }
 
-// toolScopes is the permission each tool needs, per login flow. Only
-// permissions Meta documents as required for the endpoints a tool calls are
-// listed (docs/graph-api.md §1, §7): a stricter table would refuse calls
-// Instagram accepts.
-var toolScopes = map[string]map[Login][]string{
-	"create_post":          publishScopes,
-	"create_carousel":      publishScopes,
-	"publish_reel":         publishScopes,
-	"publish_story":        publishScopes,
-	"publish_container":    publishScopes,
-	"get_container_status": basicScopes,
-	"get_publishing_limit": basicScopes,
-	"reply_comment": {
-		LoginFacebook:  {"instagram_basic", "instagram_manage_comments", "pages_read_engagement"},
-		LoginInstagram: {"instagram_business_basic", "instagram_business_manage_comments"},
-	},
-	"get_insights": {
-		LoginFacebook:  {"instagram_basic", "instagram_manage_insights"},
-		LoginInstagram: {"instagram_business_basic", "instagram_business_manage_insights"},
-	},
-	// list_accounts reads the token store; its quota read failing is a
-	// per-account field, so it needs nothing up front.
-	"list_accounts": {},
+// Scopes are the permissions a call needs under each login flow. Every tool
+// declares its Scopes where it is defined (package tools); a login flow
+// missing from the map is "not declared", an empty list "needs nothing".
+// Only permissions Meta documents as required for the endpoints a tool calls
+// are listed (docs/graph-api.md §1, §5, §7, §8, §9): a stricter list would
+// refuse calls Instagram accepts.
+type Scopes map[Login][]string
+
+// Logins are the login flows every Scopes declaration covers.
+func Logins() []Login { return []Login{LoginFacebook, LoginInstagram} }
+
+// Declared reports whether s names the needs of every login flow.
+func (s Scopes) Declared() bool {
+	for _, l := range Logins() {
+		if _, ok := s[l]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
-var (
-	publishScopes = map[Login][]string{
-		LoginFacebook:  {"instagram_basic", "instagram_content_publish"},
-		LoginInstagram: {"instagram_business_basic", "instagram_business_content_publish"},
-	}
-	basicScopes = map[Login][]string{
-		LoginFacebook:  {"instagram_basic"},
-		LoginInstagram: {"instagram_business_basic"},
-	}
-)
-
-// RequiredScopes is what the tool needs under the login flow; nil for a
-// tool the table does not know (nothing is checked for it).
-func RequiredScopes(l Login, tool string) []string {
-	return slices.Clone(toolScopes[tool][l])
-}
-
-// MissingScopes is what of RequiredScopes granted lacks. An empty granted
-// list means "unknown" (a token whose scopes could not be read): nothing is
-// reported missing, and Instagram decides.
-func MissingScopes(l Login, tool string, granted []string) []string {
+// Missing is what of s[l] granted lacks. An empty granted list means
+// "unknown" (a token whose scopes could not be read): nothing is reported
+// missing, and Instagram decides.
+func (s Scopes) Missing(l Login, granted []string) []string {
 	if len(granted) == 0 {
 		return nil
 	}
 	var out []string
-	for _, sc := range toolScopes[tool][l] {
+	for _, sc := range s[l] {
 		if !slices.Contains(granted, sc) {
 			out = append(out, sc)
 		}
 	}
 	return out
+}
+
+// The sets the tools declare. Functions, not variables, so no caller can
+// change what another one reads.
+
+// NoScopes: the tool reads only igmcp's own state (or treats a failed
+// Instagram read as a field of its result), so nothing is checked up front.
+func NoScopes() Scopes { return Scopes{LoginFacebook: {}, LoginInstagram: {}} }
+
+// BasicScopes: reading the account's own media, containers and publishing
+// quota (docs/graph-api.md §3, §5, §9).
+func BasicScopes() Scopes {
+	return Scopes{LoginFacebook: {"instagram_basic"}, LoginInstagram: {"instagram_business_basic"}}
+}
+
+// PublishScopes: containers and media_publish (docs/graph-api.md §1, §2, §4).
+func PublishScopes() Scopes {
+	return Scopes{
+		LoginFacebook:  {"instagram_basic", "instagram_content_publish"},
+		LoginInstagram: {"instagram_business_basic", "instagram_business_content_publish"},
+	}
+}
+
+// CommentScopes: reading and writing comments, and the @mentions of the
+// account (docs/graph-api.md §7, §9).
+func CommentScopes() Scopes {
+	return Scopes{
+		LoginFacebook:  {"instagram_basic", "instagram_manage_comments", "pages_read_engagement"},
+		LoginInstagram: {"instagram_business_basic", "instagram_business_manage_comments"},
+	}
+}
+
+// InsightScopes: media and account insights (docs/graph-api.md §8).
+func InsightScopes() Scopes {
+	return Scopes{
+		LoginFacebook:  {"instagram_basic", "instagram_manage_insights"},
+		LoginInstagram: {"instagram_business_basic", "instagram_business_manage_insights"},
+	}
+}
+
+// FacebookOnlyScopes: hashtag search and business discovery, which exist
+// only with Facebook Login (docs/graph-api.md §1, §9). Instagram Login needs
+// nothing checked: the tools refuse it themselves, saying why.
+func FacebookOnlyScopes(facebook ...string) Scopes {
+	return Scopes{LoginFacebook: facebook, LoginInstagram: {}}
 }

@@ -10,6 +10,7 @@
 //	go test -run '^$' -bench 'Reel2MinGraphCalls' -benchtime 5x ./bench/
 //	go test -run '^$' -bench 'ToolsListBytes' ./bench/
 //	go test -run '^$' -bench 'StartToInitialize' -benchtime 5x ./cmd/igmcp/
+//	go test -run '^$' -bench 'ConcurrentCreatePost' -benchtime 3x ./bench/
 //
 // The figures:
 //
@@ -18,6 +19,7 @@
 //	BenchmarkReel2MinGraphCalls      graph-calls/op, status-reads/op, sim-status-reads
 //	BenchmarkToolsListBytes          bytes of the tools/list result, tools
 //	BenchmarkStartToInitialize       ms/op from process start to the initialize response
+//	BenchmarkConcurrentCreatePost    seq-ms/50, conc-ms/50, x-concurrent-rate (SQLite, PostgreSQL)
 package bench_test
 
 import (

@@ -35,8 +35,11 @@ const (
 
 // GraphInfo is the `graph` member of the error: what Instagram said.
 type GraphInfo struct {
-	Code      int    `json:"code"`
-	Subcode   int    `json:"subcode"`
+	Code    int `json:"code"`
+	Subcode int `json:"subcode"`
+	// CodeName is a string code such as
+	// INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID (code is 0 then).
+	CodeName  string `json:"code_name,omitempty"`
 	Type      string `json:"type,omitempty"`
 	FBTraceID string `json:"fbtrace_id,omitempty"`
 }
@@ -105,8 +108,8 @@ var defaultAction = map[Kind]string{
 
 // Classify maps any error to a structured Error (nil for nil); an *Error
 // already in err's chain is returned as it is. Graph errors are mapped by
-// code and subcode (never by message text); transport failures are transient;
-// a cancelled context is reported as such.
+// the predicates of graph.Error (Meta's codes live there, not here);
+// transport failures are transient; a cancelled context is reported as such.
 func Classify(err error) *Error {
 	if err == nil {
 		return nil
@@ -114,6 +117,10 @@ func Classify(err error) *Error {
 	var fe *Error
 	if errors.As(err, &fe) {
 		return fe
+	}
+	var sr *graph.StoryRefusedError
+	if errors.As(err, &sr) {
+		return storyRefused(sr)
 	}
 	var ge *graph.Error
 	if errors.As(err, &ge) {
@@ -164,15 +171,26 @@ func seconds(d time.Duration) int {
 }
 
 func fromGraph(ge *graph.Error) *Error {
-	kind, action := graphKind(ge)
-	e := New(kind, graphMessage(ge))
-	if action != "" {
-		e.Action = action
+	g := graphKind(ge)
+	e := New(g.kind, graphMessage(ge))
+	if g.action != "" {
+		e.Action = g.action
 	}
-	e.Graph = &GraphInfo{Code: ge.Code, Subcode: ge.Subcode, Type: ge.Type, FBTraceID: ge.FBTraceID}
+	e.Field = g.field
+	e.Graph = &GraphInfo{Code: ge.Code, Subcode: ge.Subcode, CodeName: ge.CodeName, Type: ge.Type, FBTraceID: ge.FBTraceID}
 	e.cause = ge
-	switch kind {
-	case RateLimited:
+	switch {
+	case ge.IsContainerLimit():
+		// The window rolls: a slot frees when the oldest container of the
+		// last 24 h ages out. Meta's BUC estimate is used when it came with
+		// the error; without the creation history an hour is a safe guess.
+		e.RetryAfter = seconds(ge.RetryAfter())
+		if e.RetryAfter == 0 {
+			e.RetryAfter = 3600
+		}
+		e.Message = "Instagram allows 400 media containers per account in a rolling 24 hours and this account has reached that limit (this is not the publishing quota). " + e.Message
+		e.Action = fmt.Sprintf("Wait %s, then create the post again. Containers count when created, published or not: do not create containers you will not publish.", humanize(e.RetryAfter))
+	case g.kind == RateLimited:
 		e.RetryAfter = seconds(ge.RetryAfter())
 		if e.RetryAfter == 0 {
 			// Meta gives no Retry-After; without a BUC estimate, a platform
@@ -180,15 +198,26 @@ func fromGraph(ge *graph.Error) *Error {
 			e.RetryAfter = 300
 		}
 		e.Action = fmt.Sprintf("Wait %s, then retry the same call; do not retry sooner.", humanize(e.RetryAfter))
-	case PublishLimitReached:
+	case g.kind == PublishLimitReached:
 		// The rolling window frees a slot when the oldest post of the last
 		// 24 h ages out; without the publish history, an hour is a safe guess.
 		e.RetryAfter = 3600
-	case Transient:
+	case g.kind == Transient:
 		e.RetryAfter = 60
-	case ContainerNotReady:
+	case g.kind == ContainerNotReady:
 		e.RetryAfter = 30
 	}
+	return e
+}
+
+// storyRefused is Instagram refusing a Story for the account (see
+// graph.StoryRefusedError for why igmcp does not refuse it first).
+func storyRefused(sr *graph.StoryRefusedError) *Error {
+	e := fromGraph(sr.Err)
+	e.Kind, e.Retryable, e.RetryAfter, e.Field = PermissionDenied, false, 0, ""
+	e.Message = "Instagram refused to create a Story for this account. Meta documents Story publishing for Business accounts; whether Creator accounts may publish Stories through the API is not documented, and this answer suggests this account may not. " + e.Message
+	e.Action = "Do not retry: check in the Instagram app that the account is a Business account (Settings, Account type and tools), or post this Story from the app. Feed posts, carousels and reels are not affected."
+	e.cause = sr
 	return e
 }
 
@@ -200,76 +229,90 @@ func graphMessage(ge *graph.Error) string {
 	return "Instagram: " + msg
 }
 
-// graphKind is the classification table. Subcodes win over codes because Meta
-// reuses codes (4 is both the app rate limit and, with 2207051, a spam block).
-func graphKind(ge *graph.Error) (Kind, string) {
-	switch ge.Subcode {
-	case 2207051:
-		return SpamBlocked, ""
-	case 2207042:
-		return PublishLimitReached, ""
-	case 2207027:
-		return ContainerNotReady, ""
-	case 2207008:
-		return NotFound, "The container does not exist or has expired: if it was just created retry publish_container in a minute, otherwise create a new post."
-	case 2207006:
-		return NotFound, "The media cannot be found (deleted, expired, or the token lacks access): create a new post."
-	case 2207020:
-		return ContainerExpired, ""
-	case 2207050:
-		return PermissionDenied, "The Instagram account is restricted: the user must open Instagram and resolve the restriction; do not retry."
-	case 2207001, 2207032, 2207003:
-		return Transient, ""
-	case 2207053:
-		return MediaRejected, "Instagram failed to process the uploaded video: create a new post, re-encoding the video (H.264/AAC MP4) if it fails again."
-	case 2207052:
-		return MediaRejected, "Instagram could not fetch the media URL: make sure it is a public https URL that answers without login or redirects to a login page, then create a new post."
-	case 2207004:
-		return MediaRejected, "The image is larger than 8 MiB: give a smaller JPEG."
-	case 2207005:
-		return MediaRejected, "The image format is not supported: give a JPEG."
-	case 2207009:
-		return MediaRejected, "The image aspect ratio must be between 4:5 and 1.91:1: crop it and try again."
-	case 2207010, 2207040:
-		return InvalidInput, "The caption is too long or has too many hashtags or @mentions (2200 characters, 30 hashtags, 20 mentions): shorten it."
-	case 2207026:
-		return MediaRejected, "The video format is not supported: give an MP4 or MOV (H.264 or HEVC video, AAC audio, moov atom first)."
-	case 2207057:
-		return InvalidInput, "thumb_offset is beyond the video's length: give a smaller offset in milliseconds."
-	case 2207028:
-		return InvalidInput, "A carousel needs 2 to 10 items."
-	case 2207023:
-		return InvalidInput, "Instagram does not know this media type: check image_url/video_url."
-	case 2207018:
-		return InvalidInput, "A collaborator username is invalid: give plain usernames without '@'."
-	case 2207076, 2207077, 2207082, 2207085:
-		return MediaRejected, "Instagram could not download or process the video: host it where it is served with Content-Length and HTTP Range support, as MP4 (H.264/AAC), then create a new post."
+// classification is a kind with its specific action and field.
+type classification struct {
+	kind   Kind
+	action string
+	field  string
+}
+
+// mediaActions are the documented media and container subcodes whose
+// action says exactly what to do (docs/graph-api.md §10.3).
+var mediaActions = map[int]classification{
+	2207008: {NotFound, "The container does not exist or has expired: if it was just created retry publish_container in a minute, otherwise create a new post.", ""},
+	2207006: {NotFound, "The media cannot be found (deleted, expired, or the token lacks access): create a new post.", ""},
+	2207020: {ContainerExpired, "", ""},
+	2207050: {PermissionDenied, "The Instagram account is restricted: the user must open Instagram and resolve the restriction; do not retry.", ""},
+	2207053: {MediaRejected, "Instagram failed to process the uploaded video: create a new post, re-encoding the video (H.264/AAC MP4) if it fails again.", ""},
+	2207052: {MediaRejected, "Instagram could not fetch the media URL: make sure it is a public https URL that answers without login or redirects to a login page, then create a new post.", ""},
+	2207004: {MediaRejected, "The image is larger than 8 MiB: give a smaller JPEG.", ""},
+	2207005: {MediaRejected, "The image format is not supported: give a JPEG.", ""},
+	2207009: {MediaRejected, "The image aspect ratio must be between 4:5 and 1.91:1: crop it and try again.", ""},
+	2207026: {MediaRejected, "The video format is not supported: give an MP4 or MOV (H.264 or HEVC video, AAC audio, moov atom first).", ""},
+	2207076: {MediaRejected, videoHostAction, ""},
+	2207077: {MediaRejected, videoHostAction, ""},
+	2207082: {MediaRejected, videoHostAction, ""},
+	2207085: {MediaRejected, videoHostAction, ""},
+}
+
+const videoHostAction = "Instagram could not download or process the video: host it where it is served with Content-Length and HTTP Range support, as MP4 (H.264/AAC), then create a new post."
+
+// inputActions say how to fix an argument Instagram refused, by Graph
+// parameter.
+var inputActions = map[string]string{
+	"thumb_offset":  "thumb_offset is beyond the video's length: give a smaller offset in milliseconds, then create the post again.",
+	"caption":       "The caption is too long or has too many hashtags or @mentions (2200 characters, 5 hashtags, 20 mentions): shorten it.",
+	"children":      "A carousel needs 2 to 10 items.",
+	"media_type":    "Instagram does not know this media type: check image_url/video_url.",
+	"collaborators": "A collaborator username is invalid: give plain usernames without '@'.",
+	"location_id":   "location_id must be the id of a Facebook Page that has a location (a place's Page): give another id, or leave location_id out.",
+}
+
+// inputFields maps a Graph parameter to the tool argument that carries it,
+// where their names differ; parameters no tool takes give no field.
+var inputFields = map[string]string{"children": "items", "media_type": "", "product_tags": ""}
+
+// graphKind is the classification table, in the order Meta's reuse of codes
+// requires: subcodes with a specific action, then the families of
+// graph.Error's predicates.
+func graphKind(ge *graph.Error) classification {
+	if c, ok := mediaActions[ge.Subcode]; ok {
+		return c
+	}
+	if param, ok := ge.InvalidParam(); ok {
+		field, renamed := inputFields[param]
+		if !renamed {
+			field = param
+		}
+		return classification{InvalidInput, inputActions[param], field}
 	}
 	switch {
-	case ge.Code == 190 || ge.Code == 102:
-		return AuthExpired, authAction(ge.Subcode)
-	case ge.Code == 10 || (ge.Code >= 200 && ge.Code <= 299):
-		return PermissionDenied, ""
-	case ge.Code == 4 || ge.Code == 17 || ge.Code == 32 || ge.Code == 613 || ge.Code == 80001 || ge.Code == 80002 || ge.Code == 341:
-		return RateLimited, ""
-	case ge.Code == 368:
-		return SpamBlocked, ""
-	case ge.Code == 9:
-		return PublishLimitReached, ""
-	case ge.Code == 9007:
-		return ContainerNotReady, ""
+	case ge.IsSpamBlock():
+		return classification{kind: SpamBlocked}
+	case ge.IsAuth():
+		return classification{AuthExpired, authAction(ge.Subcode), ""}
+	case ge.IsNotEnoughViewers():
+		// Not a missing permission: a Story seen by fewer than 5 accounts
+		// has no insights yet (get_insights answers this as a result).
+		return classification{Upstream, "Instagram shows no insights for a Story until at least 5 accounts have viewed it: ask again later (Story insights are kept 24 hours). No permission is missing.", ""}
+	case ge.IsContainerLimit(), ge.IsRateLimit():
+		return classification{kind: RateLimited}
+	case ge.IsPublishQuota():
+		return classification{kind: PublishLimitReached}
+	case ge.IsNotReady():
+		return classification{kind: ContainerNotReady}
+	case ge.IsPermission():
+		return classification{kind: PermissionDenied}
 	case ge.Code == 9004:
-		return MediaRejected, "Instagram could not fetch the media URL: make sure it is a public https URL, then create a new post."
+		return classification{MediaRejected, "Instagram could not fetch the media URL: make sure it is a public https URL, then create a new post.", ""}
 	case ge.Code == 36000 || ge.Code == 36001 || ge.Code == 36003 || ge.Code == 352:
-		return MediaRejected, ""
-	case ge.Code == 36004:
-		return InvalidInput, ""
+		return classification{kind: MediaRejected}
 	case ge.Code == 100 && ge.Subcode == 33, ge.Code == 803:
-		return NotFound, ""
-	case ge.Code == 1 || ge.Code == 2 || ge.Code == -1 || ge.Code == -2 || ge.IsTransient || ge.HTTPStatus >= 500:
-		return Transient, ""
+		return classification{kind: NotFound}
+	case ge.IsTemporary():
+		return classification{kind: Transient}
 	}
-	return Upstream, ""
+	return classification{kind: Upstream}
 }
 
 func authAction(subcode int) string {

@@ -33,6 +33,7 @@ func (s *Server) newComment(m *media, parent *comment, username, userID, text st
 		m.comments = append(m.comments, c)
 	}
 	s.objs[id] = c
+	s.commentWebhook(c)
 	return c
 }
 

@@ -211,7 +211,9 @@ func (s *Server) AddPublicAccount(a PublicAccount) {
 func (s *Server) AddPublicMedia(m PublicMedia) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addPublicMedia(s.discovery(), m).id
+	pm := s.addPublicMedia(s.discovery(), m)
+	s.mentionWebhooks(pm.id, "", pm.caption)
+	return pm.id
 }
 
 // AddPublicComment adds a comment by username on a public media and
@@ -225,7 +227,9 @@ func (s *Server) AddPublicComment(mediaID, username, text string) string {
 	if !ok {
 		return ""
 	}
-	return s.addPublicComment(m, username, text).id
+	c := s.addPublicComment(m, username, text)
+	s.mentionWebhooks(m.id, c.id, text)
+	return c.id
 }
 
 // HashtagSearches lists the hashtags the account searched in the rolling

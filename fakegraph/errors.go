@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,7 @@ type apiError struct {
 	Message   string
 	Type      string
 	Code      int
+	CodeName  string // a string code sent in place of Code (INSTAGRAM_PLATFORM_API__…)
 	Subcode   int
 	Transient *bool // nil: is_transient omitted
 	UserTitle string
@@ -25,7 +27,7 @@ type apiError struct {
 type errorBody struct {
 	Message     string `json:"message"`
 	Type        string `json:"type"`
-	Code        int    `json:"code"`
+	Code        any    `json:"code"` // a number, or a string code
 	Subcode     int    `json:"error_subcode,omitempty"`
 	IsTransient *bool  `json:"is_transient,omitempty"`
 	UserTitle   string `json:"error_user_title,omitempty"`
@@ -45,8 +47,12 @@ func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	if e.wwwAuth != "" {
 		w.Header().Set("WWW-Authenticate", e.wwwAuth)
 	}
+	var code any = e.Code
+	if e.CodeName != "" {
+		code = e.CodeName
+	}
 	writeJSON(w, status, map[string]any{"error": errorBody{
-		Message: e.Message, Type: typ, Code: e.Code, Subcode: e.Subcode,
+		Message: e.Message, Type: typ, Code: code, Subcode: e.Subcode,
 		IsTransient: e.Transient, UserTitle: e.UserTitle, UserMsg: e.UserMsg,
 		FBTraceID: traceID(),
 	}})
@@ -205,4 +211,22 @@ func errMedia(subcode int) *apiError {
 		me.code, me.msg = -1, fmt.Sprintf("Media upload has failed with error code %d", subcode)
 	}
 	return errIG(me.code, subcode, me.msg, "", "", subcode == 2207003 || subcode == 2207001)
+}
+
+// checkLocationID: location_id must be the id of a Facebook Page that has
+// location data; anything else is refused with Meta's string code
+// INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID (docs/graph-api.md §2, §10.3).
+// The sandbox knows no places, so (test assumption) it refuses what cannot
+// be a place — a non-numeric id, or the id of an object it knows that has no
+// location: an Instagram account, its Page, a container, a media or a
+// comment — and takes any other numeric id for a place. The envelope keeps
+// the usual members with the string in `code` and no subcode (assumption:
+// Meta shows only the string).
+func (s *Server) checkLocationID(v string) *apiError {
+	_, known := s.objs[v]
+	if strings.Trim(v, "0123456789") == "" && s.acctByID[v] == nil && s.pages[v] == nil && !known {
+		return nil
+	}
+	return &apiError{CodeName: "INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID",
+		Message: fmt.Sprintf("The location_id %s is not a valid location: use the id of a Facebook Page that has a location.", v)}
 }

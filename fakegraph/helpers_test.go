@@ -49,7 +49,8 @@ func (a answer) gerr() map[string]any {
 
 func (a answer) code() int {
 	if e := a.gerr(); e != nil {
-		return int(e["code"].(float64))
+		n, _ := e["code"].(float64) // 0 for a string code
+		return int(n)
 	}
 	return 0
 }

@@ -197,7 +197,14 @@ func TestOAuth_InstagramDialogExchangeRefresh(t *testing.T) {
 	if st != 200 || row["user_id"] != igA.ID || row["permissions"] != scope || !strings.HasPrefix(short, "IGAA") {
 		t.Fatalf("%d %v", st, m)
 	}
-	st, m = e.send("GET", "/access_token", url.Values{"grant_type": {"ig_exchange_token"}, "client_secret": {"appsecret"}}, short)
+	// access_token is a required query parameter of both Instagram Login
+	// token endpoints: a token in the header only is refused as missing
+	exchange := url.Values{"grant_type": {"ig_exchange_token"}, "client_secret": {"appsecret"}}
+	if st, m = e.send("GET", "/access_token", exchange, short); st != 400 || !isMissingToken(m) {
+		t.Fatalf("exchange with the token in a header: %d %v", st, m)
+	}
+	exchange.Set("access_token", short)
+	st, m = e.send("GET", "/access_token", exchange, "")
 	long, _ := m["access_token"].(string)
 	if st != 200 || long == "" {
 		t.Fatalf("long-lived %d %v", st, m)
@@ -206,12 +213,15 @@ func TestOAuth_InstagramDialogExchangeRefresh(t *testing.T) {
 	if st != 200 || m["user_id"] != igA.ID || m["username"] != igA.Username {
 		t.Fatalf("me %d %v", st, m)
 	}
-	refresh := url.Values{"grant_type": {"ig_refresh_token"}}
-	if st, m = e.send("GET", "/refresh_access_token", refresh, long); st != 400 || !strings.Contains(m["error"].(map[string]any)["message"].(string), "too new") {
+	refresh := url.Values{"grant_type": {"ig_refresh_token"}, "access_token": {long}}
+	if st, m = e.send("GET", "/refresh_access_token", refresh, ""); st != 400 || !strings.Contains(m["error"].(map[string]any)["message"].(string), "too new") {
 		t.Fatalf("a token under 24 h must not refresh: %d %v", st, m)
 	}
 	e.clk.Add(25 * time.Hour)
-	st, m = e.send("GET", "/refresh_access_token", refresh, long)
+	if st, m = e.send("GET", "/refresh_access_token", url.Values{"grant_type": {"ig_refresh_token"}}, long); st != 400 || !isMissingToken(m) {
+		t.Fatalf("refresh with the token in a header: %d %v", st, m)
+	}
+	st, m = e.send("GET", "/refresh_access_token", refresh, "")
 	if st != 200 || m["access_token"] == long || m["expires_in"].(float64) != longLivedTTL.Seconds() {
 		t.Fatalf("refresh %d %v", st, m)
 	}
@@ -262,4 +272,11 @@ func TestOAuth_DialogErrors(t *testing.T) {
 	if st, _ := e.send("GET", "/v25.0/oauth/access_token", url.Values{"client_id": {"77"}, "client_secret": {"appsecret"}, "redirect_uri": {redirect}, "code": {q.Get("code")}}, ""); st != 400 {
 		t.Fatal("an Instagram code must not work at the Facebook endpoint")
 	}
+}
+
+// isMissingToken is Graph's answer for a missing required parameter, naming
+// access_token.
+func isMissingToken(m map[string]any) bool {
+	e, _ := m["error"].(map[string]any)
+	return e != nil && e["code"] == float64(100) && e["message"] == "(#100) The parameter access_token is required"
 }

@@ -455,8 +455,8 @@ func (s *Server) checkContainerParams(c *container, p url.Values, what string) *
 		if c.isItem {
 			return errNotAllowed("location_id", what)
 		}
-		if strings.Trim(v, "0123456789") != "" {
-			return errParam("The location_id %q is invalid (INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID)", v)
+		if e := s.checkLocationID(v); e != nil {
+			return e
 		}
 	}
 	if v := p.Get("user_tags"); v != "" {
@@ -708,7 +708,7 @@ func (s *Server) publishContainer(c *container, now time.Time) *media {
 	c.mediaID = m.id
 	a.published = append(a.published, m.id)
 	a.publishes = append(a.publishes, now)
-	for i := 0; i < s.opts.SeedComments; i++ {
+	for i := 0; i < s.opts.SeedComments && m.productType != "STORY"; i++ { // stories take no comments
 		u := seedUsers[(int(m.seq)+i)%len(seedUsers)]
 		s.newComment(m, nil, u.name, igsid(u.name), u.text)
 	}

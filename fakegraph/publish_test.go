@@ -487,7 +487,6 @@ func TestContainerValidation(t *testing.T) {
 		{"alt_text too long", []string{"image_url", img, "alt_text", strings.Repeat("x", 1001)}, 100, 0},
 		{"share_to_feed on image", []string{"image_url", img, "share_to_feed", "true"}, 100, 0},
 		{"bad trial_params", []string{"media_type", "REELS", "video_url", vid, "trial_params", `{"graduation_strategy":"NEVER"}`}, 100, 0},
-		{"invalid location", []string{"image_url", img, "location_id", "paris"}, 100, 0},
 		{"not an http url", []string{"image_url", "file:///etc/passwd"}, 9004, 2207052},
 		{"non-ASCII url", []string{"image_url", "https://cdn.example.com/café.jpg"}, 9004, 2207052},
 		{"upload_type must be lowercase resumable", []string{"media_type", "REELS", "upload_type", "RESUMABLE"}, 100, 0},

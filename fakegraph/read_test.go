@@ -238,7 +238,8 @@ func TestSeedComments(t *testing.T) {
 }
 
 func TestMediaInsights(t *testing.T) {
-	c := start(t, New(Options{}))
+	srv := New(Options{})
+	c := start(t, srv)
 	feed := c.post("https://cdn.example.com/a.jpg", "x")
 	reel := c.publish(c.do("POST", "/"+acct+"/media", vals("media_type", "REELS", "video_url", "https://cdn.example.com/r.mp4")).str("id")).str("id")
 	story := c.publish(c.do("POST", "/"+acct+"/media", vals("media_type", "STORIES", "image_url", "https://cdn.example.com/s.jpg")).str("id")).str("id")
@@ -307,6 +308,33 @@ func TestMediaInsights(t *testing.T) {
 	y := c.do("GET", "/"+feed+"/insights", vals("metric", "reach")).raw
 	if x != y {
 		t.Fatal("insights must be deterministic")
+	}
+	// a Story seen by fewer than 5 accounts has no insights (code 10,
+	// docs/graph-api.md §8.1); from 5 it has, and reach is the viewers
+	for _, tc := range []struct {
+		viewers int
+		ok      bool
+	}{{0, false}, {4, false}, {5, true}, {40, true}} {
+		srv.SetViewers(story, tc.viewers)
+		a := c.do("GET", "/"+story+"/insights", vals("metric", "reach,views"))
+		if !tc.ok {
+			wantErr(t, a, 400, 10, 0)
+			if msg := a.gerr()["message"]; msg != "(#10) Not enough viewers for the media to show insights" {
+				t.Fatalf("%d viewers: %v", tc.viewers, msg)
+			}
+			continue
+		}
+		d := a.data()
+		reach := d[0].(map[string]any)["values"].([]any)[0].(map[string]any)["value"]
+		views := d[1].(map[string]any)["values"].([]any)[0].(map[string]any)["value"].(float64)
+		if a.status != 200 || reach != float64(tc.viewers) || views < float64(tc.viewers) {
+			t.Fatalf("%d viewers: %s", tc.viewers, a.raw)
+		}
+	}
+	// feed media and reels have insights whatever their reach
+	srv.SetViewers(feed, 0)
+	if a := c.do("GET", "/"+feed+"/insights", vals("metric", "reach")); a.status != 200 {
+		t.Fatalf("feed with no viewers: %s", a.raw)
 	}
 	// Instagram Login: total_* are Facebook-Login only
 	ig := Account{ID: "17841400000000003", Username: "ig", Token: "IGAAx", Login: LoginInstagram}
@@ -434,5 +462,65 @@ func TestParseFields(t *testing.T) {
 		if err != nil || render(fs) != tt.want {
 			t.Errorf("%q: got %q (%v), want %q", tt.in, render(fs), err, tt.want)
 		}
+	}
+}
+
+// follower_count and online_followers are account metrics, with Meta's
+// documented limits: 100 followers at least; online_followers only for the
+// last 30 days (docs/graph-api.md §8.2).
+func TestUserInsights_followerMetrics(t *testing.T) {
+	clk := newClock()
+	srv := New(Options{Now: clk.Now})
+	c := start(t, srv)
+	day := int64(86400)
+	now := clk.Now().Unix()
+	a := c.do("GET", "/"+acct+"/insights", vals("metric", "follower_count", "period", "day", "metric_type", "time_series",
+		"since", fmt.Sprint(now-5*day), "until", fmt.Sprint(now)))
+	if a.status != 200 || len(a.data()[0].(map[string]any)["values"].([]any)) != 5 {
+		t.Fatalf("follower_count: %s", a.raw)
+	}
+	if a := c.do("GET", "/"+acct+"/insights", vals("metric", "follower_count", "period", "day", "metric_type", "total_value")); a.status != 200 {
+		t.Fatalf("follower_count total_value: %s", a.raw)
+	}
+	// online_followers: period lifetime, one object of 24 hourly counts a
+	// day, nothing older than 30 days
+	a = c.do("GET", "/"+acct+"/insights", vals("metric", "online_followers", "period", "lifetime", "metric_type", "time_series",
+		"since", fmt.Sprint(now-40*day), "until", fmt.Sprint(now-20*day)))
+	vs := a.data()[0].(map[string]any)["values"].([]any)
+	if a.status != 200 || len(vs) != 10 {
+		t.Fatalf("online_followers over 40..20 days ago: want the 10 days of the last 30, got %s", a.raw)
+	}
+	hours := vs[0].(map[string]any)["value"].(map[string]any)
+	if len(hours) != 24 || hours["0"] == nil || hours["23"] == nil {
+		t.Fatalf("online_followers value %v", hours)
+	}
+	for _, bad := range [][]string{
+		{"metric", "online_followers", "period", "day"},
+		{"metric", "online_followers", "period", "lifetime", "metric_type", "total_value"},
+		{"metric", "follower_count", "period", "lifetime"},
+	} {
+		wantErr(t, c.do("GET", "/"+acct+"/insights", vals(bad...)), 400, 100, 0)
+	}
+	// below 100 followers: refused (followers_count agrees)
+	srv.SetFollowers(acct, 99)
+	if f := c.do("GET", "/"+acct, vals("fields", "followers_count")).body["followers_count"]; f != float64(99) {
+		t.Fatalf("followers_count %v", f)
+	}
+	for _, m := range [][]string{
+		{"metric", "follower_count", "period", "day"},
+		{"metric", "online_followers", "period", "lifetime"},
+	} {
+		a := c.do("GET", "/"+acct+"/insights", vals(m...))
+		wantErr(t, a, 400, 100, 0)
+		if !strings.Contains(a.gerr()["message"].(string), "fewer than 100 followers") {
+			t.Fatalf("%s", a.raw)
+		}
+	}
+	if a := c.do("GET", "/"+acct+"/insights", vals("metric", "reach", "period", "day")); a.status != 200 {
+		t.Fatalf("reach below 100 followers: %s", a.raw)
+	}
+	srv.SetFollowers(acct, 100)
+	if a := c.do("GET", "/"+acct+"/insights", vals("metric", "follower_count", "period", "day")); a.status != 200 {
+		t.Fatalf("follower_count at 100 followers: %s", a.raw)
 	}
 }

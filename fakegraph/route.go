@@ -86,6 +86,9 @@ func (s *Server) route(w http.ResponseWriter, q *request) *apiError {
 		if !ti.owns(a) || ti.login != LoginFacebook {
 			return errUnsupported(q.method, id)
 		}
+		if len(q.segs) == 2 && q.segs[1] == "subscribed_apps" {
+			return s.pageSubscribedApps(w, q, a)
+		}
 		if len(q.segs) > 1 {
 			return errUnknownPath("/" + strings.Join(q.segs[1:], "/"))
 		}
@@ -230,7 +233,7 @@ func (s *Server) userGetter(a *account, viaMe bool) getter {
 		case "profile_picture_url":
 			return "https://scontent.cdninstagram.com/v/t51/fakegraph/" + a.ID + "_profile.jpg", true, true, nil
 		case "followers_count":
-			return 1000 + int(hash64("followers:"+a.ID)%9000), true, true, nil
+			return s.followers(a), true, true, nil
 		case "follows_count":
 			return 100 + int(hash64("follows:"+a.ID)%900), true, true, nil
 		case "media_count":
@@ -291,6 +294,8 @@ func (s *Server) routeUser(w http.ResponseWriter, q *request, a *account, viaMe 
 		return s.taggedMedia(w, q, a)
 	case edge == "recently_searched_hashtags" && q.method == http.MethodGet:
 		return s.recentlySearched(w, q, a)
+	case edge == "subscribed_apps":
+		return s.subscribedApps(w, q, a)
 	case edge == "media", edge == "media_publish", edge == "content_publishing_limit", edge == "insights", edge == "stories", edge == "tags", edge == "recently_searched_hashtags":
 		return errUnsupported(q.method, a.ID)
 	}

@@ -271,6 +271,7 @@ func (s *Server) recordStatus(c *Call, status int) {
 func (s *Server) serve(w http.ResponseWriter, q *request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deliverDueStoryInsights()
 	v := q.version
 	if v == "" {
 		v = DefaultVersion

@@ -16,6 +16,7 @@ type account struct {
 	Account
 	pageID      string
 	appScopedID string
+	followers   *int // SetFollowers; nil: a stable default
 	usage       usageState
 	published   []string    // media ids, publishing order
 	created     []time.Time // container creation times (400 / 24 h)

@@ -100,13 +100,7 @@ func classify(status int, usage Usage, body []byte) *Error {
 func fillGraph(e *Error, obj map[string]json.RawMessage) {
 	e.Message, _ = str(obj["message"])
 	e.Type, _ = str(obj["type"])
-	code, ok := num(obj["code"])
-	if !ok && e.Type == "" {
-		// Partnership-label errors use string codes such as
-		// INSTAGRAM_PLATFORM_API__PERMISSION; keep them visible.
-		e.Type, _ = str(obj["code"])
-	}
-	e.Code = code
+	e.Code, e.CodeName = code(obj["code"])
 	e.Subcode, _ = num(obj["error_subcode"])
 	e.IsTransient = boolean(obj["is_transient"])
 	e.UserTitle, _ = str(obj["error_user_title"])
@@ -116,7 +110,7 @@ func fillGraph(e *Error, obj map[string]json.RawMessage) {
 
 func fillFlat(e *Error, obj map[string]json.RawMessage) {
 	e.Type, _ = str(obj["error_type"])
-	e.Code, _ = num(obj["code"])
+	e.Code, e.CodeName = code(obj["code"])
 	e.Message, _ = str(obj["error_message"])
 }
 
@@ -148,6 +142,18 @@ func str(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// code reads an error code: a number (or numeric string) is Code; any other
+// string is kept whole as CodeName, since Meta's string codes
+// (INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID, __PERMISSION, __INVALID_PARAM)
+// are what tells those errors apart.
+func code(raw json.RawMessage) (int, string) {
+	if n, ok := num(raw); ok {
+		return n, ""
+	}
+	s, _ := str(raw)
+	return 0, strings.TrimSpace(s)
 }
 
 // num reads an integer from a JSON number or numeric string; fractions are

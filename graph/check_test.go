@@ -2,11 +2,13 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,10 +180,16 @@ func TestCheckResponse(t *testing.T) {
 			want:   &Error{HTTPStatus: 400, Message: "m", Code: 2, Subcode: 2207001, IsTransient: true},
 		},
 		{
-			name:   "string error code kept in Type",
+			name:   "string error code kept in CodeName",
 			status: 400,
 			body:   `{"error":{"message":"Invalid sponsor","code":"INSTAGRAM_PLATFORM_API__INVALID_PARAM"}}`,
-			want:   &Error{HTTPStatus: 400, Message: "Invalid sponsor", Type: "INSTAGRAM_PLATFORM_API__INVALID_PARAM"},
+			want:   &Error{HTTPStatus: 400, Message: "Invalid sponsor", CodeName: "INSTAGRAM_PLATFORM_API__INVALID_PARAM"},
+		},
+		{
+			name:   "string error code beside a type",
+			status: 400,
+			body:   `{"error":{"message":"The location_id is not a valid location.","type":"OAuthException","code":"INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID","fbtrace_id":"C4"}}`,
+			want:   &Error{HTTPStatus: 400, Message: "The location_id is not a valid location.", Type: "OAuthException", CodeName: "INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID", FBTraceID: "C4"},
 		},
 		{
 			name:   "wrongly typed fields do not hide the rest",
@@ -305,37 +313,91 @@ func FuzzCheckResponse(f *testing.F) {
 		{0, ``},
 		{-1, `null`},
 		{999, `{"error":[1,2]}`},
+		{400, `{"error":{"message":"bad","type":"OAuthException","code":"INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID"}}`},
+		{400, `{"error":{"message":"(#10) Not enough viewers for the media to show insights","code":10}}`},
+		{400, `{"error":{"message":"limit","code":9,"error_subcode":0}}`},
+		{400, `{"error":{"message":"see https://x/?access_token=abc&appsecret_proof=def","code":190}}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.status, []byte(s.body))
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
+		// Every response comes from a container creation, so the
+		// predicates that look at the call (IsContainerLimit) are reached.
+		req := httptest.NewRequest(http.MethodPost, "https://graph.facebook.com/v25.0/1784/media?appsecret_proof=p", nil)
+		resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
 		err := CheckResponse(resp)
 		if b, _ := io.ReadAll(resp.Body); !bytes.Equal(b, body) {
 			t.Fatalf("body not put back: %q != %q", b, body)
 		}
+		// An error is any non-2xx, or a 2xx whose JSON object has an
+		// "error" member that is itself an object.
+		top, isObject := jsonObject(string(body))
+		_, errIsObject := jsonObject(string(top["error"]))
+		wantErr := status < 200 || status > 299 || (len(body) <= maxErrorBodySize && isObject && errIsObject)
+		if (err != nil) != wantErr {
+			t.Fatalf("status %d body %q: err = %v, want an error: %v", status, body, err, wantErr)
+		}
 		if err == nil {
-			if !is2xx(status) {
-				t.Fatalf("status %d classified as success", status)
-			}
 			return
 		}
 		var ge *Error
 		if !errors.As(err, &ge) {
 			t.Fatalf("CheckResponse returned %T", err)
 		}
-		if ge.HTTPStatus != status {
-			t.Fatalf("HTTPStatus = %d, want %d", ge.HTTPStatus, status)
+		if ge.HTTPStatus != status || ge.Message == "" || ge.Method != http.MethodPost || ge.Path != "/v25.0/1784/media" {
+			t.Fatalf("HTTPStatus, Message, Method, Path = %d, %q, %q, %q", ge.HTTPStatus, ge.Message, ge.Method, ge.Path)
 		}
-		if ge.Message == "" {
-			t.Fatal("empty Message")
-		}
-		if !strings.HasPrefix(ge.Error(), "graph: ") {
+		if !strings.HasPrefix(ge.Error(), "graph: POST /v25.0/1784/media: (#") {
 			t.Fatalf("Error() = %q", ge.Error())
 		}
 		if ge.Usage.MaxPercent() != 0 || ge.RetryAfter() != 0 {
 			t.Fatal("usage without headers")
 		}
+		// Meta's envelope: integer codes are kept as sent, string codes
+		// whole in CodeName.
+		if env, ok := jsonObject(string(top["error"])); ok && isObject {
+			if n, ok := smallInt(env["code"]); ok && (ge.Code != n || ge.CodeName != "") {
+				t.Fatalf("code %s read as %d %q", env["code"], ge.Code, ge.CodeName)
+			}
+			var name string
+			if json.Unmarshal(env["code"], &name) == nil && strings.Trim(name, " 0123456789") != "" && !looksNumeric(name) &&
+				ge.CodeName != Redact(strings.TrimSpace(name)) {
+				t.Fatalf("string code %q read as %q", name, ge.CodeName)
+			}
+			if n, ok := smallInt(env["error_subcode"]); ok && ge.Subcode != n {
+				t.Fatalf("subcode %s read as %d", env["error_subcode"], ge.Subcode)
+			}
+		}
+		// Texts are redacted: redacting again changes nothing.
+		for _, s := range []string{ge.Message, ge.Type, ge.CodeName, ge.UserTitle, ge.UserMsg, ge.FBTraceID} {
+			if Redact(s) != s {
+				t.Fatalf("unredacted text %q", s)
+			}
+		}
+		// The predicates agree with each other.
+		switch {
+		case ge.IsAppRateLimit() && !ge.IsRateLimit():
+			t.Fatal("app rate limit that is not a rate limit")
+		case ge.IsRateLimit() && ge.IsSpamBlock():
+			t.Fatal("both a rate limit and a spam block")
+		case ge.IsPublishQuota() && ge.IsContainerLimit():
+			t.Fatal("both the publishing quota and the container limit")
+		case ge.IsPermission() && ge.IsNotEnoughViewers():
+			t.Fatal("not enough viewers counted as a missing permission")
+		case ge.IsTemporary() && (ge.IsRateLimit() || ge.IsSpamBlock() || ge.IsAuth() || ge.IsPermission()):
+			t.Fatalf("temporary yet a rate limit, block, auth or permission refusal: %+v", ge)
+		case Retryable(ge) != ge.IsTemporary():
+			t.Fatal("Retryable disagrees with IsTemporary")
+		}
+		if _, bad := ge.InvalidParam(); bad && ge.IsTemporary() {
+			t.Fatal("a refused argument counted as temporary")
+		}
 	})
+}
+
+// looksNumeric: a string Meta may send for a numeric code ("2", "1e3").
+func looksNumeric(s string) bool {
+	_, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return err == nil
 }

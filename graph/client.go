@@ -196,7 +196,7 @@ func AppSecretProof(appSecret, token string) string {
 // every other call, and access_token/appsecret_proof in params are dropped.
 //
 // Reads (GET) are retried under the client's RetryPolicy; writes are sent
-// once.
+// once (see callSafe for which calls are retried and why).
 func (c *Client) Do(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("graph: path must not carry a query or fragment; pass params")
@@ -213,7 +213,7 @@ func (c *Client) Do(ctx context.Context, method, path string, params url.Values,
 func (c *Client) call(ctx context.Context, method, path string, params url.Values, v any) (*Response, error) {
 	resp, err := c.gated(ctx, method, path, params, v)
 	var ge *Error
-	if err != nil && c.reauth != nil && errors.As(err, &ge) && ge.Code == 190 && c.reauth(ctx, ge) {
+	if err != nil && c.reauth != nil && errors.As(err, &ge) && ge.IsAuth() && c.reauth(ctx, ge) {
 		return c.gated(ctx, method, path, params, v)
 	}
 	return resp, err
@@ -391,13 +391,13 @@ func (p *pagingJSON) toPaging() *Paging {
 	return out
 }
 
-// list GETs a {"data":[…],"paging":{…}} edge.
+// list GETs a {"data":[…],"paging":{…}} edge, retried like every read.
 func list[T any](ctx context.Context, c *Client, path string, params url.Values) ([]T, *Response, error) {
 	var env struct {
 		Data   []T         `json:"data"`
 		Paging *pagingJSON `json:"paging"`
 	}
-	resp, err := c.call(ctx, http.MethodGet, path, params, &env)
+	resp, err := c.callSafe(ctx, http.MethodGet, path, params, &env)
 	if err != nil {
 		return nil, resp, err
 	}

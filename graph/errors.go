@@ -8,10 +8,14 @@ import (
 // Error is an error answer from the Graph API, decoded from the
 // {"error":{...}} envelope (or the flat api.instagram.com OAuth shape).
 type Error struct {
-	HTTPStatus  int
-	Message     string
-	Type        string
-	Code        int
+	HTTPStatus int
+	Message    string
+	Type       string
+	Code       int
+	// CodeName is the code when Meta sent a string rather than a number,
+	// e.g. INSTAGRAM_PLATFORM_API__INVALID_LOCATION_ID (docs/graph-api.md
+	// §2, §10.3); Code is 0 then.
+	CodeName    string
 	Subcode     int
 	IsTransient bool
 	UserTitle   string
@@ -27,6 +31,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("graph: %s %s: (#%d", e.Method, e.Path, e.Code)
+	if e.CodeName != "" {
+		msg = fmt.Sprintf("graph: %s %s: (#%s", e.Method, e.Path, e.CodeName)
+	}
 	if e.Subcode != 0 {
 		msg += fmt.Sprintf("/%d", e.Subcode)
 	}
@@ -77,20 +84,22 @@ func (e *TokenError) Unwrap() error { return e.Err }
 
 // Is lets errors.Is match a Graph error by code and subcode:
 // errors.Is(err, &graph.Error{Code: 190}) matches any 190, and
-// &graph.Error{Code: 9007, Subcode: 2207027} only that pair. Zero fields of
-// the target are wildcards; a target with neither set matches no error.
+// &graph.Error{Code: 9007, Subcode: 2207027} only that pair; CodeName
+// matches a string code. Zero fields of the target are wildcards; a target
+// with none set matches no error.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	if !ok || t == nil || (t.Code == 0 && t.Subcode == 0) {
+	if !ok || t == nil || (t.Code == 0 && t.Subcode == 0 && t.CodeName == "") {
 		return false
 	}
-	return (t.Code == 0 || t.Code == e.Code) && (t.Subcode == 0 || t.Subcode == e.Subcode)
+	return (t.Code == 0 || t.Code == e.Code) && (t.Subcode == 0 || t.Subcode == e.Subcode) &&
+		(t.CodeName == "" || t.CodeName == e.CodeName)
 }
 
 // scrub removes the request's secrets from everything Graph wrote: a
 // malformed-token error echoes the token in its message.
 func (e *Error) scrub(secrets ...string) {
-	for _, p := range []*string{&e.Message, &e.Type, &e.UserTitle, &e.UserMsg, &e.FBTraceID} {
+	for _, p := range []*string{&e.Message, &e.Type, &e.CodeName, &e.UserTitle, &e.UserMsg, &e.FBTraceID} {
 		*p = Redact(scrub(*p, secrets...))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -64,10 +63,25 @@ func WithRetryPolicy(p RetryPolicy) Option {
 	}
 }
 
-// callSafe is call with retries, for requests that are safe to repeat. A
-// repeated container creation at worst leaves an unused container, which
-// expires unpublished; a repeated publish would be a second post, so publish
-// and comment writes never come through here.
+// Which calls are retried, and why.
+//
+// callSafe repeats a call under the RetryPolicy when it failed in a way that
+// may pass (Retryable: the answer was lost, or Meta's error IsTemporary).
+// Only calls that are safe to repeat come through it:
+//   - every read (GET: Do with GET, the list edges, container status,
+//     insights, quota, debug_token): a read changes nothing;
+//   - container creation (POST /{ig-user-id}/media): a repeat at worst
+//     leaves an unused container, which expires unpublished (it counts
+//     toward the 400 containers per 24 h, so only temporary failures are
+//     repeated, never a refused request).
+//
+// Never retried here: media_publish (a repeat may be a second post —
+// Meta documents no guard), comment and reply creation (a second comment),
+// hide/unhide, comment_enabled and deletes (writes whose outcome a lost
+// answer leaves unknown; the caller decides). Whatever the call, rate
+// limits (the governor waits them out), spam blocks, auth and permission
+// refusals and refused arguments are never repeated: the same request gets
+// the same answer and may prolong a block.
 func (c *Client) callSafe(ctx context.Context, method, path string, params map[string][]string, v any) (*Response, error) {
 	if c.retry.MaxTries <= 1 {
 		return c.call(ctx, method, path, params, v)
@@ -85,9 +99,9 @@ func (c *Client) callSafe(ctx context.Context, method, path string, params map[s
 }
 
 // Retryable reports whether a failed call may succeed if repeated: a lost
-// answer, a 5xx, or a code Meta documents as temporary. Never a spam or
-// integrity block (368, 2207051), a rate limit (the governor waits those
-// out) or a refusal of the request itself.
+// answer (*TransportError) or a Graph error that IsTemporary. A cancelled
+// or expired context, a refusal by the governor, a missing token and
+// anything else are final.
 func Retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -97,26 +111,10 @@ func Retryable(err error) bool {
 		return true
 	}
 	var ge *Error
-	if !errors.As(err, &ge) {
-		return false
-	}
-	switch ge.Code {
-	case 368, 4, 17, 32, 341, 613, 80001, 80002:
-		// Blocks and rate limits, even when marked is_transient: repeating
-		// them spends budget and prolongs the block.
-		return false
-	}
-	if ge.Subcode == 2207051 {
-		return false
-	}
-	switch ge.Subcode {
-	case 2207001, 2207032, 2207003:
-		return true
-	}
-	return ge.Code == 1 || ge.Code == 2 || ge.IsTransient || ge.HTTPStatus >= http.StatusInternalServerError
+	return errors.As(err, &ge) && ge.IsTemporary()
 }
 
-// WithReauth sets what to do when Instagram rejects the token (code 190):
+// WithReauth sets what to do when Instagram rejects the token (IsAuth: 190, 102):
 // refresh reports whether a new token is now available, and if so the call
 // is sent once more with it. Without it a 190 is returned as is.
 func WithReauth(refresh func(ctx context.Context, err *Error) bool) Option {

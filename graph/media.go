@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -38,15 +39,45 @@ func (c *Client) CreateContainer(ctx context.Context, igUserID string, req *Cont
 		params.Set("fields", containerFields)
 	}
 	out := new(Container)
-	// Creating a container publishes nothing, so it may be retried.
+	// Creating a container publishes nothing, so it may be retried (only
+	// when the failure is temporary; see callSafe).
 	resp, err := c.callSafe(ctx, http.MethodPost, seg(igUserID)+"/media", params, out)
 	if err != nil {
+		var ge *Error
+		if req.MediaType == MediaTypeStories && errors.As(err, &ge) && refusesStories(ge) {
+			return nil, resp, &StoryRefusedError{Err: ge}
+		}
 		return nil, resp, err
 	}
 	if out.ID == "" {
 		return nil, resp, &DecodeError{Method: http.MethodPost, Path: "/" + seg(igUserID) + "/media", Err: errMissingID}
 	}
 	return out, resp, nil
+}
+
+// StoryRefusedError is Instagram refusing to create a Story for this
+// account. Meta documents Story publishing for business accounts and says
+// nothing clear about creator accounts (docs/graph-api.md §4), so igmcp
+// never refuses a Story before calling; when Instagram refuses, this error
+// says so plainly. Unwrap gives Meta's *Error.
+type StoryRefusedError struct {
+	Err *Error
+}
+
+func (e *StoryRefusedError) Error() string {
+	return "graph: Instagram refused to create a Story for this account: " + e.Err.Error()
+}
+
+func (e *StoryRefusedError) Unwrap() error { return e.Err }
+
+// refusesStories recognises a refusal of Stories for the account. Meta
+// documents no code for it, so we go by code families: a permission or
+// capability refusal (3, 10, 200–299 — what a feature the account type
+// lacks is answered with elsewhere in Graph) or an unsupported media type
+// (100/2207023). Rate limits, spam blocks, token errors and media problems
+// keep their own meaning.
+func refusesStories(e *Error) bool {
+	return (e.IsPermission() && e.Subcode != 2207050) || (e.Code == 100 && e.Subcode == 2207023)
 }
 
 // values encodes the request as Graph wants it: scalars as strings,

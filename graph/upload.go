@@ -301,7 +301,7 @@ func parseUploadAnswer(status int, data []byte, token string) *UploadError {
 		// Graph-style envelope, or an edge's HTML page.
 		if ge := classify(status, Usage{}, data); ge != nil {
 			ue.Message = ge.Message
-			ue.Retriable = ue.Retriable || ge.IsTransient
+			ue.Retriable = ue.Retriable || ge.IsTemporary()
 		}
 	}
 	if ue.Message == "" {

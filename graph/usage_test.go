@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,29 +127,128 @@ func FuzzParseUsage(f *testing.F) {
 	f.Add(`{"call_count":1e308}`, `{"1":[{"estimated_time_to_regain_access":-1e308}]}`)
 	f.Add(`{"call_count":"NaN"}`, `{"1":{"call_count":"1e999"}}`)
 	f.Add(`null`, `[]`)
+	f.Add(`{"call_count":5,"call_count":-7}`, `{"1":[null,{"call_count":100},7],"1":[{"total_time":3}],"2":{}}`)
 	f.Fuzz(func(t *testing.T, app, buc string) {
 		u := ParseUsage(app, buc)
-		if m := u.MaxPercent(); m < 0 {
-			t.Fatalf("MaxPercent = %d", m)
-		}
-		if r := u.RegainAccessIn(); r < 0 || r > maxRegain {
-			t.Fatalf("RegainAccessIn = %v", r)
-		}
-		if u.App != nil && (u.App.CallCount < 0 || u.App.TotalCPUTime < 0 || u.App.TotalTime < 0) {
-			t.Fatalf("negative app usage %+v", *u.App)
-		}
-		for id, entries := range u.BUC {
-			if len(entries) == 0 {
-				t.Fatalf("empty BUC entry list for %q", id)
+		// The app header: every counter Meta sent as a small integer is
+		// kept as sent (negatives as 0).
+		if obj, ok := jsonObject(app); ok {
+			if u.App == nil {
+				t.Fatalf("X-App-Usage %q is an object but App is nil", app)
 			}
+			for key, got := range map[string]int{"call_count": u.App.CallCount, "total_cputime": u.App.TotalCPUTime, "total_time": u.App.TotalTime} {
+				if want, ok := smallInt(obj[key]); ok && got != max(want, 0) {
+					t.Fatalf("App %s = %d, header says %s", key, got, obj[key])
+				}
+			}
+		} else if u.App != nil && strings.TrimSpace(app) == app {
+			t.Fatalf("X-App-Usage %q is not a JSON object but App = %+v", app, *u.App)
+		}
+		// The BUC header: one entry per object of each id (a lone object
+		// counts as a list of one), in order, counters kept as sent.
+		wantIDs := 0
+		if obj, ok := jsonObject(buc); ok {
+			for id, raw := range obj {
+				elems := jsonArray(raw)
+				if elems == nil {
+					if _, isObj := jsonObject(string(raw)); isObj {
+						elems = []json.RawMessage{raw}
+					}
+				}
+				var objs []map[string]json.RawMessage
+				for _, el := range elems {
+					if o, ok := jsonObject(string(el)); ok {
+						objs = append(objs, o)
+					}
+				}
+				if len(objs) == 0 {
+					if _, ok := u.BUC[id]; ok {
+						t.Fatalf("BUC id %q has no entry objects but is kept: %+v", id, u.BUC[id])
+					}
+					continue
+				}
+				wantIDs++
+				got := u.BUC[id]
+				if len(got) != len(objs) {
+					t.Fatalf("BUC id %q: %d entries, header has %d objects", id, len(got), len(objs))
+				}
+				for i, o := range objs {
+					e := got[i]
+					for key, v := range map[string]int{"call_count": e.CallCount, "total_cputime": e.TotalCPUTime, "total_time": e.TotalTime, "estimated_time_to_regain_access": e.EstimatedTimeToRegainAccess} {
+						if want, ok := smallInt(o[key]); ok && v != max(want, 0) {
+							t.Fatalf("BUC %q[%d] %s = %d, header says %s", id, i, key, v, o[key])
+						}
+					}
+					var typ string
+					if json.Unmarshal(o["type"], &typ) == nil && e.Type != typ {
+						t.Fatalf("BUC %q[%d] type = %q, header says %s", id, i, e.Type, o["type"])
+					}
+				}
+			}
+		}
+		if strings.TrimSpace(buc) == buc && len(u.BUC) != wantIDs {
+			t.Fatalf("BUC has %d ids, header has %d with entries", len(u.BUC), wantIDs)
+		}
+		// MaxPercent and RegainAccessIn summarise the counters.
+		wantMax, wantRegain := 0, 0
+		if u.App != nil {
+			wantMax = max(u.App.CallCount, u.App.TotalCPUTime, u.App.TotalTime)
+		}
+		for _, entries := range u.BUC {
 			for _, e := range entries {
 				if e.CallCount < 0 || e.TotalCPUTime < 0 || e.TotalTime < 0 || e.EstimatedTimeToRegainAccess < 0 {
 					t.Fatalf("negative BUC usage %+v", e)
 				}
+				wantMax = max(wantMax, e.CallCount, e.TotalCPUTime, e.TotalTime)
+				wantRegain = max(wantRegain, e.EstimatedTimeToRegainAccess)
 			}
+		}
+		if m := u.MaxPercent(); m != wantMax {
+			t.Fatalf("MaxPercent = %d, want %d", m, wantMax)
+		}
+		r := u.RegainAccessIn()
+		switch {
+		case r < 0 || r > maxRegain:
+			t.Fatalf("RegainAccessIn = %v out of [0, %v]", r, maxRegain)
+		case wantRegain < 7*24*60 && r != time.Duration(wantRegain)*time.Minute:
+			t.Fatalf("RegainAccessIn = %v, want %d minutes", r, wantRegain)
+		case wantRegain >= 7*24*60 && r != maxRegain:
+			t.Fatalf("RegainAccessIn = %v, want the cap for %d minutes", r, wantRegain)
 		}
 		if again := ParseUsage(app, buc); !reflect.DeepEqual(u, again) {
 			t.Fatal("ParseUsage is not deterministic")
 		}
 	})
+}
+
+// Independent JSON readers for the fuzz oracles (encoding/json only).
+
+func jsonObject(s string) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(s), &m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+func jsonArray(raw json.RawMessage) []json.RawMessage {
+	var a []json.RawMessage
+	if json.Unmarshal(raw, &a) != nil {
+		return nil
+	}
+	return a
+}
+
+// smallInt is a JSON integer literal within ±2³¹ (ok false for anything
+// else, where lenient readings may differ).
+func smallInt(raw json.RawMessage) (int, bool) {
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil || strings.TrimSpace(string(raw)) != string(n) {
+		return 0, false // not a bare number (a numeric string decodes too)
+	}
+	i, err := strconv.Atoi(string(n))
+	if err != nil || i < -1<<31 || i > 1<<31 {
+		return 0, false
+	}
+	return i, true
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/auth"
@@ -74,6 +75,8 @@ func (m *accounts) Resolve(_ context.Context, name string) (*auth.Account, error
 func (m *accounts) List(context.Context) ([]*auth.Account, error) { return m.list, nil }
 
 type srvEnv struct {
+	hs     *httpserver.Server
+	mcp    *server.MCPServer
 	fake   *fakegraph.Server
 	url    string // http://127.0.0.1:port
 	cancel context.CancelFunc
@@ -129,7 +132,7 @@ func startServer(t testing.TB, o srvOpts) *srvEnv {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &srvEnv{fake: fake, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), logs: logs}
+	e := &srvEnv{hs: hs, mcp: mcpSrv, fake: fake, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), logs: logs}
 	go func() { e.done <- hs.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()

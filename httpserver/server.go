@@ -62,7 +62,9 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// Sessions bound the MCP sessions (zero values: the defaults).
+	Sessions SessionLimits
+	Logger   *slog.Logger
 }
 
 // Server is the HTTP front of one *server.MCPServer.
@@ -73,6 +75,7 @@ type Server struct {
 	auth       *authenticator
 	origins    *originPolicy
 	drain      *drainer
+	sessions   *sessionTable
 	maxBody    int64
 	log        *slog.Logger
 	handler    http.Handler
@@ -108,6 +111,8 @@ func New(s *server.MCPServer, cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 	}
 	s.Use(hs.drain.middleware)
+	hs.sessions = newSessionTable(cfg.Sessions, hs.dropSession)
+	s.Use(hs.sessions.middleware)
 
 	// mcp-go refuses a non-loopback Host on a loopback listener (its own
 	// DNS-rebinding guard). That guard is what protects a server without a
@@ -117,6 +122,8 @@ func New(s *server.MCPServer, cfg Config) (*Server, error) {
 	hostGuard := !a.enabled()
 	hs.streamable = server.NewStreamableHTTPServer(s,
 		server.WithStreamableHTTPLogger(cfg.Logger),
+		// A backstop only: sessionTable reaps idle sessions much sooner
+		// (through mcp-go's DELETE handling).
 		server.WithSessionIdleTTL(sessionIdleTTL),
 		server.WithHeartbeatInterval(keepAlive),
 		server.WithDisableLocalhostProtection(!hostGuard),
@@ -125,19 +132,24 @@ func New(s *server.MCPServer, cfg Config) (*Server, error) {
 		server.WithKeepAlive(true),
 		server.WithKeepAliveInterval(keepAlive),
 		server.WithSSEDisableLocalhostProtection(!hostGuard),
+		// Session ids are made (and bound to the token) by sessionTable.
+		server.WithSessionIDGenerator(sseSessionID),
 		// mcp-go answers SSE streams with Access-Control-Allow-Origin: *.
 		// That exposes nothing: guard has already refused every Origin
 		// outside the allow-list with 403 before a stream opens.
 	)
 
+	// /mcp, /sse and /message are served by guard itself (serveMCP,
+	// serveSSE, serveMessage): they need the token that called.
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", hs.streamable)
-	mux.Handle("/sse", hs.sse.SSEHandler())
-	mux.Handle("/message", hs.sse.MessageHandler())
 	mux.HandleFunc("/healthz", hs.healthz)
 	hs.handler = hs.guard(mux)
 	return hs, nil
 }
+
+// Sessions is how many MCP sessions are open (Streamable HTTP sessions with
+// an initialize handshake, and SSE streams).
+func (s *Server) Sessions() int { return s.sessions.count() }
 
 // Handler is the whole HTTP surface with its guards, for tests and for
 // embedding; Serve uses it.
@@ -169,9 +181,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-served:
 		s.drain.cancelAll()
+		s.sessions.close()
 		return err
 	case <-ctx.Done():
 	}
+	defer s.sessions.close()
 
 	n, idle := s.drain.beginDrain()
 	s.log.Info("shutting down: no new connections or tool calls", "running_calls", n, "grace", s.drain.grace)
@@ -233,13 +247,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // guard applies, in order: Origin validation (403) and CORS, bearer
 // authentication (401, except /healthz), the request body limit (413) and
 // body read timeout, then puts the token's grant in the request context,
-// where the tools' scope check finds it (scope.From).
+// where the tools' scope check finds it (scope.From), and binds MCP
+// sessions to the token that opened them (sessions.go).
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		w = rec
 		who := "-"
+		owner := "" // the token's name: who a session belongs to
 		defer func() {
 			// Path only: the SSE session id travels in the query.
 			s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
@@ -274,18 +290,20 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				http.Error(w, "Unauthorized: unknown token", http.StatusUnauthorized)
 				return
 			}
-			who = cred.name
+			who, owner = cred.name, cred.name
 			if cred.grant != nil {
 				r = r.WithContext(scope.With(r.Context(), cred.grant))
 			}
 		}
 
+		var body []byte
 		if r.Method == http.MethodPost {
 			if r.ContentLength > s.maxBody {
 				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 				return
 			}
-			body, err := s.readBody(w, r)
+			var err error
+			body, err = s.readBody(w, r)
 			if err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
@@ -297,7 +315,16 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		next.ServeHTTP(w, r)
+		switch r.URL.Path {
+		case "/mcp":
+			s.serveMCP(w, r, owner, body)
+		case "/sse":
+			s.serveSSE(w, r, owner)
+		case "/message":
+			s.serveMessage(w, r, owner)
+		default:
+			next.ServeHTTP(w, r)
+		}
 	})
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/igmcp/igmcp/scope"
-	"github.com/igmcp/igmcp/tools"
 )
 
 // MinTokenLength is the shortest bearer token a tokens file may hold: a
@@ -40,9 +39,10 @@ type tokensFile struct {
 //	  {"name": "reporting", "token_sha256": "<hex sha256 of the token>", "toolsets": ["insights"]}
 //	]}
 //
-// accounts are ids or usernames (empty: every account); toolsets are
-// IGMCP_TOOLSETS names (empty: every exposed toolset). Errors name the entry,
-// never a token.
+// accounts are ids or usernames, toolsets are names from scope.Toolsets;
+// leaving a key out allows every account or toolset, and any entry that does
+// not name a real account or toolset is an error (a widening typo fails at
+// start, not open). Errors name the entry, never a token.
 func LoadTokens(path string) ([]TokenEntry, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -84,18 +84,41 @@ func normalizeEntry(e *TokenEntry) error {
 			return fmt.Errorf("%s: token_sha256 must be 64 hex digits", e.Name)
 		}
 	}
-	ts, err := tools.ParseToolsets(strings.Join(e.Toolsets, ","))
-	if err != nil {
-		return fmt.Errorf("%s: %v", e.Name, strings.TrimPrefix(err.Error(), "IGMCP_TOOLSETS: "))
+	// Every entry must name a real scope: an entry that normalizes to
+	// nothing ("", "@", " ") or to "all" would otherwise leave the list
+	// empty, and an empty list means every account or toolset. An empty
+	// list given explicitly is refused for the same reason; omit the key
+	// to allow everything.
+	if e.Toolsets != nil && len(e.Toolsets) == 0 {
+		return fmt.Errorf("%s: toolsets is empty (omit it to allow every toolset)", e.Name)
 	}
-	e.Toolsets = ts
-	var accts []string
-	for _, a := range e.Accounts {
-		if a = scope.Normalize(a); a != "" {
-			accts = append(accts, a)
+	for i, t := range e.Toolsets {
+		ts, err := scope.ParseToolset(t)
+		if err != nil {
+			return fmt.Errorf("%s: toolsets[%d]: %v", e.Name, i, err)
 		}
+		e.Toolsets[i] = ts
 	}
-	e.Accounts = accts
+	if e.Accounts != nil && len(e.Accounts) == 0 {
+		return fmt.Errorf("%s: accounts is empty (omit it to allow every account)", e.Name)
+	}
+	for i, a := range e.Accounts {
+		acct, err := scope.ParseAccount(a)
+		if err != nil {
+			return fmt.Errorf("%s: accounts[%d]: %v", e.Name, i, err)
+		}
+		e.Accounts[i] = acct
+	}
+	return nil
+}
+
+// CheckToken refuses an IGMCP_HTTP_TOKEN shorter than MinTokenLength when
+// the server listens beyond loopback, as the tokens file does for its
+// tokens; on loopback a short token is only worth a warning.
+func CheckToken(token, listen string) error {
+	if token != "" && len(token) < MinTokenLength && !IsLoopback(listen) {
+		return fmt.Errorf("IGMCP_HTTP_TOKEN must be at least %d characters when listening on %s (not loopback): use a long random token", MinTokenLength, listen)
+	}
 	return nil
 }
 

@@ -58,6 +58,18 @@ func TestLoadTokens(t *testing.T) {
 		{`{"tokens":[{"name":"x","token_sha256":"zz"}]}`, "64 hex digits"},
 		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":["nope"]}]}`, "nope"},
 		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","scopes":["a"]}]}`, "unknown field"},
+		// Entries that name no real scope would widen the token to every
+		// account or toolset: refused.
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":["@"]}]}`, `accounts[0]: account "@"`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":[""]}]}`, `accounts[0]: account ""`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":[" "]}]}`, `accounts[0]: account " "`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":["brand_a","*"]}]}`, `accounts[1]: account "*"`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":["a b"]}]}`, `accounts[0]`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","accounts":[]}]}`, "accounts is empty"},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":[""]}]}`, `toolsets[0]: toolset ""`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":["all"]}]}`, `toolsets[0]: toolset "all"`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":["publish",","]}]}`, `toolsets[1]`},
+		{`{"tokens":[{"name":"x","token":"plain-token-0123456789","toolsets":[]}]}`, "toolsets is empty"},
 		{`not json`, "invalid"},
 	} {
 		_, err := LoadTokens(writeFile(t, tc.body))
@@ -74,6 +86,23 @@ func TestLoadTokens(t *testing.T) {
 	}
 	if _, err := newAuthenticator("same-token-0123456789", dup[:1]); err == nil {
 		t.Fatal("IGMCP_HTTP_TOKEN equal to a scoped token was accepted")
+	}
+}
+
+func TestCheckToken(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		token, listen string
+		ok            bool
+	}{
+		{"short", "0.0.0.0:8080", false}, {"short", ":8080", false}, {"short", "[::]:8080", false},
+		{"short", "127.0.0.1:8080", true}, {"short", "localhost:8080", true},
+		{"0123456789abcdef", "0.0.0.0:8080", true}, {"", "0.0.0.0:8080", true},
+	} {
+		err := CheckToken(c.token, c.listen)
+		if (err == nil) != c.ok || (err != nil && strings.Contains(err.Error(), c.token)) {
+			t.Errorf("CheckToken(%q, %q) = %v", c.token, c.listen, err)
+		}
 	}
 }
 

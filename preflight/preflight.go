@@ -17,17 +17,17 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/localfile"
+	"github.com/igmcp/igmcp/netguard"
 )
 
 // Kind is what a media will become; each kind has its own rules.
@@ -112,11 +112,14 @@ type Report struct {
 
 // Options configure a Checker.
 type Options struct {
-	// Client fetches remote media. Default: 15 s timeout, at most 3
-	// redirects, and a dialer that refuses loopback, private and
-	// link-local addresses (the server must not become a probe of its own
-	// network; Instagram cannot fetch those either).
+	// Client fetches remote media. Default: 15 s timeout, https only, at
+	// most 3 redirects, and a dialer that connects only to global unicast
+	// addresses (netguard: the server must not become a probe of its own
+	// network; Instagram cannot fetch from there either).
 	Client *http.Client
+	// Network configures the default client's dialer (tests: a resolver
+	// stub, or loopback allowed explicitly). Ignored with Client.
+	Network netguard.Options
 	// ProbeBytes is how much of a file is read (default 512 KiB): enough
 	// for image headers and, in a fast-start video, the moov header.
 	ProbeBytes int64
@@ -139,7 +142,7 @@ type Checker struct {
 func New(o Options) *Checker {
 	c := &Checker{client: o.Client, probe: o.ProbeBytes, offline: o.Offline, workers: o.Concurrency}
 	if c.client == nil {
-		c.client = defaultClient()
+		c.client = defaultClient(o.Network)
 	}
 	if c.probe <= 0 {
 		c.probe = 512 << 10
@@ -226,7 +229,10 @@ func (c *Checker) Inspect(ctx context.Context, m Media) Report {
 	}
 	b, size, ct, ignoresRange, err := c.fetch(ctx, m.URL)
 	if err != nil {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: igmcp could not fetch %s to check it (%v); Instagram may still reach it.", m.Field, m.URL, err))
+		// One sentence whatever went wrong: no address, port, status or
+		// errno, which would turn preflight into a scanner of what the
+		// server can reach.
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: igmcp could not fetch the media to check it; Instagram may still reach it.", m.Field))
 		return r
 	}
 	r = judge(m, b, size, ct)
@@ -237,30 +243,18 @@ func (c *Checker) Inspect(ctx context.Context, m Media) Report {
 }
 
 // InspectFile examines a local file. The error is about the file itself
-// (missing, a directory, unreadable, empty).
+// (missing, not a regular file, unreadable, empty). The file is opened
+// through localfile, so a FIFO, a device or /proc cannot block or leak.
 func InspectFile(m Media) (Report, error) {
 	r := Report{Info: Info{Field: m.Field}}
-	f, err := os.Open(m.Path)
-	if err != nil {
-		return r, fmt.Errorf("cannot open %s: %v", m.Path, unwrapPath(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	b, size, err := localfile.ReadHead(m.Path, 1<<20)
 	if err != nil {
 		return r, fmt.Errorf("cannot read %s: %v", m.Path, unwrapPath(err))
 	}
-	if !st.Mode().IsRegular() {
-		return r, fmt.Errorf("%s is not a regular file", m.Path)
-	}
-	if st.Size() == 0 {
+	if size == 0 {
 		return r, fmt.Errorf("%s is empty", m.Path)
 	}
-	b := make([]byte, min(st.Size(), 1<<20))
-	n, err := io.ReadFull(f, b)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return r, fmt.Errorf("cannot read %s: %v", m.Path, unwrapPath(err))
-	}
-	return judge(m, b[:n], st.Size(), ""), nil
+	return judge(m, b, size, ""), nil
 }
 
 func unwrapPath(err error) error {
@@ -424,8 +418,9 @@ func (c *Checker) fetch(ctx context.Context, raw string) (b []byte, size int64, 
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
-	if err != nil {
-		return nil, -1, "", false, errors.New("not a valid URL")
+	if err != nil || req.URL.Scheme != "https" || req.URL.User != nil {
+		// Instagram fetches only https; nothing else is worth a connection.
+		return nil, -1, "", false, errors.New("not a public https URL")
 	}
 	req.Header.Set("Range", "bytes=0-"+strconv.FormatInt(c.probe-1, 10))
 	req.Header.Set("User-Agent", "igmcp-preflight")
@@ -469,24 +464,15 @@ func (c *Checker) fetch(ctx context.Context, raw string) (b []byte, size int64, 
 	return b, size, ct, ignoresRange, nil
 }
 
-// defaultClient refuses to connect to addresses Instagram could never
-// fetch from, so preflight cannot be used to probe the server's network.
-func defaultClient() *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return fmt.Errorf("refusing to connect to non-public address %s", host)
-		}
-		return nil
-	}}
-	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: 5 * time.Second, ResponseHeaderTimeout: 10 * time.Second, MaxIdleConnsPerHost: 2}
-	return &http.Client{Transport: tr, Timeout: 15 * time.Second, CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+// defaultClient connects only to global unicast addresses (netguard), on
+// every redirect hop too, and follows only https redirects.
+func defaultClient(n netguard.Options) *http.Client {
+	return &http.Client{Transport: n.Transport(), Timeout: 15 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 3 {
 			return errors.New("more than 3 redirects")
+		}
+		if req.URL.Scheme != "https" {
+			return errors.New("redirect to a URL that is not https")
 		}
 		return nil
 	}}

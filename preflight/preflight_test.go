@@ -2,9 +2,11 @@ package preflight_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/netguard"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/preflight/mediatest"
 )
@@ -86,8 +89,8 @@ func TestRemoteMedia(t *testing.T) {
 		{"/norange.mp4", "video_url", preflight.Reel, "", "Range"},
 		{"/clip.webm", "video_url", preflight.Reel, "video.container", ""},
 		{"/photo.png", "video_url", preflight.Reel, "video.container", ""},
-		{"/missing.jpg", "image_url", preflight.FeedImage, "", "HTTP 404"},
-		{"/forbidden.mp4", "video_url", preflight.Reel, "", "HTTP 403"},
+		{"/missing.jpg", "image_url", preflight.FeedImage, "", "image_url: " + couldNotFetch},
+		{"/forbidden.mp4", "video_url", preflight.Reel, "", "video_url: " + couldNotFetch},
 	}
 	for _, tc := range cases {
 		t.Run(strings.TrimPrefix(tc.path, "/")+"/"+string(tc.kind), func(t *testing.T) {
@@ -157,16 +160,88 @@ func TestOfflineAndOff(t *testing.T) {
 	}
 }
 
-// The default client never connects to loopback or private addresses.
-func TestDefaultClientRefusesPrivateAddresses(t *testing.T) {
+// couldNotFetch is the one warning of every failed fetch.
+const couldNotFetch = "igmcp could not fetch the media to check it; Instagram may still reach it."
+
+// acceptCounter is a TCP listener on loopback that counts connections: a
+// fetch that got through is a connection to this machine.
+type acceptCounter struct {
+	ln   net.Listener
+	hits atomic.Int32
+}
+
+func countAccepts(t *testing.T) *acceptCounter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &acceptCounter{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			a.hits.Add(1)
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	return a
+}
+
+// The default client connects only to global unicast addresses, checked on
+// the address dialled after resolution; whatever failed, the warning is the
+// same sentence, without address, port or error (no port scanner).
+func TestDefaultClientRefusesNonPublicDestinations(t *testing.T) {
 	t.Parallel()
-	var hits atomic.Int32
-	ts := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer ts.Close()
-	c := preflight.New(preflight.Options{})
-	w, err := c.Check(t.Context(), []preflight.Media{{Field: "image_url", URL: ts.URL + "/a.jpg", Kind: preflight.FeedImage}})
-	if err != nil || len(w) != 1 || !strings.Contains(w[0], "non-public") || hits.Load() != 0 {
-		t.Fatalf("warnings %q, err %v, hits %d", w, err, hits.Load())
+	lst := countAccepts(t)
+	_, port, _ := net.SplitHostPort(lst.ln.Addr().String())
+	var lookups atomic.Int32 // the names were resolved by netguard, not the system
+	lookup := func(_ context.Context, _, host string) ([]netip.Addr, error) {
+		lookups.Add(1)
+		ips := map[string]string{
+			"cdn.example":    "127.0.0.1",
+			"mapped.example": "::ffff:127.0.0.1",
+			"zero.example":   "0.0.0.0",
+			"meta.example":   "169.254.169.254",
+			"cgnat.example":  "100.64.0.1",
+			"bench.example":  "198.18.0.1",
+			"nat64.example":  "64:ff9b::a9fe:a9fe",
+			"ula.example":    "fd00::1",
+		}
+		if ip, ok := ips[host]; ok {
+			return []netip.Addr{netip.MustParseAddr(ip)}, nil
+		}
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	c := preflight.New(preflight.Options{Network: netguard.Options{Lookup: lookup}})
+	var urls []string
+	for _, h := range []string{"cdn.example", "mapped.example", "zero.example", "meta.example", "cgnat.example", "bench.example",
+		"nat64.example", "ula.example", "127.0.0.1", "[::ffff:127.0.0.1]", "0.0.0.0", "unknown.example"} {
+		urls = append(urls, "https://"+h+":"+port+"/a.jpg")
+	}
+	// Not https: never fetched, whatever the address.
+	urls = append(urls, "http://cdn.example:"+port+"/a.jpg", "ftp://cdn.example:"+port+"/a.jpg")
+	for _, u := range urls {
+		w, err := c.Check(t.Context(), []preflight.Media{{Field: "image_url", URL: u, Kind: preflight.FeedImage}})
+		if err != nil || len(w) != 1 || w[0] != "image_url: "+couldNotFetch {
+			t.Errorf("%s: warnings %q, err %v", u, w, err)
+		}
+	}
+	if n := lst.hits.Load(); n != 0 {
+		t.Fatalf("preflight connected to this machine %d times", n)
+	}
+	if lookups.Load() < 8 {
+		t.Fatalf("only %d names went through the guarded dialer's resolver", lookups.Load())
+	}
+	// Loopback allowed explicitly (tests only): the same URL connects, so
+	// the counter above would have seen a connection that got through.
+	lo := preflight.New(preflight.Options{Network: netguard.Options{Lookup: lookup, AllowLoopback: true}})
+	_, _ = lo.Check(t.Context(), []preflight.Media{{Field: "image_url", URL: urls[0], Kind: preflight.FeedImage}})
+	if lst.hits.Load() == 0 {
+		t.Fatal("with loopback allowed, no connection was made: the counter proves nothing")
 	}
 }
 

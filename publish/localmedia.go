@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/preflight"
 )
 
@@ -89,13 +89,8 @@ func checkLocalFile(field, path string, image, video preflight.Kind) (*LocalFile
 // isVideoFile decides image or video from the first bytes (the extension
 // when the file cannot be read; checkLocalFile then reports why).
 func isVideoFile(path string) bool {
-	f, err := os.Open(path)
-	if err == nil {
-		defer f.Close()
-		var b [12]byte
-		if n, _ := io.ReadFull(f, b[:]); n == 12 {
-			return string(b[4:8]) == "ftyp"
-		}
+	if b, _, err := localfile.ReadHead(path, 12); err == nil && len(b) == 12 {
+		return string(b[4:8]) == "ftyp"
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".mp4", ".mov", ".m4v":
@@ -143,7 +138,7 @@ func (p *Publisher) createAndUpload(ctx context.Context, a *Account, req *graph.
 	if err != nil {
 		return nil, err
 	}
-	file, err := os.Open(f.Path)
+	file, err := localfile.Open(f.Path)
 	if err != nil {
 		return c, failure.Invalid(field, "cannot open %s: %v", f.Path, err)
 	}

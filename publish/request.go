@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/preflight"
 )
 
@@ -232,7 +232,7 @@ func (c checked) digest(kind string, o Options) (string, error) {
 // (check refuses larger ones first), and hashing costs less than the
 // upload that follows.
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := localfile.Open(path)
 	if err != nil {
 		return "", err
 	}

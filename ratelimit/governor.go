@@ -76,7 +76,7 @@ func (c *Config) defaults() {
 }
 
 // Governor holds the state of every account, plus the app-wide state that
-// X-App-Usage and app-level errors (code 4) describe.
+// X-App-Usage and app-level errors (graph.Error.IsAppRateLimit) describe.
 type Governor struct {
 	cfg      Config
 	mu       sync.Mutex
@@ -278,20 +278,19 @@ func (g *Governor) observeLocked(a *account, u graph.Usage, err error) {
 		block(&a.state, now.Add(g.cfg.DefaultBlock), "the account has used 100% of its Instagram rate limit")
 	}
 	var ge *graph.Error
-	if !errors.As(err, &ge) || ge.Subcode == 2207051 {
-		return // a spam block is not a rate limit
+	if !errors.As(err, &ge) || !ge.IsRateLimit() {
+		return // a spam block, like any other refusal, is not a rate limit
 	}
 	wait := regain
 	if wait <= 0 {
 		wait = g.cfg.DefaultBlock
 	}
-	switch ge.Code {
-	case 4:
-		// (#4) is the app's limit: every account of this app waits.
-		block(&g.app, now.Add(wait), "the Meta app's request limit is reached (code 4)")
-	case 17, 32, 613, 80001, 80002:
-		block(&a.state, now.Add(wait), fmt.Sprintf("the account's Instagram rate limit is reached (code %d)", ge.Code))
+	if ge.IsAppRateLimit() {
+		// (#4), (#341): the app's limit: every account of this app waits.
+		block(&g.app, now.Add(wait), fmt.Sprintf("the Meta app's request limit is reached (code %d)", ge.Code))
+		return
 	}
+	block(&a.state, now.Add(wait), fmt.Sprintf("the account's Instagram rate limit is reached (code %d)", ge.Code))
 }
 
 func block(st *state, until time.Time, reason string) {

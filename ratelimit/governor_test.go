@@ -170,3 +170,50 @@ func TestSharedAcrossProcesses(t *testing.T) {
 		t.Fatalf("shared usage: %+v", s)
 	}
 }
+
+// TestErrorsThatBlock: which Graph errors hold calls back, and whose: the
+// app's limits (4, 341) every account, the account's limits only that
+// account; anything else (spam blocks, the publishing quota, token and
+// transient errors) nobody.
+func TestErrorsThatBlock(t *testing.T) {
+	tests := []struct {
+		name          string
+		err           *graph.Error
+		account, apps bool
+	}{
+		{"app 4", &graph.Error{Code: 4, HTTPStatus: 400}, true, true},
+		{"app 341", &graph.Error{Code: 341, HTTPStatus: 400}, true, true},
+		{"user 17", &graph.Error{Code: 17, Subcode: 2446079, HTTPStatus: 400}, true, false},
+		{"page 32", &graph.Error{Code: 32, HTTPStatus: 400}, true, false},
+		{"custom 613", &graph.Error{Code: 613, Subcode: 1996, HTTPStatus: 400}, true, false},
+		{"pages BUC 80001", &graph.Error{Code: 80001, HTTPStatus: 400}, true, false},
+		{"instagram BUC 80002", &graph.Error{Code: 80002, HTTPStatus: 400}, true, false},
+		{"spam 4/2207051", &graph.Error{Code: 4, Subcode: 2207051, HTTPStatus: 400}, false, false},
+		{"policy 368", &graph.Error{Code: 368, IsTransient: true, HTTPStatus: 400}, false, false},
+		{"publish quota 9/2207042", &graph.Error{Code: 9, Subcode: 2207042, HTTPStatus: 400}, false, false},
+		{"token 190", &graph.Error{Code: 190, Subcode: 463, HTTPStatus: 400}, false, false},
+		{"unknown 1", &graph.Error{Code: 1, HTTPStatus: 400}, false, false},
+		{"500", &graph.Error{HTTPStatus: 500}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: time.Unix(1_800_000_000, 0)}
+			g := New(Config{Now: c.now, DefaultBlock: time.Minute})
+			d, err := g.For("a").Acquire(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d(400, graph.Usage{}, tt.err)
+			for id, want := range map[string]bool{"a": tt.account, "b": tt.apps} {
+				d, err := g.For(id).Acquire(t.Context())
+				var th *graph.ThrottledError
+				if blocked := errors.As(err, &th); blocked != want || (blocked && th.RetryAfter != time.Minute) {
+					t.Errorf("account %s: err = %v, want blocked %v for 1m", id, err, want)
+				}
+				if err == nil {
+					d(200, graph.Usage{}, nil)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ package scope
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -57,6 +58,42 @@ func (g *Grant) AllowsAccount(id, username string) bool {
 // Normalize trims an account name as the `account` argument is read.
 func Normalize(name string) string {
 	return strings.TrimPrefix(strings.TrimSpace(name), "@")
+}
+
+// Toolsets are the toolset names a grant may name (docs/reference.md §2):
+// every IGMCP_TOOLSETS name, and context (list_accounts, list_activity).
+func Toolsets() []string {
+	return []string{"publish", "comments", "insights", "schedule", "discovery", "events", "context"}
+}
+
+// ParseToolset validates one toolset name of a grant: it must be one of
+// Toolsets exactly (case and surrounding spaces aside). Anything else,
+// "" and "all" included, is an error: a grant that does not name a real
+// scope must never widen to everything.
+func ParseToolset(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if slices.Contains(Toolsets(), n) {
+		return n, nil
+	}
+	return "", fmt.Errorf("toolset %q is not one of %s (omit toolsets to allow every toolset)", name, strings.Join(Toolsets(), ", "))
+}
+
+// ParseAccount validates one account of a grant: an Instagram account id
+// (digits) or a username (letters, digits, '.' and '_', at most 30), with
+// or without one leading "@". "", "@" and anything else is an error, for
+// the same reason as ParseToolset.
+func ParseAccount(name string) (string, error) {
+	n := Normalize(name)
+	ok := n != "" && len(n) <= 30
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_') {
+			ok = false
+		}
+	}
+	if !ok {
+		return "", fmt.Errorf("account %q is not an Instagram account id or username (omit accounts to allow every account)", name)
+	}
+	return n, nil
 }
 
 type grantKey struct{}

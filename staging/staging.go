@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,6 +28,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/igmcp/igmcp/localfile"
+	"github.com/igmcp/igmcp/netguard"
 )
 
 // Environment variables (docs/reference.md §2 style: every secret also as _FILE).
@@ -151,6 +155,21 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// guardedClient talks to the bucket only at a global unicast address
+// (netguard): a presigned URL on a private address could never be fetched
+// by Instagram, and the server must not be steered into its own network.
+// An endpoint the operator set on loopback (a local S3-compatible server,
+// validate allows it over plain http) is the one exception.
+func guardedClient(endpoint string) *http.Client {
+	n := netguard.Options{}
+	if u, err := url.Parse(endpoint); err == nil && endpoint != "" && isLoopback(u.Hostname()) {
+		n.AllowLoopback = true
+	}
+	return &http.Client{Transport: n.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // S3 redirects are errors to report, not hops to follow
+	}}
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -210,6 +229,8 @@ func New(cfg Config) (*Bucket, error) {
 	}
 	if cfg.HTTPClient != nil {
 		opts.HTTPClient = cfg.HTTPClient
+	} else {
+		opts.HTTPClient = guardedClient(cfg.Endpoint)
 	}
 	client := s3.New(opts)
 	return &Bucket{cfg: cfg, client: client, presign: s3.NewPresignClient(client)}, nil
@@ -221,15 +242,13 @@ func (b *Bucket) URLTTL() time.Duration { return b.cfg.URLTTL }
 // Stage uploads the file at path under a random key (the local file name
 // is not revealed) and presigns a GET for it.
 func (b *Bucket) Stage(ctx context.Context, path, contentType string) (*Staged, error) {
-	f, err := os.Open(path)
+	// Only a regular file outside /proc, /sys and /dev, read within the
+	// size it had when opened (localfile).
+	f, err := localfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	var rnd [16]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, err
@@ -238,8 +257,8 @@ func (b *Bucket) Stage(ctx context.Context, path, contentType string) (*Staged, 
 	_, err = b.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(b.cfg.Bucket),
 		Key:           aws.String(key),
-		Body:          f,
-		ContentLength: aws.Int64(st.Size()),
+		Body:          io.NewSectionReader(f, 0, f.Size()),
+		ContentLength: aws.Int64(f.Size()),
 		ContentType:   aws.String(contentType),
 		CacheControl:  aws.String("private, max-age=0"),
 	})

@@ -24,11 +24,11 @@ func (s *sqlStore) AppendJournal(ctx context.Context, e JournalEntry) (JournalEn
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	out, err := scanJournal(s.queryRow(ctx, `INSERT INTO journal
+	out, err := writeRow(ctx, s, scanJournal, nil, `INSERT INTO journal
 		(at, account_id, action, input_digest, graph_ids, outcome, error_kind)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		RETURNING `+journalCols,
-		s.d.time(e.Time), e.AccountID, e.Action, e.InputDigest, encodeList(e.GraphIDs), e.Outcome, e.ErrorKind))
+		s.d.time(e.Time), e.AccountID, e.Action, e.InputDigest, encodeList(e.GraphIDs), e.Outcome, e.ErrorKind)
 	if err != nil {
 		return JournalEntry{}, fmt.Errorf("store: append journal: %w", err)
 	}
@@ -53,39 +53,20 @@ func parseJournalCursor(c string) (time.Time, int64, error) {
 }
 
 func (s *sqlStore) ListJournal(ctx context.Context, q JournalQuery) ([]JournalEntry, string, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = 50
-	case limit > 1000:
-		limit = 1000
-	}
-	var where []string
-	var args []any
-	if q.AccountID != "" {
-		where = append(where, "account_id = ?")
-		args = append(args, q.AccountID)
-	}
-	if q.Action != "" {
-		where = append(where, "action = ?")
-		args = append(args, q.Action)
-	}
+	limit := pageLimit(q.Limit)
+	var f filter
+	f.eq("account_id", q.AccountID)
+	f.eq("action", q.Action)
 	if q.Cursor != "" {
 		at, id, err := parseJournalCursor(q.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		where = append(where, "(at < ? OR (at = ? AND id < ?))")
-		args = append(args, s.d.time(at), s.d.time(at), id)
-	}
-	sqlText := `SELECT ` + journalCols + ` FROM journal`
-	if len(where) > 0 {
-		sqlText += ` WHERE ` + strings.Join(where, " AND ")
+		f.add("(at < ? OR (at = ? AND id < ?))", s.d.time(at), s.d.time(at), id)
 	}
 	// One row more than asked tells whether there is a next page.
-	sqlText += ` ORDER BY at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
-	es, err := queryAll(ctx, s, nil, scanJournal, sqlText, args...)
+	sqlText := `SELECT ` + journalCols + ` FROM journal` + f.where() + ` ORDER BY at DESC, id DESC LIMIT ?`
+	es, err := queryAll(ctx, s, s.rdb, scanJournal, sqlText, append(f.args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list journal: %w", err)
 	}

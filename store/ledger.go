@@ -26,33 +26,45 @@ func (s *sqlStore) Reserve(ctx context.Context, accountID, key, inputDigest stri
 		return Publish{}, false, err
 	}
 	now := s.d.time(time.Now())
-	// ON CONFLICT DO NOTHING makes creation atomic in both engines: of two
-	// racers exactly one inserts (PostgreSQL makes the second wait for the
-	// first to commit), and the loser reads the winner's row below.
-	p, err := scanPublish(s.queryRow(ctx, `INSERT INTO publishes
-		(account_id, idem_key, input_digest, state, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, idem_key) DO NOTHING
-		RETURNING `+publishCols,
-		accountID, key, inputDigest, string(PublishReserved), now, now))
-	if err == nil {
-		return p, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Publish{}, false, fmt.Errorf("store: reserve %s/%s: %w", accountID, key, err)
-	}
-	p, err = s.GetPublish(ctx, accountID, key)
+	var p Publish
+	created := false
+	err := s.write(ctx, func(ctx context.Context, q querier) error {
+		// ON CONFLICT DO NOTHING makes creation atomic in both engines: of
+		// two racers exactly one inserts (PostgreSQL makes the second wait
+		// for the first to commit), and the loser reads the winner's row,
+		// on q: in SQLite it may be in the same, uncommitted, batch.
+		var err error
+		p, err = scanPublish(s.rowOn(ctx, q, `INSERT INTO publishes
+			(account_id, idem_key, input_digest, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, idem_key) DO NOTHING
+			RETURNING `+publishCols,
+			accountID, key, inputDigest, string(PublishReserved), now, now))
+		if err == nil {
+			created = true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		p, err = scanPublish(s.rowOn(ctx, q, `SELECT `+publishCols+` FROM publishes
+			WHERE account_id = ? AND idem_key = ?`, accountID, key))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound // deleted since; the store never deletes publishes
+		}
+		return err
+	})
 	if err != nil {
 		return Publish{}, false, fmt.Errorf("store: reserve %s/%s: %w", accountID, key, err)
 	}
-	if p.InputDigest != inputDigest {
+	if !created && p.InputDigest != inputDigest {
 		return p, false, fmt.Errorf("store: idempotency key %q of account %s was used for different input: %w", key, accountID, ErrConflict)
 	}
-	return p, false, nil
+	return p, created, nil
 }
 
 func (s *sqlStore) GetPublish(ctx context.Context, accountID, key string) (Publish, error) {
-	p, err := scanPublish(s.queryRow(ctx, `SELECT `+publishCols+` FROM publishes
+	p, err := scanPublish(s.readRow(ctx, `SELECT `+publishCols+` FROM publishes
 		WHERE account_id = ? AND idem_key = ?`, accountID, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Publish{}, fmt.Errorf("store: publish %s/%s: %w", accountID, key, ErrNotFound)
@@ -97,17 +109,14 @@ func (s *sqlStore) AdvancePublish(ctx context.Context, accountID, key string, st
 	// concurrent UPDATEs of a row one after the other and re-check the
 	// condition for the second (PostgreSQL re-reads the row it waited for),
 	// so only the first racer matches.
-	q := `UPDATE publishes SET state = ?, updated_at = ?` + set + `
+	sqlText := `UPDATE publishes SET state = ?, updated_at = ?` + set + `
 		WHERE account_id = ? AND idem_key = ? AND state = ?
 		RETURNING ` + publishCols
 	all := append([]any{string(step.To), s.d.time(time.Now())}, args...)
 	all = append(all, accountID, key, string(step.From))
-	p, err := scanPublish(s.queryRow(ctx, q, all...))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = s.exists(ctx, "publishes", "account_id = ? AND idem_key = ?", accountID, key)
-		if errors.Is(err, ErrConflict) {
-			return Publish{}, fmt.Errorf("store: publish %s/%s is no longer %s: %w", accountID, key, step.From, err)
-		}
+	p, err := writeRow(ctx, s, scanPublish, s.exists("publishes", "account_id = ? AND idem_key = ?", accountID, key), sqlText, all...)
+	if errors.Is(err, ErrConflict) {
+		return Publish{}, fmt.Errorf("store: publish %s/%s is no longer %s: %w", accountID, key, step.From, err)
 	}
 	if err != nil {
 		return Publish{}, fmt.Errorf("store: publish %s/%s %s → %s: %w", accountID, key, step.From, step.To, err)
@@ -116,7 +125,7 @@ func (s *sqlStore) AdvancePublish(ctx context.Context, accountID, key string, st
 }
 
 func (s *sqlStore) ListPublishes(ctx context.Context, state PublishState) ([]Publish, error) {
-	ps, err := queryAll(ctx, s, nil, scanPublish, `SELECT `+publishCols+` FROM publishes
+	ps, err := queryAll(ctx, s, s.rdb, scanPublish, `SELECT `+publishCols+` FROM publishes
 		WHERE state = ? ORDER BY updated_at, account_id, idem_key`, string(state))
 	if err != nil {
 		return nil, fmt.Errorf("store: list publishes: %w", err)

@@ -49,5 +49,10 @@ func openPostgres(ctx context.Context, databaseURL string) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &sqlStore{db: db, d: d}, nil
+	channel, err := eventChannel(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &sqlStore{db: db, rdb: db, d: d, events: eventSignals{listen: cfg, channel: channel}}, nil
 }

@@ -49,7 +49,7 @@ func (s *sqlStore) BlockUntil(ctx context.Context, accountID string, until time.
 
 func (s *sqlStore) GetRateState(ctx context.Context, accountID string) (RateState, error) {
 	r := RateState{AccountID: accountID}
-	err := s.queryRow(ctx, `SELECT app_pct, business_pct, usage_at, blocked_until, updated_at
+	err := s.readRow(ctx, `SELECT app_pct, business_pct, usage_at, blocked_until, updated_at
 		FROM rate_state WHERE account_id = ?`, accountID).
 		Scan(&r.AppUsagePct, &r.BusinessUsagePct, timeCol{&r.UsageAt}, timeCol{&r.BlockedUntil}, timeCol{&r.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -77,7 +77,7 @@ func (s *sqlStore) RecordPublish(ctx context.Context, accountID string, at time.
 
 func (s *sqlStore) CountPublishes(ctx context.Context, accountID string, since time.Time) (int, error) {
 	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM publish_log WHERE account_id = ? AND at >= ?`,
+	if err := s.readRow(ctx, `SELECT COUNT(*) FROM publish_log WHERE account_id = ? AND at >= ?`,
 		accountID, s.d.time(since)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count publishes of %s: %w", accountID, err)
 	}

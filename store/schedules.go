@@ -50,13 +50,13 @@ func (s *sqlStore) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, e
 	now := s.d.time(time.Now())
 	// DO NOTHING + no row back means the id exists: a conflict, found
 	// without parsing either engine's constraint-violation errors.
-	out, err := scanSchedule(s.queryRow(ctx, `INSERT INTO schedules
+	out, err := writeRow(ctx, s, scanSchedule, nil, `INSERT INTO schedules
 		(id, account_id, kind, publish_at, args_json, idem_key, state, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING
 		RETURNING `+scheduleCols,
 		sc.ID, sc.AccountID, string(sc.Kind), s.d.time(sc.PublishAt), args, sc.IdempotencyKey,
-		string(RunScheduled), now, now))
+		string(RunScheduled), now, now)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Schedule{}, fmt.Errorf("store: schedule %s already exists: %w", sc.ID, ErrConflict)
 	}
@@ -67,7 +67,7 @@ func (s *sqlStore) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, e
 }
 
 func (s *sqlStore) GetSchedule(ctx context.Context, id string) (Schedule, error) {
-	out, err := scanSchedule(s.queryRow(ctx, `SELECT `+scheduleCols+` FROM schedules WHERE id = ?`, id))
+	out, err := scanSchedule(s.readRow(ctx, `SELECT `+scheduleCols+` FROM schedules WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Schedule{}, fmt.Errorf("store: schedule %s: %w", id, ErrNotFound)
 	}
@@ -103,7 +103,7 @@ func (s *sqlStore) ListSchedules(ctx context.Context, f ScheduleFilter) ([]Sched
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	out, err := queryAll(ctx, s, nil, scanSchedule, q, args...)
+	out, err := queryAll(ctx, s, s.rdb, scanSchedule, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list schedules: %w", err)
 	}
@@ -115,11 +115,8 @@ func (s *sqlStore) ListSchedules(ctx context.Context, f ScheduleFilter) ([]Sched
 // whether the schedule is missing or in the wrong state.
 func (s *sqlStore) updateSchedule(ctx context.Context, op, id, set string, setArgs []any, cond string, condArgs ...any) (Schedule, error) {
 	args := append(append(append([]any{}, setArgs...), id), condArgs...)
-	out, err := scanSchedule(s.queryRow(ctx, `UPDATE schedules SET `+set+`
-		WHERE id = ? AND `+cond+` RETURNING `+scheduleCols, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = s.exists(ctx, "schedules", "id = ?", id)
-	}
+	out, err := writeRow(ctx, s, scanSchedule, s.exists("schedules", "id = ?", id), `UPDATE schedules SET `+set+`
+		WHERE id = ? AND `+cond+` RETURNING `+scheduleCols, args...)
 	if err != nil {
 		return Schedule{}, fmt.Errorf("store: %s schedule %s: %w", op, id, err)
 	}
@@ -136,17 +133,6 @@ func (s *sqlStore) ClaimDue(ctx context.Context, now time.Time, owner string, le
 	if owner == "" || lease <= 0 || limit <= 0 {
 		return nil, fmt.Errorf("store: claim needs an owner, a positive lease and a positive limit: %w", ErrInvalid)
 	}
-	// One transaction: pick, then move. In SQLite it is BEGIN IMMEDIATE, so
-	// nobody else writes between the two statements. In PostgreSQL the pick
-	// locks its rows FOR UPDATE until commit, and SKIP LOCKED lets other
-	// claimers take the next rows instead of waiting for these (and then
-	// finding them gone).
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-
 	pick := `SELECT id FROM schedules WHERE state = ? AND publish_at <= ?`
 	pickArgs := []any{string(RunScheduled), s.d.time(now)}
 	if len(skipAccounts) > 0 {
@@ -154,27 +140,36 @@ func (s *sqlStore) ClaimDue(ctx context.Context, now time.Time, owner string, le
 		pick += ` AND NOT ` + w
 		pickArgs = append(pickArgs, a...)
 	}
-	ids, err := queryAll(ctx, s, tx, func(sc rowScanner) (any, error) {
-		var id string
-		return id, sc.Scan(&id)
-	}, pick+` ORDER BY publish_at, id LIMIT ?`+s.d.lockRows, append(pickArgs, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: claim: pick: %w", err)
-	}
-	if len(ids) == 0 {
-		return nil, tx.Commit()
-	}
-	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	args := append([]any{string(RunPublishing), owner, s.d.time(now.Add(lease)), s.d.time(time.Now()), string(RunScheduled)}, ids...)
-	claimed, err := queryAll(ctx, s, tx, scanSchedule, `UPDATE schedules
-		SET state = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?
-		WHERE state = ? AND id IN (`+in+`)
-		RETURNING `+scheduleCols, args...)
+	pick += ` ORDER BY publish_at, id LIMIT ?` + s.d.lockRows
+	pickArgs = append(pickArgs, limit)
+	// One transaction: pick, then move. In SQLite it is the writer's, so
+	// nobody else writes between the two statements (other processes are
+	// kept out by its BEGIN IMMEDIATE). In PostgreSQL the pick locks its
+	// rows FOR UPDATE until commit, and SKIP LOCKED lets other claimers
+	// take the next rows instead of waiting for these (and then finding
+	// them gone).
+	var claimed []Schedule
+	err := s.writeTx(ctx, func(ctx context.Context, q querier) error {
+		ids, err := queryAll(ctx, s, q, func(sc rowScanner) (any, error) {
+			var id string
+			return id, sc.Scan(&id)
+		}, pick, pickArgs...)
+		if err != nil {
+			return fmt.Errorf("pick: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+		args := append([]any{string(RunPublishing), owner, s.d.time(now.Add(lease)), s.d.time(time.Now()), string(RunScheduled)}, ids...)
+		claimed, err = queryAll(ctx, s, q, scanSchedule, `UPDATE schedules
+			SET state = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?
+			WHERE state = ? AND id IN (`+in+`)
+			RETURNING `+scheduleCols, args...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: claim: commit: %w", err)
 	}
 	sortSchedules(claimed)
 	return claimed, nil
@@ -214,7 +209,7 @@ func (s *sqlStore) RecoverExpiredLeases(ctx context.Context, now time.Time) ([]S
 	// A single UPDATE: concurrent recoverers (and a racing RenewLease or
 	// CompleteSchedule) are ordered by the row lock, and whoever comes
 	// second re-checks the condition and no longer matches.
-	out, err := queryAll(ctx, s, nil, scanSchedule, `UPDATE schedules
+	out, err := writeAll(ctx, s, scanSchedule, `UPDATE schedules
 		SET state = ?, lease_owner = '', lease_expires_at = NULL, attempts = attempts + 1, updated_at = ?
 		WHERE state = ? AND lease_expires_at <= ?
 		RETURNING `+scheduleCols,
@@ -229,7 +224,7 @@ func (s *sqlStore) RecoverExpiredLeases(ctx context.Context, now time.Time) ([]S
 func (s *sqlStore) MarkMissed(ctx context.Context, dueBefore time.Time) ([]Schedule, error) {
 	// The ledger is read in the same statement that marks, so no second
 	// look can disagree with the one the decision was made on.
-	out, err := queryAll(ctx, s, nil, scanSchedule, `UPDATE schedules SET state = ?, updated_at = ?
+	out, err := writeAll(ctx, s, scanSchedule, `UPDATE schedules SET state = ?, updated_at = ?
 		WHERE state = ? AND publish_at < ?
 		AND NOT EXISTS (SELECT 1 FROM publishes p
 			WHERE p.account_id = schedules.account_id AND p.idem_key = schedules.idem_key

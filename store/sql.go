@@ -161,29 +161,92 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 // sqlStore implements Store over database/sql for both dialects.
 type sqlStore struct {
+	// db can write. SQLite: its one writing connection, which w drives;
+	// statements run on db directly wait in Go for w's batches to end, and
+	// inside a transaction begun on db nothing may go through w or db
+	// again (the one connection is taken): use writeTx instead.
+	// PostgreSQL: the pool.
 	db *sql.DB
-	d  *dialect
+	// rdb is for reads that need not see uncommitted writes. SQLite: a
+	// read-only pool; PostgreSQL: db.
+	rdb *sql.DB
+	// w queues SQLite's writes; nil on PostgreSQL.
+	w *sqliteWriter
+	d *dialect
+	// events is what WatchEvents needs (events_watch.go).
+	events eventSignals
 }
 
-func (s *sqlStore) Close() error { return s.db.Close() }
-
-func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.d.bind(q), args...)
-}
-
-func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.d.bind(q), args...)
-}
-
-// queryAll runs q (on tx when given) and scans every row with scan.
-func queryAll[T any](ctx context.Context, s *sqlStore, tx *sql.Tx, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
-	var rows *sql.Rows
-	var err error
-	if tx != nil {
-		rows, err = tx.QueryContext(ctx, s.d.bind(q), args...)
-	} else {
-		rows, err = s.db.QueryContext(ctx, s.d.bind(q), args...)
+func (s *sqlStore) Close() error {
+	if s.w == nil {
+		return s.db.Close()
 	}
+	s.w.stop()
+	// The writing connection closes last: the last connection to close
+	// checkpoints the WAL into the database, which a read-only one cannot.
+	return errors.Join(s.rdb.Close(), s.db.Close())
+}
+
+// write runs fn as one write: on SQLite in the writer's queue, inside a
+// transaction, and durable when write returns nil; on PostgreSQL on the
+// pool, each statement committing by itself (PostgreSQL's row locks and
+// ON CONFLICT make single statements atomic between processes already).
+func (s *sqlStore) write(ctx context.Context, fn writeFunc) error {
+	if s.w != nil {
+		return s.w.write(ctx, fn)
+	}
+	return fn(ctx, s.db)
+}
+
+// writeTx is write whose statements form one transaction on PostgreSQL too.
+func (s *sqlStore) writeTx(ctx context.Context, fn writeFunc) error {
+	if s.w != nil {
+		return s.w.write(ctx, fn)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// exec runs one writing statement through write.
+func (s *sqlStore) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.write(ctx, func(ctx context.Context, q querier) error {
+		var err error
+		res, err = q.ExecContext(ctx, s.d.bind(query), args...)
+		return err
+	})
+	return res, err
+}
+
+// queryRow runs a statement that may write on db, outside the writer's
+// batches. Prefer readRow for reads and write for writes.
+func (s *sqlStore) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.bind(query), args...)
+}
+
+// readRow runs a read on the read pool.
+func (s *sqlStore) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.rdb.QueryRowContext(ctx, s.d.bind(query), args...)
+}
+
+// rowOn runs a statement on q (inside a write).
+func (s *sqlStore) rowOn(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.d.bind(query), args...)
+}
+
+// queryAll runs query on q (db when nil) and scans every row with scan.
+func queryAll[T any](ctx context.Context, s *sqlStore, q querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	if q == nil {
+		q = s.db
+	}
+	rows, err := q.QueryContext(ctx, s.d.bind(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -202,19 +265,51 @@ func queryAll[T any](ctx context.Context, s *sqlStore, tx *sql.Tx, scan func(row
 	return out, rows.Close()
 }
 
-// exists tells ErrNotFound from ErrConflict after a compare-and-set touched
-// no row. It is not atomic with the update, and need not be: it only picks
-// the error, the update already decided.
-func (s *sqlStore) exists(ctx context.Context, table, where string, args ...any) error {
-	var one int
-	err := s.queryRow(ctx, `SELECT 1 FROM `+table+` WHERE `+where, args...).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
+// writeRow runs one statement with RETURNING as one write and scans its
+// row inside it. If there is no row, ifNone (when set) runs on the same q
+// and decides the error; otherwise it is sql.ErrNoRows.
+func writeRow[T any](ctx context.Context, s *sqlStore, scan func(rowScanner) (T, error), ifNone writeFunc, query string, args ...any) (T, error) {
+	var out T
+	err := s.write(ctx, func(ctx context.Context, q querier) error {
+		var err error
+		out, err = scan(s.rowOn(ctx, q, query, args...))
+		if errors.Is(err, sql.ErrNoRows) && ifNone != nil {
+			err = ifNone(ctx, q)
+		}
 		return err
+	})
+	return out, err
+}
+
+// writeAll runs one statement with RETURNING as one write and scans every
+// row inside it.
+func writeAll[T any](ctx context.Context, s *sqlStore, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := s.write(ctx, func(ctx context.Context, q querier) error {
+		var err error
+		out, err = queryAll(ctx, s, q, scan, query, args...)
+		return err
+	})
+	return out, err
+}
+
+// exists tells ErrNotFound from ErrConflict after a compare-and-set touched
+// no row (writeRow's ifNone). It runs on the compare-and-set's q: inside a SQLite batch the
+// row may have been written by an earlier write of the same transaction.
+// It is not atomic with the update on PostgreSQL, and need not be: it only
+// picks the error, the update already decided.
+func (s *sqlStore) exists(table, where string, args ...any) writeFunc {
+	return func(ctx context.Context, q querier) error {
+		var one int
+		err := s.rowOn(ctx, q, `SELECT 1 FROM `+table+` WHERE `+where, args...).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return ErrConflict
 	}
-	return ErrConflict
 }
 
 // inStates renders "col IN (?, ?, …)" and its arguments.
@@ -235,4 +330,41 @@ func required(fields ...string) error {
 		}
 	}
 	return nil
+}
+
+// pageLimit is a list's page size: 0 (or less) means 50, at most 1000.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// filter collects the conditions of a WHERE clause and their arguments.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// eq adds "col = v" unless v is empty (an empty filter matches everything).
+func (f *filter) eq(col, v string) {
+	if v != "" {
+		f.add(col+" = ?", v)
+	}
+}
+
+func (f *filter) add(cond string, args ...any) {
+	f.conds = append(f.conds, cond)
+	f.args = append(f.args, args...)
+}
+
+// where renders " WHERE a AND b", or "" without conditions.
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
 }

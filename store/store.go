@@ -1,7 +1,7 @@
 // Package store is igmcp's durable state: the idempotency ledger of
 // publishes, the journal of writes, schedules (background publish jobs are schedules too),
-// encrypted token records and the rate-limit and hashtag-search state that
-// several igmcp processes share.
+// encrypted token records, the rate-limit and hashtag-search state that
+// several igmcp processes share, and the webhook events Meta delivered.
 //
 // Two backends implement Store with identical behaviour: SQLite in a data
 // directory (the embedded default) and PostgreSQL when a postgres:// URL is
@@ -76,6 +76,7 @@ type Store interface {
 	Tokens
 	RateLimits
 	Hashtags
+	Events
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,13 +23,14 @@ type AccountDescriber interface {
 }
 
 // ScopeChecker is implemented by account sources that know the permissions
-// each account's token was granted (auth.Registry).
+// each account's token was granted (auth.Registry): it refuses a call whose
+// account lacks one of need.
 type ScopeChecker interface {
-	CheckScopes(ctx context.Context, account, tool string) error
+	CheckScopes(ctx context.Context, account, tool string, need auth.Scopes) error
 }
 
 type listAccountsArgs struct {
-	Account string `json:"account,omitempty" jsonschema_description:"Username or id of one account; default: all."`
+	Account string `json:"account,omitempty" jsonschema_description:"Only this account (username or id)."`
 }
 
 // AccountsResult is the list_accounts result.
@@ -61,15 +61,8 @@ type AccountSummary struct {
 	Action string `json:"action,omitempty"`
 	// PublishingLimit is read live from Instagram; a failed read is
 	// PublishingLimitError, not a tool error.
-	PublishingLimit      *PublishingQuota `json:"publishing_limit,omitempty"`
-	PublishingLimitError *QuotaError      `json:"publishing_limit_error,omitempty"`
-}
-
-// PublishingQuota is graph.PublishingLimit for the model.
-type PublishingQuota struct {
-	Used      int `json:"quota_usage"`
-	Total     int `json:"quota_total"`
-	Remaining int `json:"remaining"`
+	PublishingLimit      *Quota      `json:"publishing_limit,omitempty"`
+	PublishingLimitError *QuotaError `json:"publishing_limit_error,omitempty"`
 }
 
 // QuotaError is why an account's quota could not be read: the kind and
@@ -82,14 +75,10 @@ type QuotaError struct {
 // ListAccounts shows every account this server can act as, with its token
 // state, scopes and remaining publishing quota.
 func ListAccounts(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetDiscovery,
-		ReadOnly: true,
-		Tool: tool("list_accounts",
-			"The accounts this server can act as: login flow, token expiry and status, scopes, publishing quota left.",
-			inputSchema[listAccountsArgs](), outputSchema[AccountsResult](),
-			annotations{title: "List accounts", readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *listAccountsArgs) (any, string, error) {
+	return newTool[listAccountsArgs, AccountsResult](d, "list_accounts",
+		"The accounts this server acts as: login, token status and expiry, scopes, quota left.",
+		annotations{readOnly: true, idempotent: true}, auth.NoScopes(),
+		func(ctx context.Context, c *call, a *listAccountsArgs) (any, string, error) {
 			infos, err := describeAccounts(ctx, d)
 			if err != nil {
 				return nil, "", err
@@ -100,8 +89,8 @@ func ListAccounts(d *Deps) Tool {
 					return in.Account == nil || !grantAllows(ctx, d, g, in.Account)
 				})
 			}
-			if name := strings.TrimSpace(a.Account); name != "" {
-				one, err := d.Accounts.Resolve(ctx, name)
+			if strings.TrimSpace(a.Account) != "" {
+				one, err := c.account(ctx)
 				if err != nil {
 					return nil, "", err
 				}
@@ -117,12 +106,11 @@ func ListAccounts(d *Deps) Tool {
 			var wg sync.WaitGroup
 			for i, in := range infos {
 				res.Accounts[i] = summarize(in)
-				wg.Go(func() { quotaOf(ctx, in.Account, &res.Accounts[i]) })
+				wg.Go(func() { accountQuota(ctx, in.Account, &res.Accounts[i]) })
 			}
 			wg.Wait()
 			return res, accountsText(res), nil
-		}),
-	}
+		})
 }
 
 // describeAccounts asks the source for every account; a source that only
@@ -152,22 +140,22 @@ func summarize(in auth.AccountInfo) AccountSummary {
 	return s
 }
 
-// quotaOf reads the account's publishing quota; a failure is recorded on
-// the account, never a tool error.
-func quotaOf(ctx context.Context, a *auth.Account, s *AccountSummary) {
+// accountQuota reads the account's publishing quota; a failure is recorded
+// on the account, never a tool error.
+func accountQuota(ctx context.Context, a *auth.Account, s *AccountSummary) {
 	if a == nil || a.Client == nil {
 		s.PublishingLimitError = &QuotaError{Kind: string(failure.AuthExpired), Message: "No Graph client for this account."}
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	lim, _, err := a.Client.PublishingLimit(ctx, a.ID)
+	q, err := readQuota(ctx, a)
 	if err != nil {
 		fe := failure.Classify(err)
 		s.PublishingLimitError = &QuotaError{Kind: string(fe.Kind), Message: fe.Message}
 		return
 	}
-	s.PublishingLimit = &PublishingQuota{Used: lim.QuotaUsage, Total: lim.QuotaTotal, Remaining: max(lim.QuotaTotal-lim.QuotaUsage, 0)}
+	s.PublishingLimit = q
 }
 
 func accountsText(r AccountsResult) string {
@@ -185,63 +173,34 @@ func accountsText(r AccountsResult) string {
 			p += " until " + a.TokenExpiresAt
 		}
 		if a.PublishingLimit != nil {
-			p += fmt.Sprintf(", %d/%d posts left", a.PublishingLimit.Remaining, a.PublishingLimit.Total)
+			p += fmt.Sprintf(", %d of %s left", a.PublishingLimit.Remaining, count(a.PublishingLimit.Total, "post", "posts"))
 		}
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, "; ")
 }
 
-// CheckScopesMiddleware refuses a call, before anything reaches Instagram,
-// when the stored scopes of the account it would act as lack a permission
-// the tool needs (auth.RequiredScopes): permission_denied naming the scope
-// and the login command that grants it. It only acts when the account
-// source knows scopes (auth.Registry); install it with
-// server.WithToolHandlerMiddleware.
-func CheckScopesMiddleware(d *Deps) server.ToolHandlerMiddleware {
+// checkScopes refuses a call, before anything reaches Instagram, when the
+// stored scopes of the account it would act as lack a permission the tool
+// declares (Tool.Scopes): permission_denied naming the scope and the login
+// command that grants it. It only acts when the account source knows scopes
+// (auth.Registry).
+func checkScopes(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware {
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			sc, ok := d.Accounts.(ScopeChecker)
-			if !ok {
+			t, known := byName[req.Params.Name]
+			if !ok || !known {
 				return next(ctx, req)
 			}
-			name, ok := requestedAccount(req)
-			if !ok {
+			ca := accountOf(ctx, req)
+			if ca.bad != nil {
 				return next(ctx, req) // the tool reports malformed arguments itself
 			}
-			if err := sc.CheckScopes(ctx, name, req.Params.Name); err != nil {
+			if err := sc.CheckScopes(ctx, ca.name, req.Params.Name, t.Scopes); err != nil {
 				return errorResult(err), nil
 			}
 			return next(ctx, req)
 		}
 	}
-}
-
-// requestedAccount reads the optional `account` argument; ok is false when
-// it is present but not a string.
-func requestedAccount(req mcp.CallToolRequest) (string, bool) {
-	var args map[string]json.RawMessage
-	switch {
-	case len(req.Params.RawArguments) > 0:
-		if json.Unmarshal(req.Params.RawArguments, &args) != nil {
-			return "", false
-		}
-	default:
-		m, _ := req.Params.Arguments.(map[string]any)
-		v, present := m["account"]
-		if !present || v == nil {
-			return "", true
-		}
-		s, isStr := v.(string)
-		return s, isStr
-	}
-	raw, present := args["account"]
-	if !present {
-		return "", true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
 }

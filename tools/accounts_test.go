@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,9 +35,7 @@ type laEnv struct {
 	client *client.Client
 }
 
-// newLAEnv serves the tools over a token-store registry. The server is
-// tools.NewServer; list_accounts and the scope check are added to it unless
-// it already has them (until they are wired into All and NewServer).
+// newLAEnv serves the tools (tools.NewServer) over a token-store registry.
 func newLAEnv(t *testing.T, fo fakegraph.Options, recs ...auth.Record) *laEnv {
 	t.Helper()
 	fake := fakegraph.New(fo)
@@ -72,23 +71,7 @@ func newLAEnv(t *testing.T, fo fakegraph.Options, recs ...auth.Record) *laEnv {
 	}
 	deps := &tools.Deps{Accounts: reg, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st}
 	srv := tools.NewServer(deps, "test", tools.Selection{})
-	addAccountTools(srv, deps)
 	return &laEnv{fake: fake, reg: reg, deps: deps, client: connectLA(t, srv)}
-}
-
-func addAccountTools(srv *server.MCPServer, deps *tools.Deps) {
-	if srv.GetTool("list_accounts") == nil {
-		tl := tools.ListAccounts(deps)
-		srv.AddTool(tl.Tool, tl.Handler)
-	}
-	// the scope check around each handler as NewServer registered it (its
-	// definitions kept); a second check is harmless once NewServer has it
-	check := tools.CheckScopesMiddleware(deps)
-	for _, tl := range tools.All(deps) {
-		if st := srv.GetTool(tl.Tool.Name); st != nil {
-			srv.AddTool(st.Tool, check(st.Handler))
-		}
-	}
 }
 
 func connectLA(t *testing.T, srv *server.MCPServer) *client.Client {
@@ -98,10 +81,15 @@ func connectLA(t *testing.T, srv *server.MCPServer) *client.Client {
 
 func (e *laEnv) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
+	return e.callCtx(t, context.Background(), name, args)
+}
+
+func (e *laEnv) callCtx(t *testing.T, ctx context.Context, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
 	req := mcp.CallToolRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = args
-	res, err := e.client.CallTool(context.Background(), req)
+	res, err := e.client.CallTool(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +194,7 @@ func TestListAccounts_SingleEnvToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.NewMCPServer("t", "1", server.WithToolCapabilities(false))
-	tl := tools.ListAccounts(&tools.Deps{Accounts: single})
-	srv.AddTool(tl.Tool, tl.Handler)
+	srv := tools.NewServer(&tools.Deps{Accounts: single}, "test", tools.Selection{Toolsets: []string{tools.ToolsetContext}})
 	e := &laEnv{fake: fake, client: connectLA(t, srv)}
 	m := mustOK(t, e.call(t, "list_accounts", map[string]any{}))
 	a := m["accounts"].([]any)[0].(map[string]any)
@@ -252,14 +238,45 @@ func TestAuthExpired_ActionNamesTheCommand(t *testing.T) {
 func TestListAccounts_ScopedGrantSeesItsAccounts(t *testing.T) {
 	e := newLAEnv(t, fakegraph.Options{Accounts: []fakegraph.Account{laFB, laIG}}, laRecords(time.Now().Add(40*24*time.Hour))...)
 	ctx := scope.With(context.Background(), &scope.Grant{Name: "team", Accounts: []string{"@LA_CREATOR"}})
-	req := mcp.CallToolRequest{}
-	req.Params.Name = "list_accounts"
-	res, err := tools.ListAccounts(e.deps).Handler(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accts := mustOK(t, res)["accounts"].([]any)
+	accts := mustOK(t, e.callCtx(t, ctx, "list_accounts", nil))["accounts"].([]any)
 	if len(accts) != 1 || accts[0].(map[string]any)["id"] != laIG.ID {
 		t.Fatalf("%v", accts)
+	}
+}
+
+// Every tool's declared scopes are checked before the call, through the
+// protocol: an account whose stored scopes hold none of them is refused by
+// every tool that needs any, naming exactly the missing ones (wantScopes,
+// written by hand), without a Graph call; a tool that needs none runs.
+func TestCheckScopes_EveryToolChecksItsDeclaration(t *testing.T) {
+	exp := time.Now().Add(40 * 24 * time.Hour)
+	recs := laRecords(exp)
+	recs[0].Scopes = []string{"pages_show_list"}
+	recs[1].Scopes = []string{"instagram_business_manage_messages"}
+	e := newLAEnv(t, fakegraph.Options{Accounts: []fakegraph.Account{laFB, laIG}}, recs...)
+	for i, acct := range []fakegraph.Account{laFB, laIG} {
+		for tool, want := range wantScopes {
+			before := len(e.fake.Calls())
+			res := e.call(t, tool, map[string]any{"account": acct.Username})
+			m := structured(t, res)
+			errObj, _ := m["error"].(map[string]any)
+			if len(want[i]) == 0 {
+				if msg, _ := errObj["message"].(string); strings.Contains(msg, "lacks the permission") {
+					t.Errorf("%s as %s needs no scope but was refused: %v", tool, acct.Username, errObj)
+				}
+				continue
+			}
+			if !res.IsError || errObj["kind"] != "permission_denied" {
+				t.Errorf("%s as %s (lacking %v): %v", tool, acct.Username, want[i], m)
+				continue
+			}
+			wantMsg := fmt.Sprintf("The token of @%s (%s) lacks the permission %s, which %s needs.", acct.Username, acct.ID, strings.Join(want[i], ", "), tool)
+			if errObj["message"] != wantMsg {
+				t.Errorf("%s as %s:\n got %v\nwant %s", tool, acct.Username, errObj["message"], wantMsg)
+			}
+			if n := len(e.fake.Calls()) - before; n != 0 {
+				t.Errorf("%s as %s: %d Graph calls for a call refused up front", tool, acct.Username, n)
+			}
+		}
 	}
 }

@@ -2,20 +2,19 @@ package tools
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/store"
 )
 
 type listActivityArgs struct {
 	Action string `json:"action,omitempty" jsonschema:"enum=publish,enum=comment,enum=moderate" jsonschema_description:"Only this kind of write."`
-	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=200,default=20" jsonschema_description:"Entries per page."`
-	Cursor string `json:"cursor,omitempty" jsonschema_description:"next_cursor of the previous page."`
+	ListOptions
 	AccountArg
 }
+
+func (listActivityArgs) maxLimit() int { return 200 }
 
 // ActivityEntry is one journal entry.
 type ActivityEntry struct {
@@ -35,25 +34,19 @@ type ActivityResult struct {
 
 // ListActivity shows the journal of writes this server made.
 func ListActivity(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetDiscovery,
-		ReadOnly: true,
-		Tool: tool("list_activity",
-			"The journal of writes this server made (publishes, comments), newest first, with Graph ids and outcomes.",
-			inputSchema[listActivityArgs](), outputSchema[ActivityResult](),
-			annotations{title: "List activity", readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *listActivityArgs) (any, string, error) {
-			if a.Limit < 0 || a.Limit > 200 {
-				return nil, "", invalid("limit", "limit must be between 1 and 200")
+	return newTool[listActivityArgs, ActivityResult](d, "list_activity",
+		"The journal of this server's writes, newest first: Graph ids and outcomes.",
+		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
+		func(ctx context.Context, c *call, a *listActivityArgs) (any, string, error) {
+			limit := a.Limit
+			if limit == 0 {
+				limit = 20
 			}
-			if a.Limit == 0 {
-				a.Limit = 20
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
-			entries, next, err := d.Journal.ListJournal(ctx, store.JournalQuery{AccountID: acct.ID, Action: a.Action, Limit: a.Limit, Cursor: a.Cursor})
+			entries, next, err := d.Journal.ListJournal(ctx, store.JournalQuery{AccountID: acct.ID, Action: a.Action, Limit: limit, Cursor: a.Cursor})
 			if err != nil {
 				return nil, "", invalid("cursor", "cannot read the journal page: %v", err)
 			}
@@ -62,7 +55,6 @@ func ListActivity(d *Deps) Tool {
 				res.Entries = append(res.Entries, ActivityEntry{Time: e.Time.UTC().Format(time.RFC3339), AccountID: e.AccountID,
 					Action: e.Action, GraphIDs: e.GraphIDs, Outcome: e.Outcome, ErrorKind: e.ErrorKind})
 			}
-			return res, fmt.Sprintf("%d journal entries", len(res.Entries)), nil
-		}),
-	}
+			return res, count(len(res.Entries), "journal entry", "journal entries"), nil
+		})
 }

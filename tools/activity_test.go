@@ -35,8 +35,13 @@ func TestListActivity_JournalOfWrites(t *testing.T) {
 	if !found {
 		t.Fatalf("publish entry lacks the media id %v: %v", p["media_id"], ids)
 	}
-	pubs := mustOK(t, e.call(t, "list_activity", map[string]any{"action": "publish", "limit": 1}))
+	res := e.call(t, "list_activity", map[string]any{"action": "publish", "limit": 1})
+	pubs := mustOK(t, res)
 	if got := pubs["entries"].([]any); len(got) != 1 || pubs["next_cursor"] == nil {
 		t.Fatalf("page: %v", pubs)
 	}
+	if got := text(t, res); got != "1 journal entry" {
+		t.Errorf("text %q", got)
+	}
+	mustErr(t, e.call(t, "list_activity", map[string]any{"limit": 201}), "invalid_input")
 }

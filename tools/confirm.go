@@ -50,7 +50,7 @@ func withConfirmArg(tools []Tool) []Tool {
 	out := make([]Tool, len(tools))
 	for i, t := range tools {
 		out[i] = t
-		if !t.ReadOnly {
+		if !t.ReadOnly() {
 			out[i].Tool.RawInputSchema = addSchemaProperty(t.Tool.RawInputSchema, confirmArg, json.RawMessage(confirmProperty))
 		}
 	}
@@ -97,7 +97,7 @@ func confirmWrites(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			t, ok := byName[req.Params.Name]
-			if !ok || t.ReadOnly {
+			if !ok || t.ReadOnly() {
 				return next(ctx, req)
 			}
 			args, err := rawArguments(req)
@@ -309,15 +309,16 @@ func confirmVerb(t Tool) string {
 		return "Publish a prepared container"
 	case "reply_comment":
 		return "Reply to a comment"
+	case "create_comment":
+		return "Comment on a media"
 	case "moderate_comment":
 		return "Hide, unhide or delete a comment"
 	case "schedule_post":
 		return "Schedule a post"
 	case "cancel_scheduled_post":
 		return "Cancel a scheduled post"
-	}
-	if t.Tool.Annotations.Title != "" {
-		return t.Tool.Annotations.Title
+	case "search_hashtag":
+		return "Search a hashtag (it counts against the 30 hashtags a week)"
 	}
 	return "Run " + t.Tool.Name
 }

@@ -9,8 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/store"
@@ -265,23 +264,20 @@ type HashtagFound struct {
 
 // SearchHashtag finds a hashtag's id, spending the account's weekly
 // hashtag budget only on hashtags not searched this week.
-func SearchHashtag(d *Deps, m *MediaDeps) Tool {
-	budget := &HashtagBudget{}
-	if m != nil && m.Hashtags != nil {
-		budget = m.Hashtags
+func SearchHashtag(d *Deps) Tool {
+	budget := d.Hashtags
+	if budget == nil {
+		budget = &HashtagBudget{}
 	}
-	return Tool{
-		Toolset: ToolsetDiscovery,
-		Tool: tool("search_hashtag",
-			"A hashtag's id, for get_hashtag_media. A new hashtag uses 1 of 30 per 7 days (see budget).",
-			inputSchema[searchHashtagArgs](), outputSchema[HashtagFound](),
-			annotations{idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *searchHashtagArgs) (any, string, error) {
+	return newTool[searchHashtagArgs, HashtagFound](d, "search_hashtag",
+		"A hashtag's id, for get_hashtag_media. A new hashtag uses 1 of 30 per 7 days (see budget).",
+		annotations{idempotent: true}, auth.FacebookOnlyScopes("instagram_basic"),
+		func(ctx context.Context, c *call, a *searchHashtagArgs) (any, string, error) {
 			name := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(a.Hashtag), "#"))
 			if !graph.ValidHashtagName(name) {
 				return nil, "", invalid("hashtag", "a hashtag is letters, digits and underscores (no spaces, punctuation or emoji), got %q", a.Hashtag)
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -344,8 +340,7 @@ func SearchHashtag(d *Deps, m *MediaDeps) Tool {
 				return res, fmt.Sprintf("no hashtag #%s", name), nil
 			}
 			return res, fmt.Sprintf("#%s is %s; %d of %d hashtags used this week", name, id, res.Budget.Used, HashtagLimit), nil
-		}),
-	}
+		})
 }
 
 // PublicMedia is another account's media: its caption is untrusted.
@@ -376,9 +371,11 @@ func publicList(media []graph.Media) []PublicMedia {
 type hashtagMediaArgs struct {
 	HashtagID string `json:"hashtag_id" jsonschema_description:"Id from search_hashtag."`
 	Order     string `json:"order,omitempty" jsonschema:"enum=top,enum=recent" jsonschema_description:"Default top; recent = 24 h."`
-	PageArgs
+	ListOptions
 	AccountArg
 }
+
+func (hashtagMediaArgs) maxLimit() int { return 50 }
 
 // PublicMediaList is the result of the discovery lists.
 type PublicMediaList struct {
@@ -389,14 +386,9 @@ type PublicMediaList struct {
 
 // GetHashtagMedia lists a hashtag's top or recent public media.
 func GetHashtagMedia(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetDiscovery,
-		ReadOnly: true,
-		Tool: tool("get_hashtag_media",
-			"Top or recent public media of a hashtag, paginated.",
-			inputSchema[hashtagMediaArgs](), outputSchema[PublicMediaList](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *hashtagMediaArgs) (any, string, error) {
+	return newTool[hashtagMediaArgs, PublicMediaList](d, "get_hashtag_media", "Top or recent public media of a hashtag, paginated.",
+		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes("instagram_basic"),
+		func(ctx context.Context, c *call, a *hashtagMediaArgs) (any, string, error) {
 			if err := checkID("hashtag_id", a.HashtagID); err != nil {
 				return nil, "", err
 			}
@@ -408,33 +400,30 @@ func GetHashtagMedia(d *Deps) Tool {
 			default:
 				return nil, "", invalid("order", "order must be top or recent, got %q", a.Order)
 			}
-			opts, err := a.options(50)
-			if err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
 			if err := facebookOnly(acct, "Hashtag media"); err != nil {
 				return nil, "", err
 			}
-			media, resp, err := acct.Client.HashtagMedia(ctx, acct.ID, a.HashtagID, edge, opts)
+			media, resp, err := acct.Client.HashtagMedia(ctx, acct.ID, a.HashtagID, edge, a.graph())
 			if err != nil {
 				return nil, "", err
 			}
 			res := PublicMediaList{Media: publicList(media), NextCursor: nextCursor(resp), Notice: untrustedNotice}
-			return res, fmt.Sprintf("%d media for hashtag %s", len(res.Media), a.HashtagID), nil
-		}),
-	}
+			return res, fmt.Sprintf("%s for hashtag %s", count(len(res.Media), "media", "media"), a.HashtagID), nil
+		})
 }
 
 type mentionsArgs struct {
 	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Mentioning media (webhook id)."`
 	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Mentioning comment (webhook id)."`
-	PageArgs
+	ListOptions
 	AccountArg
 }
+
+func (mentionsArgs) maxLimit() int { return 100 }
 
 // MentionedComment is a comment by another user that mentions the account.
 type MentionedComment struct {
@@ -458,14 +447,9 @@ type Mentions struct {
 // ListMentions lists media the account is tagged in, or reads a media or
 // comment that @mentions it.
 func ListMentions(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetDiscovery,
-		ReadOnly: true,
-		Tool: tool("list_mentions",
-			"Media the account is tagged in; or the media/comment of an @mention.",
-			inputSchema[mentionsArgs](), outputSchema[Mentions](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *mentionsArgs) (any, string, error) {
+	return newTool[mentionsArgs, Mentions](d, "list_mentions", "Media the account is tagged in; or the media/comment of an @mention.",
+		annotations{readOnly: true, idempotent: true}, auth.CommentScopes(),
+		func(ctx context.Context, c *call, a *mentionsArgs) (any, string, error) {
 			if a.MediaID != "" && a.CommentID != "" {
 				return nil, "", invalid("comment_id", "give media_id or comment_id, not both")
 			}
@@ -476,11 +460,7 @@ func ListMentions(d *Deps) Tool {
 					}
 				}
 			}
-			opts, err := a.options(100)
-			if err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -493,25 +473,27 @@ func ListMentions(d *Deps) Tool {
 				}
 				res.Source, res.Media = "mentioned_media", []PublicMedia{publicMedia(*m)}
 			case a.CommentID != "":
-				c, _, err := acct.Client.MentionedComment(ctx, acct.ID, a.CommentID)
+				cm, _, err := acct.Client.MentionedComment(ctx, acct.ID, a.CommentID)
 				if err != nil {
 					return nil, "", mentionError(err, "comment_id")
 				}
-				mc := &MentionedComment{ID: c.ID, Username: untrusted(c.Username), UntrustedText: untrusted(c.Text), Timestamp: c.Timestamp}
-				if c.Media != nil {
-					mc.MediaID, mc.Permalink = c.Media.ID, c.Media.Permalink
+				mc := &MentionedComment{ID: cm.ID, Username: untrusted(cm.Username), UntrustedText: untrusted(cm.Text), Timestamp: cm.Timestamp}
+				if cm.Media != nil {
+					mc.MediaID, mc.Permalink = cm.Media.ID, cm.Media.Permalink
 				}
 				res.Source, res.Comment = "mentioned_comment", mc
 			default:
-				media, resp, err := acct.Client.TaggedMedia(ctx, acct.ID, opts)
+				media, resp, err := acct.Client.TaggedMedia(ctx, acct.ID, a.graph())
 				if err != nil {
 					return nil, "", err
 				}
 				res.Source, res.Media, res.NextCursor = "tags", publicList(media), nextCursor(resp)
 			}
-			return res, fmt.Sprintf("%s: %d media", res.Source, len(res.Media)), nil
-		}),
-	}
+			if res.Comment != nil {
+				return res, res.Source + ": 1 comment", nil
+			}
+			return res, res.Source + ": " + count(len(res.Media), "media", "media"), nil
+		})
 }
 
 // mentionError: Graph answers a wrong mention id with a generic code 100.
@@ -552,14 +534,9 @@ type BusinessProfile struct {
 // GetBusinessProfile reads another professional account through business
 // discovery.
 func GetBusinessProfile(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetDiscovery,
-		ReadOnly: true,
-		Tool: tool("get_business_profile",
-			"Another professional account's profile and recent media.",
-			inputSchema[businessArgs](), outputSchema[BusinessProfile](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *businessArgs) (any, string, error) {
+	return newTool[businessArgs, BusinessProfile](d, "get_business_profile", "Another professional account's profile and recent media.",
+		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes("instagram_basic", "pages_read_engagement"),
+		func(ctx context.Context, c *call, a *businessArgs) (any, string, error) {
 			username := strings.TrimPrefix(strings.TrimSpace(a.Username), "@")
 			if !usernameRE.MatchString(username) {
 				return nil, "", invalid("username", "%q is not an Instagram username (letters, digits, '.' and '_', at most 30)", a.Username)
@@ -571,10 +548,10 @@ func GetBusinessProfile(d *Deps) Tool {
 			if limit < 0 || limit > 50 {
 				return nil, "", invalid("media_limit", "media_limit must be between 0 and 50")
 			}
-			if _, err := (PageArgs{Cursor: a.Cursor}).options(50); err != nil {
+			if err := checkCursor("cursor", a.Cursor); err != nil {
 				return nil, "", err
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -598,8 +575,7 @@ func GetBusinessProfile(d *Deps) Tool {
 				res.Media = publicList(p.Media)
 			}
 			return res, fmt.Sprintf("@%s: %s followers", res.Username, countText(res.FollowersCount)), nil
-		}),
-	}
+		})
 }
 
 func countText(n *int) string {

@@ -196,3 +196,27 @@ func TestNoToken_AuthExpiredWithoutGraphCall(t *testing.T) {
 		t.Fatalf("%d Graph calls without a token", n)
 	}
 }
+
+// Many hosts hand the model only the text of a result: it names the kind
+// and the field, and keeps message, retry time and action apart.
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	res := e.call(t, "create_post", map[string]any{"image_url": jpeg, "user_tags": []any{map[string]any{"username": "bob", "x": 1.5, "y": 0.5}}})
+	errObj := mustErr(t, res, "invalid_input")
+	if want := "invalid_input (user_tags[0].x): x must be between 0 and 1, got 1.5. Action: " + errObj["action"].(string); text(t, res) != want {
+		t.Errorf("text:\n got %q\nwant %q", text(t, res), want)
+	}
+	res = e.call(t, "create_post", map[string]any{"image_url": jpeg, "captoin": "x"})
+	errObj = mustErr(t, res, "invalid_input")
+	if want := `invalid_input (captoin): unknown argument "captoin"; see the tool's input schema. Action: ` + errObj["action"].(string); text(t, res) != want {
+		t.Errorf("text:\n got %q\nwant %q", text(t, res), want)
+	}
+
+	e.fake.SetUsage(fakegraph.DefaultAccount.ID, 100, 30)
+	res = e.call(t, "create_post", map[string]any{"image_url": jpeg})
+	errObj = mustErr(t, res, "rate_limited")
+	if want := "rate_limited: " + strings.TrimSuffix(errObj["message"].(string), ".") + ". Retry after 1800 seconds. Action: " + errObj["action"].(string); text(t, res) != want {
+		t.Errorf("text:\n got %q\nwant %q", text(t, res), want)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/igmcp/igmcp/fakegraph"
-	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -31,18 +30,6 @@ func (c *hashtagClock) Set(t time.Time) {
 	c.t = t
 }
 
-// openHashtagStore opens one handle on the SQLite database in dir; separate
-// handles on one dir stand for separate processes.
-func openHashtagStore(t *testing.T, dir string) store.Store {
-	t.Helper()
-	st, err := store.Open(t.Context(), store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 func budgetOf(t *testing.T, res map[string]any) (used float64, counted bool) {
 	t.Helper()
 	b, ok := res["budget"].(map[string]any)
@@ -61,11 +48,11 @@ func TestSearchHashtag_BudgetSharedThroughStore(t *testing.T) {
 	t0 := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	clk := &hashtagClock{t: t0}
 	dir := filepath.Join(t.TempDir(), "data")
-	a := newEnv7(t, env7Opts{fake: fakegraph.Options{Now: clk.Now},
-		media: &tools.MediaDeps{Hashtags: &tools.HashtagBudget{Now: clk.Now, Store: openHashtagStore(t, dir)}}})
-	b := newEnv7On(t, a.fake, a.base, env7Opts{fake: fakegraph.Options{Accounts: []fakegraph.Account{a.account}},
-		media: &tools.MediaDeps{Hashtags: &tools.HashtagBudget{Now: clk.Now, Store: openHashtagStore(t, dir)}}})
-	search := func(e *env7, name string) map[string]any {
+	a := newEnv(t, envOpts{fake: fakegraph.Options{Now: clk.Now},
+		media: tools.Deps{Hashtags: &tools.HashtagBudget{Now: clk.Now, Store: openStore(t, dir)}}})
+	b := newEnvOn(t, a.fake, a.base, envOpts{fake: fakegraph.Options{Accounts: []fakegraph.Account{a.account}},
+		media: tools.Deps{Hashtags: &tools.HashtagBudget{Now: clk.Now, Store: openStore(t, dir)}}})
+	search := func(e *testEnv, name string) map[string]any {
 		t.Helper()
 		return mustOK(t, e.call(t, "search_hashtag", map[string]any{"hashtag": name}))
 	}
@@ -135,8 +122,8 @@ func TestSearchHashtag_RetryAfterRestart(t *testing.T) {
 			t0 := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 			clk := &hashtagClock{t: t0}
 			dir := filepath.Join(t.TempDir(), "data")
-			first := newEnv7(t, env7Opts{fake: fakegraph.Options{Now: clk.Now},
-				media: &tools.MediaDeps{Hashtags: &tools.HashtagBudget{Now: clk.Now, Store: openHashtagStore(t, dir)}}})
+			first := newEnv(t, envOpts{fake: fakegraph.Options{Now: clk.Now},
+				media: tools.Deps{Hashtags: &tools.HashtagBudget{Now: clk.Now, Store: openStore(t, dir)}}})
 			for i := range 30 {
 				clk.Set(t0.Add(time.Duration(i) * time.Hour))
 				mustOK(t, first.call(t, "search_hashtag", map[string]any{"hashtag": fmt.Sprintf("tag%d", i)}))
@@ -146,10 +133,10 @@ func TestSearchHashtag_RetryAfterRestart(t *testing.T) {
 			clk.Set(t0.Add(3 * 24 * time.Hour))
 			restarted := &tools.HashtagBudget{Now: clk.Now}
 			if tc.withStore {
-				restarted.Store = openHashtagStore(t, dir)
+				restarted.Store = openStore(t, dir)
 			}
-			e := newEnv7On(t, first.fake, first.base, env7Opts{fake: fakegraph.Options{Accounts: []fakegraph.Account{first.account}},
-				media: &tools.MediaDeps{Hashtags: restarted}})
+			e := newEnvOn(t, first.fake, first.base, envOpts{fake: fakegraph.Options{Accounts: []fakegraph.Account{first.account}},
+				media: tools.Deps{Hashtags: restarted}})
 			searches := e.fake.CountCalls("GET", "/ig_hashtag_search")
 			errObj := mustErr(t, e.call(t, "search_hashtag", map[string]any{"hashtag": "brand_new"}), "rate_limited")
 			if errObj["retry_after_seconds"] != tc.wantRetry {

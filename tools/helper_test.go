@@ -3,6 +3,8 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
@@ -43,12 +46,29 @@ var fastPolls = publish.PollPolicy{
 // media_publish whose answer was lost may still take effect.
 const sendGrace = time.Second
 
+// newPublisher is the publisher cmd/igmcp builds: local files staged and
+// uploaded, and media preflighted, as the media part of m says.
+func newPublisher(st store.Store, m *tools.Deps) *publish.Publisher {
+	opts := []publish.Option{publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace),
+		publish.WithLocalMedia(publish.Local{Stager: m.Stager, Upload: m.Upload})}
+	if m.Preflight != nil {
+		opts = append(opts, publish.WithPreflight(m.Preflight.Check))
+	}
+	return publish.New(st, opts...)
+}
+
 var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
 
+// testEnv is an MCP client talking to the real server (tools.NewServer,
+// every tool of every toolset unless the selection says otherwise) over the
+// fake Graph API, with a durable store and a scheduler (not running until
+// runScheduler).
 type testEnv struct {
 	fake    *fakegraph.Server
+	base    string
 	account fakegraph.Account
 	store   store.Store
+	sched   *scheduler.Scheduler
 	server  *server.MCPServer
 	client  *client.Client
 	mu      sync.Mutex
@@ -61,17 +81,37 @@ type envOpts struct {
 	selection tools.Selection
 	noToken   bool
 	sandbox   bool
+	login     auth.Login
+	// media sets the media part of Deps: Preflight, Stager, MediaRoot,
+	// Files, Upload, Hashtags (the other fields are ignored).
+	media tools.Deps
 }
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
+	if len(o.fake.Accounts) == 0 {
+		acct := fakegraph.DefaultAccount
+		if o.login == auth.LoginInstagram {
+			acct = fakegraph.Account{ID: "17841400000000042", Username: "ig_login_creator", Token: "IGAAsandbox", Login: fakegraph.LoginInstagram}
+		}
+		o.fake.Accounts = []fakegraph.Account{acct}
+	}
 	fake := fakegraph.New(o.fake)
 	base, stop := fake.Start()
 	t.Cleanup(stop)
-	acct := fakegraph.DefaultAccount
-	if len(o.fake.Accounts) > 0 {
-		acct = o.fake.Accounts[0]
+	return newEnvOn(t, fake, base, o)
+}
+
+// newEnvOn is another server (its own store, publisher and budget) over an
+// existing fake, as a second process would be; o.fake.Accounts[0] is the
+// account it acts as.
+func newEnvOn(t *testing.T, fake *fakegraph.Server, base string, o envOpts) *testEnv {
+	t.Helper()
+	login := o.login
+	if login == "" {
+		login = auth.LoginFacebook
 	}
+	acct := o.fake.Accounts[0]
 	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
 		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts), graph.WithRetryPolicy(fastRetry),
 			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
@@ -80,21 +120,49 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if !o.noToken {
 		ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token})
 	}
-	accounts, err := auth.NewSingle(ts, acct.ID, auth.LoginFacebook, newClient)
+	accounts, err := auth.NewSingle(ts, acct.ID, login, newClient)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	st := openStore(t, t.TempDir())
+	m := o.media
+	pub := newPublisher(st, &m)
+	sched, err := scheduler.New(scheduler.Config{Store: st, Accounts: accounts, Publisher: pub, Tick: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Sandbox: o.sandbox,
+		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Files: m.Files, Upload: m.Upload, Hashtags: m.Hashtags}
+	srv := tools.NewServer(deps, "test", o.selection)
+	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv}
+	e.client = startClient(t, srv, o.era, e.record)
+	return e
+}
+
+// openStore opens one handle on the SQLite database in dir; separate
+// handles on one dir stand for separate processes.
+func openStore(t *testing.T, dir string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	deps := &tools.Deps{Accounts: accounts, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace)), Journal: st, Sandbox: o.sandbox}
-	rawSrv := tools.NewServer(deps, "test", o.selection)
-	srv := rawSrv
-	e := &testEnv{fake: fake, account: acct, store: st, server: rawSrv}
-	e.client = startClient(t, srv, o.era, e.record)
-	return e
+	return st
+}
+
+// runScheduler runs the scheduler until the test ends.
+func (e *testEnv) runScheduler(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.sched.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // call invokes a tool through the MCP client and checks invariants every
@@ -102,6 +170,11 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 func (e *testEnv) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
 	return e.callCtx(t, context.Background(), name, args, nil)
+}
+
+func (e *testEnv) callMeta(t *testing.T, name string, args map[string]any, meta *mcp.Meta) *mcp.CallToolResult {
+	t.Helper()
+	return e.callCtx(t, context.Background(), name, args, meta)
 }
 
 func (e *testEnv) callCtx(t *testing.T, ctx context.Context, name string, args map[string]any, meta *mcp.Meta) *mcp.CallToolResult {
@@ -176,6 +249,19 @@ func mustErr(t *testing.T, res *mcp.CallToolResult, kind string) map[string]any 
 	return errObj
 }
 
+// text is the result's text content, what many hosts hand the model.
+func text(t *testing.T, res *mcp.CallToolResult) string {
+	t.Helper()
+	if len(res.Content) != 1 {
+		t.Fatalf("want one text content, got %+v", res.Content)
+	}
+	tc, ok := res.Content[0].(mcp.TextContent)
+	if !ok {
+		t.Fatalf("content is not text: %+v", res.Content[0])
+	}
+	return tc.Text
+}
+
 func (e *testEnv) record(n mcp.JSONRPCNotification) {
 	e.mu.Lock()
 	e.notes = append(e.notes, n)
@@ -192,6 +278,64 @@ func (e *testEnv) notifications(method string) []mcp.JSONRPCNotification {
 		}
 	}
 	return out
+}
+
+// progress is the params of every notifications/progress received.
+func (e *testEnv) progress() []map[string]any {
+	var out []map[string]any
+	for _, n := range e.notifications(string(mcp.MethodNotificationProgress)) {
+		b, _ := json.Marshal(n.Params)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		out = append(out, m)
+	}
+	return out
+}
+
+// graphCalls is the number of requests the fake saw.
+func (e *testEnv) graphCalls() int { return len(e.fake.Calls()) }
+
+// publishImage publishes an image post straight through the fake's API
+// (test setup, not under test).
+func (e *testEnv) publishImage(t *testing.T, url, caption string) string {
+	t.Helper()
+	return e.publishVia(t, &graph.ContainerRequest{ImageURL: url, Caption: caption})
+}
+
+func (e *testEnv) publishVia(t *testing.T, req *graph.ContainerRequest) string {
+	t.Helper()
+	c, err := graph.NewClient(graph.WithBaseURL(e.base), graph.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.account.Token})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, _, err := c.CreateContainer(t.Context(), e.account.ID, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(hangGuard)
+	for {
+		m, _, err := c.Publish(t.Context(), e.account.ID, ct.ID)
+		if err == nil {
+			return m.ID
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("could not publish: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// hangGuard bounds every wait on a condition; it is a safety net against a
+// hang, not a timing assertion.
+const hangGuard = 30 * time.Second
+
+func writeTemp(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 const jpeg = "https://cdn.example.com/photo.jpg"

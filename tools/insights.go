@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
@@ -67,8 +65,19 @@ func (m mediaMetric) has(productType string) bool {
 
 type accountMetric struct {
 	timeSeries bool // metric_type=time_series allowed
+	seriesOnly bool // metric_type=time_series only
 	demo       bool // demographics: period lifetime, timeframe
+	lifetime   bool // period lifetime without a timeframe
 	breakdowns []string
+	lastDays   int // Instagram keeps only the last n days
+}
+
+// period is the one period Instagram takes for the metric.
+func (m accountMetric) period() string {
+	if m.demo || m.lifetime {
+		return "lifetime"
+	}
+	return "day"
 }
 
 var demoBreakdowns = []string{"age", "city", "country", "gender"}
@@ -88,10 +97,12 @@ var accountMetricSpecs = map[string]accountMetric{
 	"follows_and_unfollows":         {breakdowns: []string{"follow_type"}},
 	"follower_demographics":         {demo: true, breakdowns: demoBreakdowns},
 	"engaged_audience_demographics": {demo: true, breakdowns: demoBreakdowns},
-	// still named in the limitations, absent from the current table: sent
-	// as asked, Instagram decides
-	"follower_count":   {},
-	"online_followers": {},
+	// Named in the reference's limitations (docs/graph-api.md §8.2): only
+	// for accounts with 100 followers or more (Instagram refuses the
+	// others), online_followers only for the last 30 days; daily new
+	// followers, and per day the followers online in each hour.
+	"follower_count":   {timeSeries: true},
+	"online_followers": {timeSeries: true, seriesOnly: true, lifetime: true, lastDays: 30},
 }
 
 var retiredMetrics = map[string]string{
@@ -160,23 +171,23 @@ type InsightsResult struct {
 	ID          string       `json:"id" jsonschema_description:"The account or media id."`
 	ProductType string       `json:"media_product_type,omitempty"`
 	Rows        []InsightRow `json:"rows" jsonschema_description:"One row per metric value."`
+	// Available is false (with empty rows and a Reason) when Instagram has
+	// no insights for the media yet: a Story seen by fewer than 5 accounts.
+	Available bool   `json:"available" jsonschema_description:"false when Instagram has no insights for this media yet; reason says why."`
+	Reason    string `json:"reason,omitempty" jsonschema_description:"Why insights are not available."`
 }
 
 // GetInsights reads account or media metrics as normalised rows.
 func GetInsights(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetInsights,
-		ReadOnly: true,
-		Tool: tool("get_insights",
-			"Account or media metrics (current names; retired ones refused) as {metric, period, value, end_time} rows.",
-			inputSchema[getInsightsArgs](), outputSchema[InsightsResult](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *getInsightsArgs) (any, string, error) {
+	return newTool[getInsightsArgs, InsightsResult](d, "get_insights",
+		"Account or media metrics as {metric, period, value, end_time} rows.",
+		annotations{readOnly: true, idempotent: true}, auth.InsightScopes(),
+		func(ctx context.Context, c *call, a *getInsightsArgs) (any, string, error) {
 			opts, err := a.options()
 			if err != nil {
 				return nil, "", err
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -196,6 +207,13 @@ func GetInsights(d *Deps) Tool {
 					return nil, "", err
 				}
 				data, _, err = acct.Client.MediaInsights(ctx, a.MediaID, opts)
+				var ge *graph.Error
+				if errors.As(err, &ge) && ge.IsNotEnoughViewers() {
+					// Not an error (and no missing permission): the answer
+					// is that there is nothing to show yet.
+					res.Rows, res.Reason = []InsightRow{}, "Instagram shows no insights for a Story until at least 5 accounts have viewed it; ask again later (Story insights are kept 24 hours)."
+					return res, fmt.Sprintf("no insights yet for media %s: fewer than 5 viewers", res.ID), nil
+				}
 				if err != nil {
 					return nil, "", metricError(err, sortedKeys(mediaMetricSpecs, func(s mediaMetric) bool { return s.has(res.ProductType) }))
 				}
@@ -205,10 +223,9 @@ func GetInsights(d *Deps) Tool {
 					return nil, "", metricError(err, sortedKeys(accountMetricSpecs, nil))
 				}
 			}
-			res.Rows = normalise(data)
-			return res, fmt.Sprintf("%d insight rows for %s %s", len(res.Rows), res.Scope, res.ID), nil
-		}),
-	}
+			res.Rows, res.Available = normalise(data), true
+			return res, fmt.Sprintf("%s for %s %s", count(len(res.Rows), "insight row", "insight rows"), res.Scope, res.ID), nil
+		})
 }
 
 func productType(m *graph.Media) string {
@@ -295,22 +312,27 @@ func (a *getInsightsArgs) options() (*graph.InsightsOptions, error) {
 }
 
 func (a *getInsightsArgs) accountOptions(opts *graph.InsightsOptions) error {
-	demo := accountMetricSpecs[a.Metrics[0]].demo
+	first := accountMetricSpecs[a.Metrics[0]]
+	demo, want := first.demo, first.period()
 	for i, m := range a.Metrics {
-		if accountMetricSpecs[m].demo != demo {
+		spec := accountMetricSpecs[m]
+		if spec.demo != demo {
 			return invalid(fmt.Sprintf("metrics[%d]", i), "ask demographics metrics (follower_demographics, engaged_audience_demographics) in a separate call: they need period lifetime and a timeframe")
+		}
+		if spec.period() != want {
+			return invalid(fmt.Sprintf("metrics[%d]", i), "ask online_followers in a separate call: it takes period lifetime, the other metrics period day")
 		}
 	}
 	opts.Period, opts.MetricType, opts.Timeframe = a.Period, a.MetricType, a.Timeframe
-	want := "day"
-	if demo {
-		want = "lifetime"
-	}
 	if opts.Period == "" {
 		opts.Period = want
 	}
 	if opts.Period != want {
-		return invalid("period", "period %q does not fit these metrics: %s metrics take period %s", opts.Period, map[bool]string{true: "demographics", false: "interaction"}[demo], want)
+		what := map[bool]string{true: "demographics", false: "interaction"}[demo]
+		if first.lifetime {
+			what = "online_followers"
+		}
+		return invalid("period", "period %q does not fit these metrics: %s metrics take period %s", opts.Period, what, want)
 	}
 	if demo {
 		if opts.Timeframe == "" {
@@ -324,13 +346,22 @@ func (a *getInsightsArgs) accountOptions(opts *graph.InsightsOptions) error {
 	}
 	if opts.MetricType == "" {
 		// views only exists as total_value; total_value also works for the
-		// others, so it is the safe default.
+		// others, so it is the safe default (online_followers has only
+		// time_series).
 		opts.MetricType = "total_value"
+		if first.seriesOnly {
+			opts.MetricType = "time_series"
+		}
+	}
+	for i, m := range a.Metrics {
+		if accountMetricSpecs[m].seriesOnly && opts.MetricType != "time_series" {
+			return invalid(fmt.Sprintf("metrics[%d]", i), "metric %q has only metric_type time_series", m)
+		}
 	}
 	if opts.MetricType == "time_series" {
 		for i, m := range a.Metrics {
 			if !accountMetricSpecs[m].timeSeries {
-				return invalid(fmt.Sprintf("metrics[%d]", i), "metric %q has no time_series; use metric_type total_value (only reach has time_series)", m)
+				return invalid(fmt.Sprintf("metrics[%d]", i), "metric %q has no time_series; use metric_type total_value (only reach, follower_count and online_followers have time_series)", m)
 			}
 		}
 		if opts.Breakdown != "" {
@@ -363,6 +394,11 @@ func (a *getInsightsArgs) accountOptions(opts *graph.InsightsOptions) error {
 		}
 		if opts.Until.Sub(opts.Since) > maxInsightsSpan {
 			return invalid("until", "Instagram answers at most 30 days between since and until")
+		}
+	}
+	for _, m := range a.Metrics {
+		if n := accountMetricSpecs[m].lastDays; n > 0 && !opts.Since.IsZero() && time.Since(opts.Since) > time.Duration(n)*24*time.Hour {
+			return invalid("since", "Instagram keeps %s only for the last %d days: give a since within them", m, n)
 		}
 	}
 	return nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -15,71 +13,52 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/preflight"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/publish"
 )
 
-// MediaDeps are what the media, story, validation and discovery tools need
-// beyond Deps. A nil *MediaDeps means: preflight off, no staging bucket,
-// default uploads and a hashtag budget kept in memory only.
-type MediaDeps struct {
-	// Preflight checks media before containers are created
-	// (IGMCP_PREFLIGHT=on); nil when off.
-	Preflight *preflight.Checker
-	// Stager stages image files given as file_path (IGMCP_STAGING_*); nil
-	// without a bucket.
-	Stager publish.Stager
-	// MediaRoot, when set (IGMCP_MEDIA_ROOT), is the only directory
-	// file_path may point into.
-	MediaRoot string
-	// Upload tunes resumable uploads (chunk size, attempts).
-	Upload graph.UploadOptions
-	// Hashtags tracks the 30-hashtags-per-7-days budget per account
-	// (shared through the store when it has one).
-	Hashtags *HashtagBudget
-}
-
-func (m *MediaDeps) checker() *preflight.Checker {
-	if m == nil {
-		return nil
-	}
-	return m.Preflight
-}
-
-func (m *MediaDeps) local(progress func(sent, total int64)) publish.Local {
-	var l publish.Local
-	if m != nil {
-		l.Stager, l.Upload = m.Stager, m.Upload
-	}
+// local is how publish_story sends a local file: the staging bucket, the
+// upload tuning, and the upload's progress.
+func (d *Deps) local(progress func(sent, total int64)) publish.Local {
+	l := publish.Local{Stager: d.Stager, Upload: d.Upload}
 	l.Upload.Progress = progress
 	return l
 }
 
-// checkRoot keeps file_path inside MediaRoot (symbolic links resolved).
-func (m *MediaDeps) checkRoot(field, path string) error {
-	if m == nil || m.MediaRoot == "" || path == "" {
+// checkRoot is the media-root gate (localfile.Policy.Check) every tool
+// applies to a file_path before anything opens it.
+func (d *Deps) checkRoot(field, path string) error {
+	if path == "" {
 		return nil
 	}
-	root, err := filepath.EvalSymlinks(m.MediaRoot)
-	if err != nil {
-		return invalid(field, "the media directory of this server is not readable")
-	}
-	p, err := filepath.EvalSymlinks(filepath.Clean(path))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return invalid(field, "%s does not exist", path)
-		}
-		return invalid(field, "cannot read %s", path)
-	}
-	if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return invalid(field, "%s is outside the media directory this server may read (%s)", path, m.MediaRoot)
-	}
-	return nil
+	_, err := d.files().Check(field, path)
+	return err
 }
 
-// progress sends monotonic notifications/progress on a 0–100 scale for a
-// call with an upload phase and a processing phase (MCP requires progress
-// to increase; the two phases count in different units).
+func (d *Deps) files() *localfile.Policy {
+	if d.Files != nil {
+		return d.Files
+	}
+	p, err := localfile.NewPolicy(localfile.Options{Root: d.MediaRoot})
+	if err != nil { // a root that is not a directory: refuse every path
+		p, _ = localfile.NewPolicy(localfile.Options{Remote: true})
+	}
+	return p
+}
+
+// filePathOf is the file_path of a post given as arguments
+// (validate_post, schedule_post); "" when absent or not a string.
+func filePathOf(post map[string]any) string {
+	s, _ := post["file_path"].(string)
+	return s
+}
+
+// progress sends notifications/progress while a tool uploads and waits,
+// when (and only when) the client asked for them with a progress token: one
+// 0–100 scale, rounded down to a tenth. MCP requires progress to increase;
+// the upload and the processing count in different units, and carousel
+// items report from several goroutines, so only a value above the last one
+// sent goes out.
 type progress struct {
 	ctx   context.Context
 	srv   *server.MCPServer
@@ -122,9 +101,17 @@ func (p *progress) upload() func(sent, total int64) {
 	}
 	return func(sent, total int64) {
 		if total > 0 {
-			p.send(50*float64(sent)/float64(total), fmt.Sprintf("uploaded %.1f of %.1f MB", float64(sent)/1e6, float64(total)/1e6))
+			p.send(50*float64(sent)/float64(total), fmt.Sprintf("uploaded %s of %s", megabytes(sent), megabytes(total)))
 		}
 	}
+}
+
+// megabytes rounds a byte count for a progress message.
+func megabytes(n int64) string {
+	if n < 10e6 {
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
 }
 
 // wait reports Instagram's processing from base to 100.
@@ -158,35 +145,13 @@ func mediaItem(m graph.Media) MediaItem {
 		Permalink: m.Permalink, Timestamp: m.Timestamp, LikeCount: m.LikeCount, CommentsCount: m.CommentsCount}
 }
 
-// PageArgs are the paging arguments of list tools.
-type PageArgs struct {
-	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100" jsonschema_description:"Page size."`
-	Cursor string `json:"cursor,omitempty" jsonschema_description:"next_cursor of the last page."`
-}
-
-func (p PageArgs) options(max int) (*graph.ListOptions, error) {
-	if p.Limit < 0 || p.Limit > max {
-		return nil, invalid("limit", "limit must be between 1 and %d", max)
-	}
-	if len(p.Cursor) > 512 || strings.ContainsAny(p.Cursor, " \t\r\n&?#") {
-		return nil, invalid("cursor", "cursor must be the next_cursor of a previous page")
-	}
-	return &graph.ListOptions{Limit: p.Limit, After: p.Cursor}, nil
-}
-
-// nextCursor is the cursor of the next page, "" on the last one.
-func nextCursor(resp *graph.Response) string {
-	if resp == nil || resp.Paging == nil || resp.Paging.Next == "" {
-		return ""
-	}
-	return resp.Paging.After
-}
-
 type listMediaArgs struct {
 	Stories bool `json:"stories,omitempty" jsonschema_description:"Live stories instead."`
-	PageArgs
+	ListOptions
 	AccountArg
 }
+
+func (listMediaArgs) maxLimit() int { return 100 }
 
 // MediaList is the list_media result.
 type MediaList struct {
@@ -196,19 +161,10 @@ type MediaList struct {
 
 // ListMedia lists the account's recent media (or live stories).
 func ListMedia(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetInsights,
-		ReadOnly: true,
-		Tool: tool("list_media",
-			"The account's media (or live stories), newest first.",
-			inputSchema[listMediaArgs](), outputSchema[MediaList](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *listMediaArgs) (any, string, error) {
-			opts, err := a.options(100)
-			if err != nil {
-				return nil, "", err
-			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+	return newTool[listMediaArgs, MediaList](d, "list_media", "The account's media (or live stories), newest first.",
+		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
+		func(ctx context.Context, c *call, a *listMediaArgs) (any, string, error) {
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -216,7 +172,7 @@ func ListMedia(d *Deps) Tool {
 			if a.Stories {
 				list = acct.Client.ListStories
 			}
-			media, resp, err := list(ctx, acct.ID, opts)
+			media, resp, err := list(ctx, acct.ID, a.graph())
 			if err != nil {
 				return nil, "", err
 			}
@@ -224,9 +180,8 @@ func ListMedia(d *Deps) Tool {
 			for _, m := range media {
 				res.Media = append(res.Media, mediaItem(m))
 			}
-			return res, fmt.Sprintf("%d media", len(res.Media)), nil
-		}),
-	}
+			return res, count(len(res.Media), "media", "media"), nil
+		})
 }
 
 type mediaIDArgs struct {
@@ -247,18 +202,13 @@ type MediaDetail struct {
 
 // GetMedia reads one of the account's media.
 func GetMedia(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetInsights,
-		ReadOnly: true,
-		Tool: tool("get_media",
-			"One media: type, caption, permalink, counts, items.",
-			inputSchema[mediaIDArgs](), outputSchema[MediaDetail](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *mediaIDArgs) (any, string, error) {
+	return newTool[mediaIDArgs, MediaDetail](d, "get_media", "One media: type, caption, permalink, counts, items.",
+		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
+		func(ctx context.Context, c *call, a *mediaIDArgs) (any, string, error) {
 			if err := checkID("media_id", a.MediaID); err != nil {
 				return nil, "", err
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -273,41 +223,61 @@ func GetMedia(d *Deps) Tool {
 					res.Children = append(res.Children, c.ID)
 				}
 			}
-			return res, fmt.Sprintf("%s %s %s", res.MediaType, res.ID, res.Permalink), nil
-		}),
-	}
+			return res, strings.TrimSpace(fmt.Sprintf("%s %s %s", res.MediaType, res.ID, res.Permalink)), nil
+		})
 }
 
-// PublishingLimit is the get_publishing_limit result.
-type PublishingLimit struct {
-	QuotaUsage      int `json:"quota_usage"`
-	QuotaTotal      int `json:"quota_total"`
+// Quota is the content publishing quota (docs/graph-api.md §5): posts used
+// and allowed in the rolling window. It is the get_publishing_limit result
+// and the quota of validate_post, list_accounts and the accounts resources.
+type Quota struct {
+	Used            int `json:"quota_usage"`
+	Total           int `json:"quota_total"`
 	Remaining       int `json:"remaining"`
 	DurationSeconds int `json:"quota_duration_seconds"`
 }
 
+// quotaOf is the one remaining-quota computation.
+func quotaOf(l *graph.PublishingLimit) *Quota {
+	return &Quota{Used: l.QuotaUsage, Total: l.QuotaTotal, Remaining: max(l.QuotaTotal-l.QuotaUsage, 0), DurationSeconds: int(l.QuotaDuration.Seconds())}
+}
+
+// readQuota reads the account's quota.
+func readQuota(ctx context.Context, a *auth.Account) (*Quota, error) {
+	l, _, err := a.Client.PublishingLimit(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return quotaOf(l), nil
+}
+
+// text is the quota in words.
+func (q *Quota) text() string {
+	return fmt.Sprintf("%s of %d used in the last %s, %d left", count(q.Used, "post", "posts"), q.Total, hours(q.DurationSeconds), q.Remaining)
+}
+
+func hours(seconds int) string {
+	if seconds > 0 && seconds%3600 == 0 {
+		return count(seconds/3600, "hour", "hours")
+	}
+	return count(seconds, "second", "seconds")
+}
+
 // GetPublishingLimit reads the 24-hour content publishing quota.
 func GetPublishingLimit(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetPublish,
-		ReadOnly: true,
-		Tool: tool("get_publishing_limit",
-			"Posts used and allowed in 24 hours.",
-			inputSchema[AccountArg](), outputSchema[PublishingLimit](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *AccountArg) (any, string, error) {
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+	return newTool[AccountArg, Quota](d, "get_publishing_limit", "Posts used and allowed in 24 hours.",
+		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
+		func(ctx context.Context, c *call, _ *AccountArg) (any, string, error) {
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
-			l, _, err := acct.Client.PublishingLimit(ctx, acct.ID)
+			q, err := readQuota(ctx, acct)
 			if err != nil {
 				return nil, "", err
 			}
-			res := PublishingLimit{QuotaUsage: l.QuotaUsage, QuotaTotal: l.QuotaTotal, Remaining: max(l.QuotaTotal-l.QuotaUsage, 0), DurationSeconds: int(l.QuotaDuration.Seconds())}
-			return res, fmt.Sprintf("%d of %d posts used in the last %d hours", res.QuotaUsage, res.QuotaTotal, res.DurationSeconds/3600), nil
-		}),
-	}
+			return q, q.text(), nil
+		})
 }
 
 // facebookOnly refuses, before any call, a feature Instagram offers only
@@ -319,23 +289,4 @@ func facebookOnly(acct *auth.Account, what string) error {
 	e := failure.New(failure.PermissionDenied, what+" exists only with Facebook Login; this account uses Instagram Login. Nothing was sent to Instagram.")
 	e.Action = "Use an account connected through Facebook Login (INSTAGRAM_LOGIN=facebook, a professional account linked to a Page); Instagram Login tokens cannot call this API."
 	return e
-}
-
-// MediaTools are the publishing, comment, media and discovery tools of
-// issue 7, in display order (tools.All appends them).
-func MediaTools(d *Deps, m *MediaDeps) []Tool {
-	return []Tool{
-		PublishStory(d, m),
-		ValidatePost(d, m),
-		GetPublishingLimit(d),
-		ListComments(d),
-		CreateComment(d),
-		ModerateComment(d),
-		ListMedia(d),
-		GetMedia(d),
-		SearchHashtag(d, m),
-		GetHashtagMedia(d),
-		ListMentions(d),
-		GetBusinessProfile(d),
-	}
 }

@@ -11,7 +11,7 @@ func TestListAndGetMedia(t *testing.T) {
 	for _, era := range eras {
 		t.Run(eraName(era), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv7(t, env7Opts{era: era})
+			e := newEnv(t, envOpts{era: era})
 			var ids []string
 			for i := range 3 {
 				ids = append(ids, e.publishImage(t, fmt.Sprintf("https://cdn.example.com/%d.jpg", i), fmt.Sprintf("post %d", i)))
@@ -21,9 +21,13 @@ func TestListAndGetMedia(t *testing.T) {
 			if len(media) != 2 || media[0].(map[string]any)["id"] != ids[2] || media[0].(map[string]any)["caption"] != "post 2" {
 				t.Fatalf("page 1: %v", p1)
 			}
-			p2 := mustOK(t, e.call(t, "list_media", map[string]any{"limit": 2, "cursor": p1["next_cursor"]}))
+			res := e.call(t, "list_media", map[string]any{"limit": 2, "cursor": p1["next_cursor"]})
+			p2 := mustOK(t, res)
 			if m := p2["media"].([]any); len(m) != 1 || m[0].(map[string]any)["id"] != ids[0] || p2["next_cursor"] != nil {
 				t.Fatalf("page 2: %v", p2)
+			}
+			if got := text(t, res); got != "1 media" {
+				t.Errorf("page 2 text %q", got)
 			}
 			stories := mustOK(t, e.call(t, "list_media", map[string]any{"stories": true}))
 			if len(stories["media"].([]any)) != 0 {
@@ -33,7 +37,11 @@ func TestListAndGetMedia(t *testing.T) {
 			if one["id"] != ids[1] || one["media_type"] != "IMAGE" || one["permalink"] == nil || one["like_count"] == nil || one["is_comment_enabled"] != true {
 				t.Fatalf("get_media: %v", one)
 			}
-			lim := mustOK(t, e.call(t, "get_publishing_limit", map[string]any{}))
+			res = e.call(t, "get_publishing_limit", map[string]any{})
+			if got := text(t, res); got != "3 posts of 100 used in the last 24 hours, 97 left" {
+				t.Errorf("get_publishing_limit text %q", got)
+			}
+			lim := mustOK(t, res)
 			if lim["quota_usage"] != float64(3) || lim["quota_total"] != float64(100) || lim["remaining"] != float64(97) || lim["quota_duration_seconds"] != float64(86400) {
 				t.Fatalf("get_publishing_limit: %v", lim)
 			}
@@ -41,9 +49,9 @@ func TestListAndGetMedia(t *testing.T) {
 	}
 }
 
-func TestMediaTools_Errors(t *testing.T) {
+func TestListAndGetMedia_Errors(t *testing.T) {
 	t.Parallel()
-	e := newEnv7(t, env7Opts{})
+	e := newEnv(t, envOpts{})
 	for _, tc := range []struct {
 		tool  string
 		args  map[string]any

@@ -46,22 +46,22 @@ func TestPrompts_ListedAndRendered(t *testing.T) {
 					t.Fatalf("prompt %s has no description", p.Name)
 				}
 			}
-			if !slices.Equal(names, []string{tools.PromptPerformanceReport, tools.PromptPlanWeek}) {
+			if !slices.Equal(names, []string{"performance_report", "plan_week"}) {
 				t.Fatalf("prompts: %v", names)
 			}
 
-			res, err := getPrompt(ctx, e, tools.PromptPlanWeek, map[string]string{"topic": "spring collection", "account": "brand_b", "start_date": "2026-12-01", "posts": "4"})
+			res, err := getPrompt(ctx, e, "plan_week", map[string]string{"topic": "spring collection", "account": "brand_b", "start_date": "2026-12-01", "posts": "4"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			text := promptText(t, res)
-			for _, want := range []string{"spring collection", "brand_b", "2026-12-01", "4 posts", tools.AccountsURI, "get_insights", "schedule_post", "approval"} {
+			for _, want := range []string{"spring collection", "brand_b", "2026-12-01", "4 posts", "igmcp://accounts", "get_insights", "schedule_post", "approval"} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("plan_week text lacks %q:\n%s", want, text)
 				}
 			}
 
-			res, err = getPrompt(ctx, e, tools.PromptPerformanceReport, map[string]string{"days": "28", "media_ids": "1790001, 1790002"})
+			res, err = getPrompt(ctx, e, "performance_report", map[string]string{"days": "28", "media_ids": "1790001, 1790002"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,11 +86,11 @@ func TestPrompts_BadArgumentsAreErrors(t *testing.T) {
 		name string
 		args map[string]string
 	}{
-		{tools.PromptPlanWeek, nil},
-		{tools.PromptPlanWeek, map[string]string{"topic": "x", "posts": "99"}},
-		{tools.PromptPlanWeek, map[string]string{"topic": "x", "start_date": "next monday"}},
-		{tools.PromptPerformanceReport, map[string]string{"days": "30"}},
-		{tools.PromptPerformanceReport, map[string]string{"media_ids": "abc"}},
+		{"plan_week", nil},
+		{"plan_week", map[string]string{"topic": "x", "posts": "99"}},
+		{"plan_week", map[string]string{"topic": "x", "start_date": "next monday"}},
+		{"performance_report", map[string]string{"days": "30"}},
+		{"performance_report", map[string]string{"media_ids": "abc"}},
 	} {
 		if _, err := getPrompt(ctx, e, tc.name, tc.args); err == nil {
 			t.Fatalf("%s %v: no error", tc.name, tc.args)
@@ -107,10 +107,10 @@ func TestPrompts_FollowTheToolSelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Prompts) != 1 || list.Prompts[0].Name != tools.PromptPlanWeek {
+	if len(list.Prompts) != 1 || list.Prompts[0].Name != "plan_week" {
 		t.Fatalf("without insights: %+v", list.Prompts)
 	}
-	res, err := getPrompt(ctx, e, tools.PromptPlanWeek, map[string]string{"topic": "x"})
+	res, err := getPrompt(ctx, e, "plan_week", map[string]string{"topic": "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestCompletion_PromptAndTemplateArguments(t *testing.T) {
 		}
 		return res.Completion.Values
 	}
-	prompt := mcp.PromptReference{Type: "ref/prompt", Name: tools.PromptPerformanceReport}
+	prompt := mcp.PromptReference{Type: "ref/prompt", Name: "performance_report"}
 	if got := complete(prompt, "days", "2"); !slices.Equal(got, []string{"28"}) {
 		t.Fatalf("days: %v", got)
 	}

@@ -3,11 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
-
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/graph"
@@ -19,7 +15,7 @@ const DefaultWaitSeconds = 120
 
 // WaitArg is the wait_seconds argument of every tool that waits.
 type WaitArg struct {
-	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900,default=120" jsonschema_description:"Max seconds to wait for processing."`
+	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900" jsonschema_description:"Max seconds to wait for processing; default 120."`
 }
 
 // IdempotencyArg makes a publishing call safe to repeat.
@@ -59,32 +55,29 @@ type publishArgs interface {
 func publishTool[A any, PA interface {
 	*A
 	publishArgs
-}](d *Deps, name, title, description string) Tool {
-	return Tool{
-		Toolset: ToolsetPublish,
-		Tool:    tool(name, description, inputSchema[A](), outputSchema[PublishOutput](), annotations{title: title}),
-		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *A) (any, string, error) {
-			c := PA(a).common()
-			wait, err := c.duration()
+}](d *Deps, name, description string) Tool {
+	return newTool[A, PublishOutput](d, name, description, annotations{}, auth.PublishScopes(),
+		func(ctx context.Context, c *call, a *A) (any, string, error) {
+			p := PA(a).common()
+			wait, err := p.duration()
 			if err != nil {
 				return nil, "", err
 			}
 			r, o := PA(a).request()
-			r.IdempotencyKey, o.Wait = c.IdempotencyKey, wait
-			if err := d.Media.checkRoot("file_path", r.FilePath()); err != nil {
+			r.IdempotencyKey, o.Wait = p.IdempotencyKey, wait
+			if err := d.checkRoot("file_path", r.FilePath()); err != nil {
 				return nil, "", err
 			}
-			if c.Background() {
-				return runJob(ctx, d, c.Account, r, o)
+			if p.Background() {
+				return runJob(ctx, c, r, o)
 			}
-			return run(ctx, d, req, c.Account, r, o)
-		}),
-	}
+			return run(ctx, c, r, o)
+		})
 }
 
 type createPostArgs struct {
 	publish.PostInput
-	Publish *bool `json:"publish,omitempty" jsonschema:"default=true" jsonschema_description:"false: stop at a ready container (a draft) for publish_container."`
+	Publish *bool `json:"publish,omitempty" jsonschema_description:"false: stop at a draft for publish_container."`
 	PublishArgs
 }
 
@@ -94,8 +87,7 @@ func (a *createPostArgs) request() (publish.Request, publish.Options) {
 
 // CreatePost publishes one image: container, wait, publish, first comment.
 func CreatePost(d *Deps) Tool {
-	return publishTool[createPostArgs](d, "create_post", "Create image post",
-		"Publish an image post in one call (container, wait, publish, first comment); publish=false makes a draft.")
+	return publishTool[createPostArgs](d, "create_post", "Publish an image post; publish=false makes a draft.")
 }
 
 type createCarouselArgs struct {
@@ -109,8 +101,7 @@ func (a *createCarouselArgs) request() (publish.Request, publish.Options) {
 
 // CreateCarousel publishes an album of 2–10 images and/or videos.
 func CreateCarousel(d *Deps) Tool {
-	return publishTool[createCarouselArgs](d, "create_carousel", "Create carousel",
-		"Publish a carousel of 2–10 images and/or videos in one call.")
+	return publishTool[createCarouselArgs](d, "create_carousel", "Publish a carousel of 2–10 images and/or videos.")
 }
 
 type publishReelArgs struct {
@@ -125,8 +116,7 @@ func (a *publishReelArgs) request() (publish.Request, publish.Options) {
 // PublishReel publishes a Reel, reporting progress while Instagram processes
 // the video.
 func PublishReel(d *Deps) Tool {
-	return publishTool[publishReelArgs](d, "publish_reel", "Publish Reel",
-		"Publish a Reel from a video URL; if processing outlasts wait_seconds, returns status processing and a container_id for publish_container.")
+	return publishTool[publishReelArgs](d, "publish_reel", "Publish a Reel from video_url or file_path.")
 }
 
 type containerArgs struct {
@@ -147,27 +137,22 @@ type ContainerStatus struct {
 
 // GetContainerStatus reads a container's status with the next step.
 func GetContainerStatus(d *Deps) Tool {
-	return Tool{
-		Toolset:  ToolsetPublish,
-		ReadOnly: true,
-		Tool: tool("get_container_status",
-			"A media container's status and the next step.",
-			inputSchema[containerArgs](), outputSchema[ContainerStatus](),
-			annotations{title: "Get container status", readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *containerArgs) (any, string, error) {
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
-			if err != nil {
+	return newTool[containerArgs, ContainerStatus](d, "get_container_status", "A media container's status and the next step.",
+		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
+		func(ctx context.Context, c *call, a *containerArgs) (any, string, error) {
+			if err := checkID("container_id", a.ContainerID); err != nil {
 				return nil, "", err
 			}
-			if err := checkID("container_id", a.ContainerID); err != nil {
+			acct, err := c.account(ctx)
+			if err != nil {
 				return nil, "", err
 			}
 			det, _, err := acct.Client.GetContainerDetails(ctx, a.ContainerID, false)
 			if err != nil {
 				return nil, "", err
 			}
-			c := &det.Container
-			st := ContainerStatus{ContainerID: c.ID, StatusCode: c.StatusCode, Status: c.Status, NextAction: nextAction(c), CopyrightCheck: det.CopyrightCheckStatus}
+			ct := &det.Container
+			st := ContainerStatus{ContainerID: ct.ID, StatusCode: ct.StatusCode, Status: ct.Status, NextAction: nextAction(ct), CopyrightCheck: det.CopyrightCheckStatus}
 			if cc := det.CopyrightCheckStatus; cc != nil && cc.MatchesFound {
 				st.NextAction += " Instagram's copyright check found matching content: the Reel may be muted or blocked; consider other audio."
 			}
@@ -175,8 +160,7 @@ func GetContainerStatus(d *Deps) Tool {
 				st.ContainerID = a.ContainerID
 			}
 			return st, fmt.Sprintf("container %s: %s. %s", st.ContainerID, st.StatusCode, st.NextAction), nil
-		}),
-	}
+		})
 }
 
 func nextAction(c *graph.Container) string {
@@ -203,63 +187,59 @@ type publishContainerArgs struct {
 
 // PublishContainer publishes a ready container; safe to repeat.
 func PublishContainer(d *Deps) Tool {
-	return Tool{
-		Toolset: ToolsetPublish,
-		Tool: tool("publish_container",
-			"Publish a ready container (a draft, or a Reel that was still processing); safe to repeat.",
-			inputSchema[publishContainerArgs](), outputSchema[publish.Result](),
-			annotations{title: "Publish container", idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, req mcp.CallToolRequest, a *publishContainerArgs) (any, string, error) {
+	return newTool[publishContainerArgs, publish.Result](d, "publish_container",
+		"Publish a ready container (a draft, or a Reel that was still processing); safe to repeat.",
+		annotations{idempotent: true}, auth.PublishScopes(),
+		func(ctx context.Context, c *call, a *publishContainerArgs) (any, string, error) {
 			wait, err := a.duration()
 			if err != nil {
 				return nil, "", err
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
-			res, err := d.Publisher.PublishContainer(ctx, pubAccount(acct), a.ContainerID, publish.Options{Wait: wait, Progress: progressFunc(ctx, req)})
+			res, err := d.Publisher.PublishContainer(ctx, pubAccount(acct), a.ContainerID, publish.Options{Wait: wait, Progress: newProgress(ctx, c.req).wait(0)})
 			return res, resultText(res), err
-		}),
-	}
+		})
 }
 
 // run is the one path of every publishing tool: input rules first (no Graph
 // call on bad input), then the account, then the exactly-once pipeline.
-func run(ctx context.Context, d *Deps, req mcp.CallToolRequest, account string, r publish.Request, o publish.Options) (any, string, error) {
-	acct, err := prepare(ctx, d, account, &r)
+func run(ctx context.Context, c *call, r publish.Request, o publish.Options) (any, string, error) {
+	acct, err := prepare(ctx, c, &r)
 	if err != nil {
 		return nil, "", err
 	}
+	p := newProgress(ctx, c.req)
 	if r.FilePath() != "" && (r.Reel != nil || r.Story.IsVideo()) {
 		// a file upload reports 0–50 %, processing 50–100 %
-		p := newProgress(ctx, req)
 		o.UploadProgress, o.Progress = p.upload(), p.wait(50)
 	} else {
-		o.Progress = progressFunc(ctx, req)
+		o.Progress = p.wait(0)
 	}
-	res, err := d.Publisher.Run(ctx, pubAccount(acct), r, o)
+	res, err := c.d.Publisher.Run(ctx, pubAccount(acct), r, o)
 	return res, resultText(res), err
 }
 
 // runJob is run for wait: false: the same checks, then the publish is
 // handed to the scheduler as a job and the call returns at once.
-func runJob(ctx context.Context, d *Deps, account string, r publish.Request, o publish.Options) (any, string, error) {
-	acct, err := prepare(ctx, d, account, &r)
+func runJob(ctx context.Context, c *call, r publish.Request, o publish.Options) (any, string, error) {
+	acct, err := prepare(ctx, c, &r)
 	if err != nil {
 		return nil, "", err
 	}
-	return startJob(ctx, d.Scheduler, acct.ID, r, o)
+	return startJob(ctx, c.d.Scheduler, acct.ID, r, o)
 }
 
 // prepare checks a publish before anything reaches Instagram (the caller's
 // key, input rules, a local file) and resolves the account. The request
 // remembers it passed: Run and StartJob do not check it again.
-func prepare(ctx context.Context, d *Deps, account string, r *publish.Request) (*auth.Account, error) {
+func prepare(ctx context.Context, c *call, r *publish.Request) (*auth.Account, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return d.Accounts.Resolve(ctx, account)
+	return c.account(ctx)
 }
 
 func pubAccount(a *auth.Account) *publish.Account {
@@ -282,37 +262,5 @@ func resultText(r *publish.Result) string {
 		return s
 	default:
 		return fmt.Sprintf("%s: container %s. %s", r.Status, r.ContainerID, r.NextAction)
-	}
-}
-
-// progressFunc sends notifications/progress while a tool waits, when (and
-// only when) the client asked for them with a progress token.
-func progressFunc(ctx context.Context, req mcp.CallToolRequest) func(publish.Progress) {
-	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
-	}
-	token := req.Params.Meta.ProgressToken
-	srv := server.ServerFromContext(ctx)
-	if srv == nil {
-		return nil
-	}
-	// Carousel items report from several goroutines; MCP requires progress
-	// to increase, so only a value above the last one sent goes out.
-	var mu sync.Mutex
-	last := -1.0
-	return func(p publish.Progress) {
-		v := p.Elapsed.Seconds()
-		mu.Lock()
-		defer mu.Unlock()
-		if v <= last {
-			return
-		}
-		last = v
-		_ = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-			"progressToken": token,
-			"progress":      v,
-			"total":         p.Total.Seconds(),
-			"message":       p.Message,
-		})
 	}
 }

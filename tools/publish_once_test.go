@@ -54,7 +54,7 @@ func clip(d time.Duration) []byte {
 	return mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: d, MediaBytes: 1 << 20})
 }
 
-var fastUploads = &tools.MediaDeps{Upload: graph.UploadOptions{RetryWait: time.Millisecond, ChunkSize: 1 << 20}}
+var fastUploads = tools.Deps{Upload: graph.UploadOptions{RetryWait: time.Millisecond, ChunkSize: 1 << 20}}
 
 // The same idempotency_key with another file at the same file_path is a key
 // reused for a different post, through every publishing tool that takes a
@@ -63,7 +63,7 @@ func TestFilePath_KeyReusedForAnotherFile(t *testing.T) {
 	for _, tool := range []string{"publish_reel", "publish_story"} {
 		t.Run(tool, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv7(t, env7Opts{media: fastUploads})
+			e := newEnv(t, envOpts{media: fastUploads})
 			path := filepath.Join(t.TempDir(), "clip.mp4")
 			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 			writeClip(t, path, clip(10*time.Second), t0)
@@ -91,7 +91,7 @@ func TestPublishStory_JobThenCall_SameKeyReplays(t *testing.T) {
 	e.runScheduler(t)
 	args := map[string]any{"image_url": "https://cdn.example.com/story.jpg", "idempotency_key": "story-key", "wait": false}
 	m := mustOK(t, e.call(t, "publish_story", args))
-	j := waitJob(t, e.testEnv, m["job_id"].(string))
+	j := waitJob(t, e, m["job_id"].(string))
 	res, _ := j["result"].(map[string]any)
 	if j["state"] != "published" || res["media_id"] == nil {
 		t.Fatalf("job: %v", j)
@@ -104,7 +104,7 @@ func TestPublishStory_JobThenCall_SameKeyReplays(t *testing.T) {
 // file was written again in between (same content, new modification time):
 // the key stands for the content, not for the file's metadata.
 func TestPublishStory_SameFileSameKeyReplays(t *testing.T) {
-	e := newEnv7(t, env7Opts{media: fastUploads})
+	e := newEnv(t, envOpts{media: fastUploads})
 	path := filepath.Join(t.TempDir(), "clip.mp4")
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	writeClip(t, path, clip(10*time.Second), t0)

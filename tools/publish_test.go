@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -174,8 +175,8 @@ func TestPublishReel_ProgressNotifications(t *testing.T) {
 					t.Fatalf("progress token: %v", n.Params.AdditionalFields)
 				}
 				p, _ := n.Params.AdditionalFields["progress"].(float64)
-				if p < last {
-					t.Fatalf("progress went backwards: %v after %v", p, last)
+				if p <= last || p*10 != math.Round(p*10) || fmt.Sprint(n.Params.AdditionalFields["total"]) != "100" {
+					t.Fatalf("progress must rise on a 0–100 scale in tenths: %v after %v (%v)", p, last, n.Params.AdditionalFields)
 				}
 				last = p
 			}

@@ -39,15 +39,6 @@ type AccountInfo struct {
 	QuotaError      *failure.Error `json:"publishing_limit_error,omitempty"`
 }
 
-// Quota is graph.PublishingLimit for the model: posts used and allowed in
-// the rolling window.
-type Quota struct {
-	Used            int `json:"quota_usage"`
-	Total           int `json:"quota_total"`
-	Remaining       int `json:"remaining"`
-	DurationSeconds int `json:"quota_duration_seconds,omitempty"`
-}
-
 // accountsDoc is the JSON body of the resources. Error explains an empty
 // list (no token configured, token expired) in the docs/reference.md §4 shape, so an
 // agent reading the resource knows what to do, as it would from a tool.
@@ -211,15 +202,12 @@ func accountInfo(ctx context.Context, a *auth.Account) AccountInfo {
 	if a.Client == nil {
 		return info
 	}
-	lim, _, err := a.Client.PublishingLimit(ctx, a.ID)
+	q, err := readQuota(ctx, a)
 	if err != nil {
 		info.QuotaError = failure.Classify(err)
 		return info
 	}
-	info.PublishingLimit = &Quota{
-		Used: lim.QuotaUsage, Total: lim.QuotaTotal, Remaining: max(lim.QuotaTotal-lim.QuotaUsage, 0),
-		DurationSeconds: int(lim.QuotaDuration.Seconds()),
-	}
+	info.PublishingLimit = q
 	return info
 }
 

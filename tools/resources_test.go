@@ -10,7 +10,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/igmcp/igmcp/scope"
-	"github.com/igmcp/igmcp/tools"
 )
 
 type accountsDoc struct {
@@ -60,7 +59,7 @@ func TestResources_ListedAndReadWithQuota(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(list.Resources) != 1 || list.Resources[0].URI != tools.AccountsURI || list.Resources[0].Description == "" {
+			if len(list.Resources) != 1 || list.Resources[0].URI != "igmcp://accounts" || list.Resources[0].Description == "" {
 				t.Fatalf("resources: %+v", list.Resources)
 			}
 			tpls, err := e.client.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
@@ -71,7 +70,7 @@ func TestResources_ListedAndReadWithQuota(t *testing.T) {
 				t.Fatalf("templates: %+v", tpls.ResourceTemplates)
 			}
 
-			doc := readDoc(t, ctx, e.client, tools.AccountsURI)
+			doc := readDoc(t, ctx, e.client, "igmcp://accounts")
 			if len(doc.Accounts) != 2 || doc.Error != nil || !doc.Sandbox {
 				t.Fatalf("accounts: %+v", doc)
 			}
@@ -97,7 +96,7 @@ func TestResources_ScopedTokenSeesOnlyItsAccounts(t *testing.T) {
 	t.Parallel()
 	e := newMCPEnv(t, mcpEnvOpts{})
 	ctx := scope.With(context.Background(), &scope.Grant{Name: "team-b", Accounts: []string{"brand_b"}})
-	doc := readDoc(t, ctx, e.client, tools.AccountsURI)
+	doc := readDoc(t, ctx, e.client, "igmcp://accounts")
 	if len(doc.Accounts) != 1 || doc.Accounts[0].Username != "brand_b" {
 		t.Fatalf("scoped accounts: %+v", doc)
 	}
@@ -110,7 +109,7 @@ func TestResources_ScopedTokenSeesOnlyItsAccounts(t *testing.T) {
 func TestResources_NoTokenExplainsWhy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{noToken: true})
-	doc := readDoc(t, context.Background(), e.client, tools.AccountsURI)
+	doc := readDoc(t, context.Background(), e.client, "igmcp://accounts")
 	if len(doc.Accounts) != 0 || doc.Error["kind"] != "auth_expired" || doc.Error["action"] == "" {
 		t.Fatalf("no token: %+v", doc)
 	}
@@ -123,7 +122,7 @@ func TestResources_SubscribersNotifiedAfterPublish(t *testing.T) {
 	e := newMCPEnv(t, mcpEnvOpts{era: mcp.LATEST_LEGACY_PROTOCOL_VERSION})
 	ctx := context.Background()
 	sub := mcp.SubscribeRequest{}
-	sub.Params.URI = tools.AccountsURI
+	sub.Params.URI = "igmcp://accounts"
 	if err := e.client.Subscribe(ctx, sub); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +136,7 @@ func TestResources_SubscribersNotifiedAfterPublish(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	notes := e.notifications(string(mcp.MethodNotificationResourceUpdated))
-	if len(notes) != 1 || notes[0].Params.AdditionalFields["uri"] != tools.AccountsURI {
+	if len(notes) != 1 || notes[0].Params.AdditionalFields["uri"] != "igmcp://accounts" {
 		t.Fatalf("updates: %+v", notes)
 	}
 }

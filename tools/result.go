@@ -15,15 +15,49 @@ import (
 
 // errorResult is the docs/reference.md §4 error: a tool result with isError and
 // {"error": {...}} in structuredContent, plus a one-line text for clients
-// that only read text.
+// that only read text (many hosts hand the model nothing else).
 func errorResult(err error) *mcp.CallToolResult {
 	fe := failure.Classify(err)
-	text := fmt.Sprintf("%s: %s %s", fe.Kind, fe.Message, fe.Action)
 	return &mcp.CallToolResult{
 		IsError:           true,
 		StructuredContent: map[string]any{"error": fe},
-		Content:           []mcp.Content{mcp.NewTextContent(text)},
+		Content:           []mcp.Content{mcp.NewTextContent(errorText(fe))},
 	}
+}
+
+// errorText is the error in one line with everything an agent acts on:
+// "kind (field): message. Retry after N seconds. Action: action".
+func errorText(fe *failure.Error) string {
+	var b strings.Builder
+	b.WriteString(string(fe.Kind))
+	if fe.Field != "" {
+		b.WriteString(" (" + fe.Field + ")")
+	}
+	b.WriteString(": " + sentence(fe.Message))
+	if fe.Retryable && fe.RetryAfter > 0 {
+		b.WriteString(" Retry after " + count(fe.RetryAfter, "second", "seconds") + ".")
+	}
+	if fe.Action != "" {
+		b.WriteString(" Action: " + sentence(fe.Action))
+	}
+	return b.String()
+}
+
+// sentence ends s with a full stop unless it already ends a sentence.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
+}
+
+// count is n with the noun in the right number: "1 comment", "2 comments".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // successResult renders v as structuredContent (with "sandbox": true in the
@@ -47,21 +81,19 @@ func successResult(v any, text string, sandbox bool) (*mcp.CallToolResult, error
 // decodeArgs decodes the arguments strictly: unknown fields and wrong types
 // are invalid_input naming the field, before anything reaches Instagram.
 func decodeArgs(req mcp.CallToolRequest, into any) error {
-	raw := req.Params.RawArguments
-	if len(raw) == 0 {
-		if req.Params.Arguments == nil {
-			raw = []byte("{}")
-		} else {
-			b, err := json.Marshal(req.Params.Arguments)
-			if err != nil {
-				return failure.Invalid("", "arguments are not a JSON object")
-			}
-			raw = b
-		}
+	raw, err := argumentBytes(req)
+	if err != nil {
+		return failure.Invalid("", "arguments are not a JSON object")
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		raw = []byte("{}")
 	}
+	return strictDecode(raw, into)
+}
+
+// strictDecode decodes one JSON object as the tools do: unknown fields and
+// wrong types are invalid_input naming the field.
+func strictDecode(raw []byte, into any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {

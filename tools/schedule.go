@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/invopop/jsonschema"
-	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
@@ -19,9 +19,8 @@ import (
 )
 
 // The schedule toolset: schedule_post, list_scheduled_posts,
-// cancel_scheduled_post and get_job. They need durable state, so they take
-// the process's *scheduler.Scheduler; with none (no store) they are not
-// registered, and their handlers refuse defensively.
+// cancel_scheduled_post and get_job. They need durable state, the process's
+// Deps.Scheduler; with none (no store) they refuse with errNoScheduler.
 
 // errNoScheduler answers when the server was built without durable state.
 func errNoScheduler(field string) error {
@@ -33,7 +32,7 @@ func errNoScheduler(field string) error {
 type schedulePostArgs struct {
 	Kind      string          `json:"kind" jsonschema_description:"Kind of post."`
 	PublishAt string          `json:"publish_at" jsonschema:"format=date-time" jsonschema_description:"RFC 3339 with zone, e.g. 2026-07-01T09:30:00+02:00."`
-	Post      json.RawMessage `json:"post" jsonschema_description:"Arguments of that kind's tool (e.g. create_post) without account, wait_seconds, wait, idempotency_key."`
+	Post      json.RawMessage `json:"post" jsonschema_description:"That kind's tool arguments except account, wait, wait_seconds, idempotency_key."`
 	AccountArg
 }
 
@@ -68,14 +67,12 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // SchedulePost stores a post for the server itself to publish at
 // publish_at; every input rule is checked now, not at publish time.
-func SchedulePost(d *Deps, s *scheduler.Scheduler) Tool {
-	return Tool{
-		Toolset: ToolsetSchedule,
-		Tool: tool("schedule_post",
-			"Publish a post later, at publish_at, by the server itself (durable). Inputs are checked now.",
-			inputSchema[schedulePostArgs](), outputSchema[ScheduleResult](),
-			annotations{title: "Schedule post"}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *schedulePostArgs) (any, string, error) {
+func SchedulePost(d *Deps) Tool {
+	return newTool[schedulePostArgs, ScheduleResult](d, "schedule_post",
+		"Have the server publish a post at publish_at (durable); inputs are checked now.",
+		annotations{}, auth.PublishScopes(),
+		func(ctx context.Context, c *call, a *schedulePostArgs) (any, string, error) {
+			s := d.Scheduler
 			if s == nil {
 				return nil, "", errNoScheduler("")
 			}
@@ -85,16 +82,22 @@ func SchedulePost(d *Deps, s *scheduler.Scheduler) Tool {
 			}
 			// Everything that can be refused is refused now, before the
 			// account is resolved (which may call Instagram), not when the
-			// post is due and nobody is there to fix it.
+			// post is due and nobody is there to fix it. The media root
+			// comes first: nothing opens a file before it.
+			var post map[string]any
+			_ = json.Unmarshal(a.Post, &post)
+			if err := d.checkRoot("post.file_path", filePathOf(post)); err != nil {
+				return nil, "", err
+			}
 			r, err := s.Check(a.Kind, a.Post, at)
 			if err != nil {
 				return nil, "", err
 			}
-			warnings, err := preflightPost(ctx, d.Media, r)
+			warnings, err := preflightPost(ctx, d.Preflight, r)
 			if err != nil {
 				return nil, "", err
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -105,15 +108,13 @@ func SchedulePost(d *Deps, s *scheduler.Scheduler) Tool {
 			res := scheduleResult(sc)
 			res.Warnings = warnings
 			return res, fmt.Sprintf("scheduled %s %s for %s", a.Kind, sc.ID, rfc3339(sc.PublishAt)), nil
-		}),
-	}
+		})
 }
 
 // preflightPost looks at the post's media now (IGMCP_PREFLIGHT), as the
 // publish will: a definite violation is refused at scheduling time; media
 // igmcp cannot reach itself is only a warning (Instagram may still reach it).
-func preflightPost(ctx context.Context, m *MediaDeps, r publish.Request) ([]string, error) {
-	c := m.checker()
+func preflightPost(ctx context.Context, c *preflight.Checker, r publish.Request) ([]string, error) {
 	if c == nil {
 		return nil, nil
 	}
@@ -130,7 +131,7 @@ func preflightPost(ctx context.Context, m *MediaDeps, r publish.Request) ([]stri
 
 type listScheduledArgs struct {
 	States []string `json:"states,omitempty" jsonschema:"enum=scheduled,enum=publishing,enum=published,enum=failed,enum=cancelled,enum=missed" jsonschema_description:"Only these states."`
-	Limit  *int     `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000,default=100" jsonschema_description:"Max results."`
+	Limit  *int     `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000" jsonschema_description:"Max results; default 100."`
 	AccountArg
 }
 
@@ -186,15 +187,11 @@ func storedError(sc store.Schedule) *failure.Error {
 }
 
 // ListScheduledPosts lists the account's schedules with their outcome.
-func ListScheduledPosts(d *Deps, s *scheduler.Scheduler) Tool {
-	return Tool{
-		Toolset:  ToolsetSchedule,
-		ReadOnly: true,
-		Tool: closedWorld(tool("list_scheduled_posts",
-			"Scheduled posts with state, media id or error.",
-			inputSchema[listScheduledArgs](), outputSchema[ScheduleList](),
-			annotations{title: "List scheduled posts", readOnly: true, idempotent: true})),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *listScheduledArgs) (any, string, error) {
+func ListScheduledPosts(d *Deps) Tool {
+	return newTool[listScheduledArgs, ScheduleList](d, "list_scheduled_posts", "Scheduled posts with state, media id or error.",
+		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
+		func(ctx context.Context, c *call, a *listScheduledArgs) (any, string, error) {
+			s := d.Scheduler
 			if s == nil {
 				return nil, "", errNoScheduler("")
 			}
@@ -213,7 +210,7 @@ func ListScheduledPosts(d *Deps, s *scheduler.Scheduler) Tool {
 				}
 				states = append(states, rs)
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -228,8 +225,7 @@ func ListScheduledPosts(d *Deps, s *scheduler.Scheduler) Tool {
 				counts[string(sc.State)]++
 			}
 			return out, listText(len(list), counts), nil
-		}),
-	}
+		})
 }
 
 func listText(n int, counts map[string]int) string {
@@ -242,7 +238,7 @@ func listText(n int, counts map[string]int) string {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
 		}
 	}
-	return fmt.Sprintf("%d scheduled posts: %s", n, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: %s", count(n, "scheduled post", "scheduled posts"), strings.Join(parts, ", "))
 }
 
 type cancelScheduleArgs struct {
@@ -251,21 +247,18 @@ type cancelScheduleArgs struct {
 }
 
 // CancelScheduledPost cancels a schedule that has not started publishing.
-func CancelScheduledPost(d *Deps, s *scheduler.Scheduler) Tool {
-	return Tool{
-		Toolset: ToolsetSchedule,
-		Tool: closedWorld(tool("cancel_scheduled_post",
-			"Cancel a scheduled post not yet publishing; safe to repeat.",
-			inputSchema[cancelScheduleArgs](), outputSchema[ScheduleResult](),
-			annotations{title: "Cancel scheduled post", destructive: true, idempotent: true})),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *cancelScheduleArgs) (any, string, error) {
+func CancelScheduledPost(d *Deps) Tool {
+	return newTool[cancelScheduleArgs, ScheduleResult](d, "cancel_scheduled_post", "Cancel a scheduled post not yet publishing; safe to repeat.",
+		annotations{destructive: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
+		func(ctx context.Context, c *call, a *cancelScheduleArgs) (any, string, error) {
+			s := d.Scheduler
 			if s == nil {
 				return nil, "", errNoScheduler("")
 			}
 			if strings.TrimSpace(a.ScheduleID) == "" {
 				return nil, "", invalid("schedule_id", "schedule_id is required")
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -274,8 +267,7 @@ func CancelScheduledPost(d *Deps, s *scheduler.Scheduler) Tool {
 				return nil, "", storeFailure(err)
 			}
 			return scheduleResult(sc), fmt.Sprintf("cancelled %s (was due %s)", sc.ID, rfc3339(sc.PublishAt)), nil
-		}),
-	}
+		})
 }
 
 type getJobArgs struct {
@@ -293,22 +285,18 @@ type JobStatus struct {
 }
 
 // GetJob reports a background publish started with wait: false.
-func GetJob(d *Deps, s *scheduler.Scheduler) Tool {
-	return Tool{
-		Toolset:  ToolsetSchedule,
-		ReadOnly: true,
-		Tool: closedWorld(tool("get_job",
-			"State and result of a publish started with wait: false.",
-			inputSchema[getJobArgs](), outputSchema[JobStatus](),
-			annotations{title: "Get job", readOnly: true, idempotent: true})),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *getJobArgs) (any, string, error) {
+func GetJob(d *Deps) Tool {
+	return newTool[getJobArgs, JobStatus](d, "get_job", "State and result of a publish started with wait: false.",
+		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
+		func(ctx context.Context, c *call, a *getJobArgs) (any, string, error) {
+			s := d.Scheduler
 			if s == nil {
 				return nil, "", errNoScheduler("")
 			}
 			if strings.TrimSpace(a.JobID) == "" {
 				return nil, "", invalid("job_id", "job_id is required")
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
@@ -325,15 +313,7 @@ func GetJob(d *Deps, s *scheduler.Scheduler) Tool {
 				text += fmt.Sprintf("; %s: %s", st.Error.Kind, st.Error.Message)
 			}
 			return st, text, nil
-		}),
-	}
-}
-
-// closedWorld marks a tool that reads or changes only igmcp's own state
-// (the account may still be resolved through Instagram).
-func closedWorld(t mcp.Tool) mcp.Tool {
-	t.Annotations.OpenWorldHint = mcp.ToBoolPtr(false)
-	return t
+		})
 }
 
 // storeFailure keeps structured errors and turns a database failure into a
@@ -354,7 +334,7 @@ func storeFailure(err error) error {
 
 // JobArg is the `wait` argument of the publishing tools.
 type JobArg struct {
-	Wait *bool `json:"wait,omitempty" jsonschema:"default=true" jsonschema_description:"false: return a job_id now and publish in the background; poll get_job."`
+	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: publish in the background; poll get_job."`
 }
 
 // Background reports whether the caller asked for a job.

@@ -1,126 +1,36 @@
 package tools_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
-	"golang.org/x/oauth2"
 
-	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/fakegraph"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/preflight/mediatest"
 	"github.com/igmcp/igmcp/publish"
-	"github.com/igmcp/igmcp/ratelimit"
-	"github.com/igmcp/igmcp/scheduler"
-	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 )
 
-var scheduleTools = []string{"schedule_post", "list_scheduled_posts", "cancel_scheduled_post", "get_job"}
-
-type schedEnv struct {
-	*testEnv
-	sched *scheduler.Scheduler
-	srv   *server.MCPServer
-	// viaAll: tools.All lists the schedule tools (issue 5's wiring is
-	// applied), so NewServer prepared them like every other tool.
-	viaAll bool
-}
-
-// newScheduleEnv is newEnv plus a scheduler on the same store. The server is
-// tools.NewServer; the schedule tools are added to it unless All already
-// has them (once Deps.Scheduler is wired, see issue 5's notes).
-func newScheduleEnv(t *testing.T, era string, fo fakegraph.Options, media ...*tools.MediaDeps) *schedEnv {
+// newScheduleEnv is newEnv in an era, with media options when given.
+func newScheduleEnv(t *testing.T, era string, fo fakegraph.Options, media ...tools.Deps) *testEnv {
 	t.Helper()
-	fake := fakegraph.New(fo)
-	base, stop := fake.Start()
-	t.Cleanup(stop)
-	acct := fakegraph.DefaultAccount
-	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts), graph.WithRetryPolicy(fastRetry),
-			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
-	}
-	accounts, err := auth.NewSingle(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token}), acct.ID, auth.LoginFacebook, newClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	var m *tools.MediaDeps
+	o := envOpts{era: era, fake: fo}
 	if len(media) > 0 {
-		m = media[0]
+		o.media = media[0]
 	}
-	pub := newPublisher(st, m)
-	sched, err := scheduler.New(scheduler.Config{Store: st, Accounts: accounts, Publisher: pub, Tick: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st}
-	if len(media) > 0 {
-		deps.Media = media[0]
-	}
-	setScheduler(deps, sched)
-	srv := tools.NewServer(deps, "test", tools.Selection{})
-	viaAll := srv.GetTool("schedule_post") != nil
-	if !viaAll {
-		for _, tl := range []tools.Tool{tools.SchedulePost(deps, sched), tools.ListScheduledPosts(deps, sched), tools.CancelScheduledPost(deps, sched), tools.GetJob(deps, sched)} {
-			srv.AddTool(tl.Tool, tl.Handler)
-		}
-	}
-	return &schedEnv{testEnv: connect(t, srv, era, fake, acct, st), sched: sched, srv: srv, viaAll: viaAll}
-}
-
-// setScheduler sets Deps.Scheduler when the field exists. It is set by
-// reflection because tools/registry.go (not part of this change) gains the
-// field with issue 5's wiring; until then the publishing tools have no
-// wait: false and TestPublishToolsWaitFalse skips.
-func setScheduler(d *tools.Deps, s *scheduler.Scheduler) {
-	f := reflect.ValueOf(d).Elem().FieldByName("Scheduler")
-	if f.IsValid() && f.CanSet() && reflect.TypeOf(s).AssignableTo(f.Type()) {
-		f.Set(reflect.ValueOf(s))
-	}
-}
-
-// connect starts an in-process client of srv in era.
-func connect(t *testing.T, srv *server.MCPServer, era string, fake *fakegraph.Server, acct fakegraph.Account, st store.Store) *testEnv {
-	t.Helper()
-	return &testEnv{fake: fake, account: acct, client: startClient(t, srv, era, nil), store: st}
-}
-
-// runScheduler runs the scheduler until the test ends.
-func (e *schedEnv) runScheduler(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.sched.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	return newEnv(t, o)
 }
 
 // waitList polls list_scheduled_posts until schedule id reaches a final
 // state and returns its entry. The deadline is a hang guard.
-func (e *schedEnv) waitFinal(t *testing.T, id string) map[string]any {
+func (e *testEnv) waitFinal(t *testing.T, id string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		m := mustOK(t, e.call(t, "list_scheduled_posts", map[string]any{}))
 		for _, s := range m["schedules"].([]any) {
@@ -313,7 +223,7 @@ func TestGetJob(t *testing.T) {
 				t.Fatalf("queued job: %v", j)
 			}
 			e.runScheduler(t)
-			j := waitJob(t, e.testEnv, id)
+			j := waitJob(t, e, id)
 			res, _ := j["result"].(map[string]any)
 			if j["state"] != "published" || res["status"] != "published" || res["media_id"] == "" || j["error"] != nil {
 				t.Fatalf("finished job: %v", j)
@@ -330,7 +240,7 @@ func TestGetJob(t *testing.T) {
 
 func waitJob(t *testing.T, e *testEnv, id string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		j := mustOK(t, e.call(t, "get_job", map[string]any{"job_id": id}))
 		if s := j["state"]; s == "published" || s == "failed" || s == "missed" {
@@ -344,20 +254,11 @@ func waitJob(t *testing.T, e *testEnv, id string) map[string]any {
 }
 
 // wait: false on the publishing tools returns a job at once, and get_job
-// reports the same result shape the tool would have. It runs once
-// tools/publish.go has the `wait` argument (issue 5's wiring).
+// reports the same result shape the tool would have.
 func TestPublishToolsWaitFalse(t *testing.T) {
 	for _, era := range eras {
 		t.Run(eraName(era), func(t *testing.T) {
 			e := newScheduleEnv(t, era, fakegraph.Options{})
-			res, err := e.client.ListTools(context.Background(), mcp.ListToolsRequest{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			i := slices.IndexFunc(res.Tools, func(tl mcp.Tool) bool { return tl.Name == "create_post" })
-			if i < 0 || !strings.Contains(string(mustJSON(t, res.Tools[i])), `"wait":`) {
-				t.Skip("create_post has no wait argument yet (tools/publish.go wiring of issue 5 not applied)")
-			}
 			e.runScheduler(t)
 			for _, c := range []struct {
 				tool string
@@ -373,7 +274,7 @@ func TestPublishToolsWaitFalse(t *testing.T) {
 				if m["status"] != "processing" || !strings.HasPrefix(id, "job_") || !strings.Contains(fmt.Sprint(m["next_action"]), "get_job") {
 					t.Fatalf("%s wait=false: %v", c.tool, m)
 				}
-				j := waitJob(t, e.testEnv, id)
+				j := waitJob(t, e, id)
 				if r, _ := j["result"].(map[string]any); j["state"] != "published" || r["media_id"] == "" {
 					t.Fatalf("%s job: %v", c.tool, j)
 				}
@@ -398,6 +299,34 @@ func TestPublishToolsWaitFalse(t *testing.T) {
 	}
 }
 
+// The schedule tools' definitions as a client sees them (the rules every
+// tool keeps are TestToolDefinitions'; the schemas are snapshots): the kind
+// enum, and which of them read-only mode keeps.
+func TestScheduleToolDefinitions(t *testing.T) {
+	byName := map[string]mcp.Tool{}
+	for _, tl := range listTools(t, tools.Selection{Toolsets: []string{tools.ToolsetSchedule}}) {
+		byName[tl.Name] = tl
+	}
+	for _, name := range []string{"schedule_post", "list_scheduled_posts", "cancel_scheduled_post", "get_job"} {
+		if _, ok := byName[name]; !ok {
+			t.Errorf("%s is not listed with IGMCP_TOOLSETS=schedule", name)
+		}
+	}
+	props := byName["schedule_post"].InputSchema.Properties
+	kind, _ := props["kind"].(map[string]any)
+	post, _ := props["post"].(map[string]any)
+	if fmt.Sprint(kind["enum"]) != "[post carousel reel story]" || post["type"] != "object" {
+		t.Errorf("schedule_post kind/post schema: %v %v", kind, post)
+	}
+	var ro []string
+	for _, tl := range listTools(t, tools.Selection{Toolsets: []string{tools.ToolsetSchedule}, ReadOnly: true}) {
+		ro = append(ro, tl.Name)
+	}
+	if got := strings.Join(ro, ","); got != "get_job,list_accounts,list_activity,list_scheduled_posts" {
+		t.Errorf("read-only with IGMCP_TOOLSETS=schedule: %s", got)
+	}
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -405,112 +334,4 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// The schedule tools' definitions as the server sends them: annotations,
-// descriptions, the kind enum from the scheduler's table, and schema
-// snapshots (the files TestToolSnapshots also checks once All lists these
-// tools).
-func TestScheduleToolDefinitions(t *testing.T) {
-	e := newScheduleEnv(t, "", fakegraph.Options{})
-	ctx := t.Context()
-	e.srv.HandleMessage(ctx, []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"snap","version":"1"}}}`))
-	var list struct {
-		Result struct {
-			Tools []json.RawMessage `json:"tools"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(mustJSON(t, e.srv.HandleMessage(ctx, []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))), &list); err != nil {
-		t.Fatal(err)
-	}
-	seen := 0
-	for _, raw := range list.Result.Tools {
-		var tl struct {
-			Name         string         `json:"name"`
-			Description  string         `json:"description"`
-			Annotations  map[string]any `json:"annotations"`
-			InputSchema  map[string]any `json:"inputSchema"`
-			OutputSchema map[string]any `json:"outputSchema"`
-		}
-		if err := json.Unmarshal(raw, &tl); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Contains(scheduleTools, tl.Name) {
-			continue
-		}
-		seen++
-		for _, hint := range []string{"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"} {
-			if _, ok := tl.Annotations[hint].(bool); !ok {
-				t.Errorf("%s: %s not set: %v", tl.Name, hint, tl.Annotations)
-			}
-		}
-		readOnly := strings.HasPrefix(tl.Name, "get_") || strings.HasPrefix(tl.Name, "list_")
-		if tl.Annotations["readOnlyHint"] != readOnly {
-			t.Errorf("%s: readOnlyHint %v", tl.Name, tl.Annotations["readOnlyHint"])
-		}
-		if len(tl.Description) == 0 || len(tl.Description) > 300 {
-			t.Errorf("%s: description length %d", tl.Name, len(tl.Description))
-		}
-		props, _ := tl.InputSchema["properties"].(map[string]any)
-		if _, ok := props["account"]; !ok {
-			t.Errorf("%s: no account argument", tl.Name)
-		}
-		if tl.InputSchema["additionalProperties"] != false || tl.OutputSchema["type"] != "object" {
-			t.Errorf("%s: schemas %v / %v", tl.Name, tl.InputSchema, tl.OutputSchema)
-		}
-		checkDescriptions(t, tl.Name, "", tl.InputSchema)
-		if tl.Name == "schedule_post" {
-			kind := props["kind"].(map[string]any)
-			if fmt.Sprint(kind["enum"]) != fmt.Sprint(scheduler.Kinds()) || props["post"].(map[string]any)["type"] != "object" {
-				t.Errorf("schedule_post kind/post schema: %v %v", kind, props["post"])
-			}
-		}
-		// NewServer prepares the tools All lists (output schemas that also
-		// admit the error result); tools added beside it are not, so the
-		// snapshots are compared only once All lists these tools.
-		if e.viaAll {
-			checkSnapshot(t, tl.Name, raw)
-		}
-	}
-	if seen != len(scheduleTools) {
-		t.Fatalf("found %d of the schedule tools", seen)
-	}
-	if !e.viaAll {
-		t.Log("schema snapshots not compared: tools.All does not list the schedule tools yet")
-	}
-	// Read-only selection keeps exactly the list_/get_ ones.
-	var ro []string
-	for _, tl := range tools.Select([]tools.Tool{tools.SchedulePost(nil, nil), tools.ListScheduledPosts(nil, nil), tools.CancelScheduledPost(nil, nil), tools.GetJob(nil, nil)},
-		tools.Selection{ReadOnly: true}) {
-		ro = append(ro, tl.Tool.Name)
-		if tl.Toolset != tools.ToolsetSchedule {
-			t.Errorf("%s in toolset %s", tl.Tool.Name, tl.Toolset)
-		}
-	}
-	if fmt.Sprint(ro) != "[list_scheduled_posts get_job]" {
-		t.Errorf("read-only schedule tools: %v", ro)
-	}
-}
-
-// checkSnapshot compares with (or, like TestToolSnapshots, writes)
-// __toolsnaps__/<name>.snap, byte for byte in the same format.
-func checkSnapshot(t *testing.T, name string, raw []byte) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, normalizeJSON(t, raw), "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	pretty.WriteByte('\n')
-	path := filepath.Join("__toolsnaps__", name+".snap")
-	want, err := os.ReadFile(path)
-	switch {
-	case os.Getenv("UPDATE_TOOLSNAPS") == "true" || (os.IsNotExist(err) && os.Getenv("CI") != "true"):
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	case err != nil:
-		t.Fatalf("no snapshot %s (run UPDATE_TOOLSNAPS=true go test ./tools/): %v", path, err)
-	case !bytes.Equal(want, pretty.Bytes()):
-		t.Errorf("tool %s changed from its snapshot %s; if deliberate, run UPDATE_TOOLSNAPS=true go test ./tools/\n--- got\n%s", name, path, pretty.String())
-	}
 }

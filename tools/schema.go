@@ -12,8 +12,19 @@ import (
 // arguments are refused (additionalProperties: false) rather than ignored: a
 // misspelt `captoin` must not publish a post without its caption.
 func inputSchema[T any]() json.RawMessage {
-	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true}
-	return marshalSchema(r.Reflect(new(T)))
+	// Nested objects (user tags, carousel items) do not repeat
+	// additionalProperties: the decoder refuses unknown fields at every
+	// level, and the keyword would cost context in every tool that has them.
+	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, AllowAdditionalProperties: true}
+	s := r.Reflect(new(T))
+	s.AdditionalProperties = jsonschema.FalseSchema
+	if p, ok := any(new(T)).(paged); ok {
+		// the page size the tool's check allows, so the two cannot differ
+		if l, ok := s.Properties.Get("limit"); ok {
+			l.Maximum = json.Number(fmt.Sprint(p.maxLimit()))
+		}
+	}
+	return marshalSchema(s)
 }
 
 // outputSchema describes structuredContent: its top-level fields and their

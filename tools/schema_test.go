@@ -3,13 +3,16 @@ package tools_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -24,55 +27,88 @@ func listTools(t *testing.T, sel tools.Selection) []mcp.Tool {
 	return res.Tools
 }
 
+// wantTools is every tool, written out by hand: its toolset and whether it
+// is read-only. A tool removed from tools.All, moved to another toolset or
+// with a changed readOnlyHint fails TestToolDefinitions.
+var wantTools = map[string]struct {
+	toolset  string
+	readOnly bool
+}{
+	"list_accounts":         {"context", true},
+	"list_activity":         {"context", true},
+	"create_post":           {"publish", false},
+	"create_carousel":       {"publish", false},
+	"publish_reel":          {"publish", false},
+	"publish_story":         {"publish", false},
+	"publish_container":     {"publish", false},
+	"get_container_status":  {"publish", true},
+	"validate_post":         {"publish", true},
+	"get_publishing_limit":  {"publish", true},
+	"list_comments":         {"comments", true},
+	"create_comment":        {"comments", false},
+	"reply_comment":         {"comments", false},
+	"moderate_comment":      {"comments", false},
+	"get_insights":          {"insights", true},
+	"list_media":            {"insights", true},
+	"get_media":             {"insights", true},
+	"schedule_post":         {"schedule", false},
+	"list_scheduled_posts":  {"schedule", true},
+	"cancel_scheduled_post": {"schedule", false},
+	"get_job":               {"schedule", true},
+	"search_hashtag":        {"discovery", false},
+	"get_hashtag_media":     {"discovery", true},
+	"list_mentions":         {"discovery", true},
+	"get_business_profile":  {"discovery", true},
+}
+
 // Tool schemas are snapshot-tested so a change to what the model sees is
 // always deliberate: the snapshot is the tool exactly as the server sends it
-// in tools/list (raw bytes, not a client's decoded view, which would drop
-// parts such as the output schemas' anyOf). UPDATE_TOOLSNAPS=true go test
-// ./tools/ rewrites them; a missing snapshot fails under CI.
+// in tools/list. UPDATE_TOOLSNAPS=true go test ./tools/ rewrites them; a
+// missing snapshot fails under CI, and a snapshot no tool has (a removed or
+// renamed tool) always fails.
 func TestToolSnapshots(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	ctx := t.Context()
-	e.server.HandleMessage(ctx, []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"snap","version":"1"}}}`))
-	resp := e.server.HandleMessage(ctx, []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
-	raw, err := json.Marshal(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var list struct {
-		Result struct {
-			Tools []json.RawMessage `json:"tools"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(raw, &list); err != nil || len(list.Result.Tools) == 0 {
-		t.Fatalf("tools/list: %v %s", err, raw)
-	}
-	for _, tl := range list.Result.Tools {
-		var named struct {
-			Name string `json:"name"`
-		}
-		_ = json.Unmarshal(tl, &named)
-		t.Run(named.Name, func(t *testing.T) {
+	w := wireOf(t, &tools.Deps{}, tools.Selection{})
+	update := os.Getenv("UPDATE_TOOLSNAPS") == "true"
+	sent := map[string]bool{}
+	for _, raw := range w.tools {
+		name := w.tool(t, raw).Name
+		sent[name] = true
+		t.Run(name, func(t *testing.T) {
 			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, normalizeJSON(t, tl), "", "  "); err != nil {
+			if err := json.Indent(&pretty, normalizeJSON(t, raw), "", "  "); err != nil {
 				t.Fatal(err)
 			}
 			pretty.WriteByte('\n')
-			path := filepath.Join("__toolsnaps__", named.Name+".snap")
+			path := filepath.Join("__toolsnaps__", name+".snap")
 			want, err := os.ReadFile(path)
 			switch {
-			case os.Getenv("UPDATE_TOOLSNAPS") == "true" || (os.IsNotExist(err) && os.Getenv("CI") != "true"):
-				if err := os.MkdirAll("__toolsnaps__", 0o755); err != nil {
-					t.Fatal(err)
-				}
+			case update || (os.IsNotExist(err) && os.Getenv("CI") != "true"):
 				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			case err != nil:
 				t.Fatalf("no snapshot %s (run UPDATE_TOOLSNAPS=true go test ./tools/ and commit it): %v", path, err)
 			case !bytes.Equal(want, pretty.Bytes()):
-				t.Fatalf("tool %s changed from its snapshot %s; if deliberate, run UPDATE_TOOLSNAPS=true go test ./tools/\n--- got\n%s", named.Name, path, pretty.String())
+				t.Fatalf("tool %s changed from its snapshot %s; if deliberate, run UPDATE_TOOLSNAPS=true go test ./tools/\n--- got\n%s", name, path, pretty.String())
 			}
 		})
+	}
+	snaps, err := filepath.Glob(filepath.Join("__toolsnaps__", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range snaps {
+		name, isSnap := strings.CutSuffix(filepath.Base(p), ".snap")
+		if isSnap && sent[name] {
+			continue
+		}
+		if update && isSnap {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		t.Errorf("%s belongs to no tool the server lists: remove it (UPDATE_TOOLSNAPS=true removes stale snapshots)", p)
 	}
 }
 
@@ -89,55 +125,85 @@ func normalizeJSON(t *testing.T, b []byte) []byte {
 	return out
 }
 
-// Repo-wide guards on every tool the model can see.
+// Repo-wide guards on every tool the model can see, as sent.
 func TestToolDefinitions(t *testing.T) {
+	w := wireOf(t, &tools.Deps{}, tools.Selection{})
 	seen := map[string]bool{}
-	for _, tl := range listTools(t, tools.Selection{}) {
+	for _, raw := range w.tools {
+		var tl struct {
+			Name         string          `json:"name"`
+			Description  string          `json:"description"`
+			Title        string          `json:"title"`
+			Annotations  map[string]any  `json:"annotations"`
+			InputSchema  map[string]any  `json:"inputSchema"`
+			OutputSchema map[string]any  `json:"outputSchema"`
+			Extra        json.RawMessage `json:"_meta"`
+		}
+		if err := json.Unmarshal(raw, &tl); err != nil {
+			t.Fatal(err)
+		}
 		if seen[tl.Name] {
 			t.Errorf("duplicate tool %s", tl.Name)
 		}
 		seen[tl.Name] = true
-		a := tl.Annotations
-		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
-			t.Errorf("%s: all four annotation hints must be set: %+v", tl.Name, a)
-			continue
+		want, known := wantTools[tl.Name]
+		if !known {
+			t.Errorf("%s: not in wantTools (add it there, with its toolset)", tl.Name)
 		}
-		readOnlyByName := strings.HasPrefix(tl.Name, "get_") || strings.HasPrefix(tl.Name, "list_") || strings.HasPrefix(tl.Name, "validate_")
-		if *a.ReadOnlyHint != readOnlyByName {
-			t.Errorf("%s: readOnlyHint=%v, but docs/reference.md says read-only tools are exactly get_*/list_*/validate_*", tl.Name, *a.ReadOnlyHint)
+		for _, hint := range []string{"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"} {
+			if _, ok := tl.Annotations[hint].(bool); !ok {
+				t.Errorf("%s: %s must be set: %v", tl.Name, hint, tl.Annotations)
+			}
 		}
-		if len(tl.Description) == 0 || len(tl.Description) > 300 {
+		readOnly := tl.Annotations["readOnlyHint"] == true
+		if known && readOnly != want.readOnly {
+			t.Errorf("%s: readOnlyHint=%v, want %v", tl.Name, readOnly, want.readOnly)
+		}
+		byName := strings.HasPrefix(tl.Name, "get_") || strings.HasPrefix(tl.Name, "list_") || strings.HasPrefix(tl.Name, "validate_")
+		if readOnly != byName {
+			t.Errorf("%s: readOnlyHint=%v, but docs/reference.md §3 says read-only tools are exactly get_*/list_*/validate_*", tl.Name, readOnly)
+		}
+		if len(tl.Description) == 0 || len(tl.Description) > 200 {
 			t.Errorf("%s: description length %d", tl.Name, len(tl.Description))
 		}
-		var wire struct {
-			InputSchema  map[string]any `json:"inputSchema"`
-			OutputSchema map[string]any `json:"outputSchema"`
-		}
-		b, _ := json.Marshal(tl)
-		if err := json.Unmarshal(b, &wire); err != nil {
-			t.Fatalf("%s: %v", tl.Name, err)
-		}
-		in := wire.InputSchema
+		in := tl.InputSchema
 		for _, k := range []string{"anyOf", "oneOf", "allOf"} {
 			if _, ok := in[k]; ok {
 				t.Errorf("%s: top-level %s in input schema", tl.Name, k)
 			}
 		}
-		if in["type"] != "object" {
-			t.Errorf("%s: input schema type %v", tl.Name, in["type"])
+		if in["type"] != "object" || in["additionalProperties"] != false {
+			t.Errorf("%s: input schema must be an object that refuses unknown arguments: %v", tl.Name, in)
 		}
 		props, _ := in["properties"].(map[string]any)
 		if _, ok := props["account"]; !ok {
 			t.Errorf("%s: no account argument", tl.Name)
 		}
 		checkDescriptions(t, tl.Name, "", in)
-		if wire.OutputSchema["type"] != "object" {
-			t.Errorf("%s: output schema must be an object schema: %v", tl.Name, wire.OutputSchema)
+		if tl.OutputSchema["type"] != "object" {
+			t.Errorf("%s: output schema must be an object schema: %v", tl.Name, tl.OutputSchema)
 		}
 	}
-	for _, want := range []string{"create_post", "create_carousel", "publish_reel", "get_container_status", "publish_container", "reply_comment", "get_insights", "publish_story", "validate_post", "get_publishing_limit", "list_comments", "moderate_comment", "create_comment", "list_media", "get_media", "search_hashtag", "get_hashtag_media", "list_mentions", "get_business_profile"} {
-		if !seen[want] {
-			t.Errorf("tool %s missing", want)
+	for name := range wantTools {
+		if !seen[name] {
+			t.Errorf("tool %s missing from tools/list", name)
+		}
+	}
+	// The toolset each tool is listed in: one toolset selected at a time.
+	for _, ts := range tools.ToolsetNames() {
+		var got, want []string
+		for _, tl := range wireOf(t, &tools.Deps{}, tools.Selection{Toolsets: []string{ts}}).tools {
+			got = append(got, w.tool(t, tl).Name)
+		}
+		for name, wt := range wantTools {
+			if wt.toolset == ts || wt.toolset == tools.ToolsetContext {
+				want = append(want, name)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("IGMCP_TOOLSETS=%s lists %v, want %v", ts, got, want)
 		}
 	}
 }
@@ -168,11 +234,38 @@ func TestReadOnlyAndToolsets(t *testing.T) {
 	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_business_profile,get_container_status,get_hashtag_media,get_insights,get_job,get_media,get_publishing_limit,list_accounts,list_activity,list_comments,list_media,list_mentions,list_scheduled_posts,validate_post" {
 		t.Errorf("read-only tools: %s", got)
 	}
-	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "create_comment,get_insights,get_media,list_comments,list_media,moderate_comment,reply_comment" {
+	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "create_comment,get_insights,get_media,list_accounts,list_activity,list_comments,list_media,moderate_comment,reply_comment" {
 		t.Errorf("comments+insights tools: %s", got)
 	}
-	if _, err := tools.ParseToolsets("publish,nope"); err == nil {
-		t.Error("unknown toolset accepted")
+}
+
+func TestParseToolsets(t *testing.T) {
+	all := "context,publish,comments,insights,schedule,discovery,events"
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{in: "publish", want: "publish"},
+		{in: " Comments , insights,comments ", want: "comments,insights"},
+		{in: "all", want: all},
+		{in: "publish,ALL", want: all},
+		{in: "discovery,", want: "discovery"},
+		{in: "", err: `"" names no toolset`},
+		{in: " , ", err: `" , " names no toolset`},
+		{in: "publish,nope", err: `unknown toolset "nope" (known: context, publish, comments, insights, schedule, discovery, events, all)`},
+	} {
+		got, err := tools.ParseToolsets(tc.in)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("ParseToolsets(%q) = %v, %v; want error %q", tc.in, got, err, tc.err)
+		case tc.err == "" && (err != nil || strings.Join(got, ",") != tc.want):
+			t.Errorf("ParseToolsets(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+	if got := fmt.Sprint(tools.DefaultToolsets(false)); got != "[publish comments insights schedule]" {
+		t.Errorf("default toolsets: %s", got)
+	}
+	if got := fmt.Sprint(tools.DefaultToolsets(true)); got != "[publish comments insights schedule events]" {
+		t.Errorf("default toolsets with webhooks: %s", got)
 	}
 }
 
@@ -181,5 +274,66 @@ func TestSandboxResultsAreMarked(t *testing.T) {
 	m := mustOK(t, e.call(t, "create_post", map[string]any{"image_url": jpeg}))
 	if m["sandbox"] != true {
 		t.Fatalf("sandbox result without sandbox:true: %v", m)
+	}
+}
+
+// wantScopes is what each tool needs, written out by hand from
+// docs/graph-api.md §1, §5, §7, §8, §9: Facebook Login, then Instagram
+// Login.
+var wantScopes = map[string][2][]string{
+	"list_accounts":         {nil, nil},
+	"list_activity":         {nil, nil},
+	"create_post":           {{"instagram_basic", "instagram_content_publish"}, {"instagram_business_basic", "instagram_business_content_publish"}},
+	"create_carousel":       {{"instagram_basic", "instagram_content_publish"}, {"instagram_business_basic", "instagram_business_content_publish"}},
+	"publish_reel":          {{"instagram_basic", "instagram_content_publish"}, {"instagram_business_basic", "instagram_business_content_publish"}},
+	"publish_story":         {{"instagram_basic", "instagram_content_publish"}, {"instagram_business_basic", "instagram_business_content_publish"}},
+	"publish_container":     {{"instagram_basic", "instagram_content_publish"}, {"instagram_business_basic", "instagram_business_content_publish"}},
+	"get_container_status":  {{"instagram_basic"}, {"instagram_business_basic"}},
+	"validate_post":         {nil, nil},
+	"get_publishing_limit":  {{"instagram_basic"}, {"instagram_business_basic"}},
+	"list_comments":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"create_comment":        {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"reply_comment":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"moderate_comment":      {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"get_insights":          {{"instagram_basic", "instagram_manage_insights"}, {"instagram_business_basic", "instagram_business_manage_insights"}},
+	"list_media":            {{"instagram_basic"}, {"instagram_business_basic"}},
+	"get_media":             {{"instagram_basic"}, {"instagram_business_basic"}},
+	"schedule_post":         {{"instagram_basic", "instagram_content_publish"}, {"instagram_business_basic", "instagram_business_content_publish"}},
+	"list_scheduled_posts":  {nil, nil},
+	"cancel_scheduled_post": {nil, nil},
+	"get_job":               {nil, nil},
+	"search_hashtag":        {{"instagram_basic"}, nil},
+	"get_hashtag_media":     {{"instagram_basic"}, nil},
+	"list_mentions":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"get_business_profile":  {{"instagram_basic", "pages_read_engagement"}, nil},
+}
+
+// Every tool declares its scopes for both login flows, they are the ones
+// written out in wantScopes, and `igmcp auth login` asks for all of them by
+// default.
+func TestToolScopesDeclared(t *testing.T) {
+	all := tools.All(&tools.Deps{})
+	if len(all) != len(wantScopes) {
+		t.Errorf("%d tools, %d in wantScopes", len(all), len(wantScopes))
+	}
+	for _, tl := range all {
+		name := tl.Tool.Name
+		if !tl.Scopes.Declared() {
+			t.Errorf("%s declares no scopes for every login flow (Tool.Scopes): %v", name, tl.Scopes)
+			continue
+		}
+		want, ok := wantScopes[name]
+		if !ok {
+			t.Errorf("%s: not in wantScopes", name)
+			continue
+		}
+		for i, l := range []auth.Login{auth.LoginFacebook, auth.LoginInstagram} {
+			if got := tl.Scopes[l]; !slices.Equal(got, want[i]) && !(len(got) == 0 && len(want[i]) == 0) {
+				t.Errorf("%s/%s: scopes %v, want %v", name, l, got, want[i])
+			}
+			if m := tl.Scopes.Missing(l, auth.DefaultScopes(l)); m != nil {
+				t.Errorf("%s/%s: `igmcp auth login` does not ask for %v", name, l, m)
+			}
+		}
 	}
 }

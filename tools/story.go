@@ -16,7 +16,6 @@ func (a *publishStoryArgs) request() (publish.Request, publish.Options) {
 // PublishStory publishes a Story from an image or a video, given as a
 // public URL or a local file (videos are uploaded with progress; images are
 // staged when the publisher has a bucket), like every publishing tool.
-func PublishStory(d *Deps, _ *MediaDeps) Tool {
-	return publishTool[publishStoryArgs](d, "publish_story", "Publish Story",
-		"Publish a Story (image or video, URL or file_path); waits like publish_reel.")
+func PublishStory(d *Deps) Tool {
+	return publishTool[publishStoryArgs](d, "publish_story", "Publish a Story (image or video, URL or file_path).")
 }

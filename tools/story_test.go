@@ -1,7 +1,9 @@
 package tools_test
 
 import (
+	"math"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +19,10 @@ import (
 )
 
 // mediaDeps is preflight against a loopback media server, with fast uploads.
-func mediaDeps(t *testing.T) (*tools.MediaDeps, *mediatest.Server) {
+func mediaDeps(t *testing.T) (tools.Deps, *mediatest.Server) {
 	t.Helper()
 	srv := mediatest.Serve(t)
-	return &tools.MediaDeps{
+	return tools.Deps{
 		Preflight: preflight.New(preflight.Options{Client: srv.Client()}),
 		Upload:    graph.UploadOptions{RetryWait: time.Millisecond, ChunkSize: 1 << 20},
 	}, srv
@@ -32,7 +34,7 @@ func TestPublishStory_ImageURL(t *testing.T) {
 			t.Parallel()
 			m, srv := mediaDeps(t)
 			srv.Put("/story.jpg", mediatest.File{Body: mediatest.JPEG(540, 960), ContentType: "image/jpeg"})
-			e := newEnv7(t, env7Opts{era: era, media: m, fake: fakegraph.Options{ProcessingPolls: 1}})
+			e := newEnv(t, envOpts{era: era, media: m, fake: fakegraph.Options{ProcessingPolls: 1}})
 			args := map[string]any{"image_url": mediatest.URL("/story.jpg"), "user_tags": []any{map[string]any{"username": "friend", "x": 0.5, "y": 0.3}}, "idempotency_key": "story-a"}
 			res := mustOK(t, e.call(t, "publish_story", args))
 			if res["status"] != "published" || !strings.Contains(res["permalink"].(string), "/stories/") {
@@ -56,7 +58,7 @@ func TestPublishStory_PreflightRefusesBeforeAnyContainer(t *testing.T) {
 	srv.Put("/story.png", mediatest.File{Body: mediatest.PNG(540, 960), ContentType: "image/png"})
 	srv.Put("/long.mp4", mediatest.File{Body: mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 75 * time.Second}), ContentType: "video/mp4"})
 	srv.Put("/slow.mp4", mediatest.File{Body: mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 10 * time.Second, MoovLast: true}), ContentType: "video/mp4"})
-	e := newEnv7(t, env7Opts{media: m})
+	e := newEnv(t, envOpts{media: m})
 	for path, rule := range map[string]string{"/story.png": "image.format", "/long.mp4": "video.duration", "/slow.mp4": "video.moov_first"} {
 		field := "image_url"
 		if strings.HasSuffix(path, ".mp4") {
@@ -85,7 +87,7 @@ func TestPublishStory_VideoFileUploadWithProgress(t *testing.T) {
 		t.Run(eraName(era), func(t *testing.T) {
 			t.Parallel()
 			m, _ := mediaDeps(t)
-			e := newEnv7(t, env7Opts{era: era, media: m, fake: fakegraph.Options{ProcessingPolls: 3}})
+			e := newEnv(t, envOpts{era: era, media: m, fake: fakegraph.Options{ProcessingPolls: 3}})
 			video := mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 20 * time.Second, MediaBytes: 5 << 20})
 			path := writeTemp(t, "clip.mp4", video)
 			res := mustOK(t, e.callMeta(t, "publish_story", map[string]any{"file_path": path, "wait_seconds": 30}, &mcp.Meta{ProgressToken: "up-1"}))
@@ -110,7 +112,16 @@ func TestPublishStory_VideoFileUploadWithProgress(t *testing.T) {
 					t.Fatalf("progress not increasing on a 0–100 scale: %v", notes)
 				}
 				last = v
-				sawUpload = sawUpload || strings.HasPrefix(n["message"].(string), "uploaded")
+				if v*10 != math.Round(v*10) {
+					t.Fatalf("progress %v is not rounded to a tenth", v)
+				}
+				msg := n["message"].(string)
+				if strings.HasPrefix(msg, "uploaded") {
+					sawUpload = true
+					if !uploadedRE.MatchString(msg) {
+						t.Fatalf("upload message %q", msg)
+					}
+				}
 			}
 			if !sawUpload || last < 50 {
 				t.Fatalf("upload progress missing (last %v): %v", last, notes)
@@ -119,11 +130,14 @@ func TestPublishStory_VideoFileUploadWithProgress(t *testing.T) {
 	}
 }
 
+// uploadedRE is an upload progress message with rounded sizes.
+var uploadedRE = regexp.MustCompile(`^uploaded [0-9]+(\.[0-9])? MB of [0-9]+(\.[0-9])? MB$`)
+
 func TestPublishStory_ImageFileNeedsStaging(t *testing.T) {
 	t.Parallel()
 	jpg := writeTemp(t, "story.jpg", mediatest.JPEG(540, 960))
 
-	e := newEnv7(t, env7Opts{})
+	e := newEnv(t, envOpts{})
 	before := e.graphCalls()
 	errObj := mustErr(t, e.call(t, "publish_story", map[string]any{"file_path": jpg}), "invalid_input")
 	if errObj["field"] != "file_path" || !strings.Contains(errObj["action"].(string), "image_url") || e.graphCalls() != before {
@@ -133,7 +147,7 @@ func TestPublishStory_ImageFileNeedsStaging(t *testing.T) {
 	// with a bucket (a real S3-protocol server on loopback): staged,
 	// fetched through the presigned URL, removed after publishing
 	bucket := stagingtest.New(t)
-	staged := newEnv7(t, env7Opts{media: &tools.MediaDeps{Stager: bucket.StageFunc()}})
+	staged := newEnv(t, envOpts{media: tools.Deps{Stager: bucket.StageFunc()}})
 	res := mustOK(t, staged.call(t, "publish_story", map[string]any{"file_path": jpg}))
 	if res["status"] != "published" {
 		t.Fatalf("result %v", res)
@@ -156,7 +170,7 @@ func TestPublishStory_InvalidInput(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	png := writeTemp(t, "a.png", mediatest.PNG(10, 10))
-	e := newEnv7(t, env7Opts{media: &tools.MediaDeps{MediaRoot: dir}})
+	e := newEnv(t, envOpts{media: tools.Deps{MediaRoot: dir}})
 	for _, tc := range []struct {
 		args  map[string]any
 		kind  string

@@ -1,14 +1,12 @@
 package tools
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
@@ -34,7 +32,7 @@ type Validation struct {
 	Problems []Problem        `json:"problems"`
 	Warnings []string         `json:"warnings,omitempty"`
 	Media    []preflight.Info `json:"media,omitempty"`
-	Quota    *PublishingLimit `json:"quota,omitempty"`
+	Quota    *Quota           `json:"quota,omitempty"`
 }
 
 // Tool-level arguments a caller may copy along with the post; they are not
@@ -43,15 +41,12 @@ var toolOnlyArgs = []string{"wait_seconds", "idempotency_key", "account", "publi
 
 // ValidatePost runs every check a publish would make (input rules, local
 // files, preflight on the media, staging, quota) without publishing.
-func ValidatePost(d *Deps, m *MediaDeps) Tool {
-	return Tool{
-		Toolset:  ToolsetPublish,
-		ReadOnly: true,
-		Tool: tool("validate_post",
-			"Check a post as a publish would (input, media, quota) without publishing.",
-			inputSchema[validatePostArgs](), outputSchema[Validation](),
-			annotations{readOnly: true, idempotent: true}),
-		Handler: bind(d, func(ctx context.Context, _ mcp.CallToolRequest, a *validatePostArgs) (any, string, error) {
+// Nothing is checked up front (auth.NoScopes): a quota it cannot read is a
+// warning of its result.
+func ValidatePost(d *Deps) Tool {
+	return newTool[validatePostArgs, Validation](d, "validate_post", "Check a post as a publish would (input, media, quota) without publishing.",
+		annotations{readOnly: true, idempotent: true}, auth.NoScopes(),
+		func(ctx context.Context, c *call, a *validatePostArgs) (any, string, error) {
 			switch a.Kind {
 			case publish.KindPost, publish.KindCarousel, publish.KindReel, publish.KindStory:
 			default:
@@ -61,26 +56,30 @@ func ValidatePost(d *Deps, m *MediaDeps) Tool {
 				return nil, "", invalid("post", "post is required: the arguments of the %s tool", toolFor(a.Kind))
 			}
 			res := Validation{Problems: []Problem{}}
-			media, filePath, err := decodePost(a.Kind, a.Post)
-			if err == nil && filePath != "" {
-				err = m.checkRoot("file_path", filePath)
+			// The media root before anything opens the file; its refusal
+			// says nothing about the file, so nothing else is looked at.
+			if err := d.checkRoot("file_path", filePathOf(a.Post)); err != nil {
+				res.Problems = append(res.Problems, problem(err, "post."))
+				return res, fmt.Sprintf("%s would fail: %s", a.Kind, res.Problems[0].Message), nil
 			}
+			media, _, err := decodePost(a.Kind, a.Post)
 			if err != nil {
 				res.Problems = append(res.Problems, problem(err, "post."))
+				// Input the checks refused (an http:// or private URL) is
+				// never fetched.
+				media = nil
 			}
-			stager := m.local(nil).Stager
 			for _, x := range media {
-				if x.Path != "" && !preflight.RulesFor(x.Kind).Video && stager == nil {
+				if x.Path != "" && !preflight.RulesFor(x.Kind).Video && d.Stager == nil {
 					res.Problems = append(res.Problems, problem(publish.NoStagingError(x.Field), "post."))
 				}
 			}
-			checker := m.checker()
-			if checker == nil {
+			if d.Preflight == nil {
 				res.Warnings = append(res.Warnings, "Preflight is off (IGMCP_PREFLIGHT=off): media URLs were not fetched; only local files were examined.")
-			} else if checker.Offline() {
+			} else if d.Preflight.Offline() {
 				res.Warnings = append(res.Warnings, "Preflight does not fetch media in this mode (sandbox): media URLs were not examined.")
 			}
-			for _, r := range checker.InspectAll(ctx, media) {
+			for _, r := range d.Preflight.InspectAll(ctx, media) {
 				r.Info.Field = "post." + r.Info.Field
 				res.Media = append(res.Media, r.Info)
 				res.Warnings = append(res.Warnings, r.Warnings...)
@@ -88,26 +87,45 @@ func ValidatePost(d *Deps, m *MediaDeps) Tool {
 					res.Problems = append(res.Problems, problem(preflight.Rejected(v), "post."))
 				}
 			}
-			acct, err := d.Accounts.Resolve(ctx, a.Account)
+			acct, err := c.account(ctx)
 			if err != nil {
 				return nil, "", err
 			}
-			if l, _, err := acct.Client.PublishingLimit(ctx, acct.ID); err == nil {
-				res.Quota = &PublishingLimit{QuotaUsage: l.QuotaUsage, QuotaTotal: l.QuotaTotal, Remaining: max(l.QuotaTotal-l.QuotaUsage, 0), DurationSeconds: int(l.QuotaDuration.Seconds())}
-				if l.QuotaTotal > 0 && l.QuotaUsage >= l.QuotaTotal {
+			if q, err := readQuota(ctx, acct); err == nil {
+				res.Quota = q
+				if q.Total > 0 && q.Used >= q.Total {
 					res.Problems = append(res.Problems, Problem{Kind: string(failure.PublishLimitReached),
-						Message: fmt.Sprintf("The account has used its %d posts of the last 24 hours; a publish now would be refused.", l.QuotaTotal)})
+						Message: fmt.Sprintf("The account has used its %s of the last 24 hours; a publish now would be refused.", count(q.Total, "post", "posts"))})
 				}
 			} else {
 				res.Warnings = append(res.Warnings, "The publishing quota could not be read: "+failure.Classify(err).Message)
 			}
 			res.Valid = len(res.Problems) == 0
-			if res.Valid {
-				return res, fmt.Sprintf("%s is valid: %d media checked, %d warnings", a.Kind, len(res.Media), len(res.Warnings)), nil
-			}
-			return res, fmt.Sprintf("%s would fail: %s", a.Kind, res.Problems[0].Message), nil
-		}),
+			return res, validationText(a.Kind, res), nil
+		})
+}
+
+// validationText says what was found, and how much was looked at: media
+// preflight could not examine are not counted as checked.
+func validationText(kind string, v Validation) string {
+	if !v.Valid {
+		more := ""
+		if n := len(v.Problems) - 1; n > 0 {
+			more = fmt.Sprintf(" (and %s more)", count(n, "problem", "problems"))
+		}
+		return fmt.Sprintf("%s would fail: %s%s", kind, v.Problems[0].Message, more)
 	}
+	checked := 0
+	for _, m := range v.Media {
+		if m.Checked {
+			checked++
+		}
+	}
+	media := "no media examined"
+	if checked > 0 {
+		media = fmt.Sprintf("%d of %s examined", checked, count(len(v.Media), "media", "media"))
+	}
+	return fmt.Sprintf("%s is valid: %s, %s", kind, media, count(len(v.Warnings), "warning", "warnings"))
 }
 
 func toolFor(kind string) string {
@@ -172,15 +190,4 @@ func target(kind string) any {
 		return new(publish.StoryInput)
 	}
 	return new(publish.PostInput)
-}
-
-// strictDecode decodes like the tools do: unknown fields and wrong types
-// are invalid_input naming the field.
-func strictDecode(raw []byte, into any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return argError(err)
-	}
-	return nil
 }

@@ -48,10 +48,14 @@ func TestValidatePost(t *testing.T) {
 		{"story ok", "story", map[string]any{"video_url": mediatest.URL("/reel.mp4")}, true, "", ""},
 	}
 	for _, era := range eras {
-		e := newEnv7(t, env7Opts{era: era, media: m})
+		e := newEnv(t, envOpts{era: era, media: m})
 		for _, tc := range cases {
 			t.Run(eraName(era)+"/"+tc.name, func(t *testing.T) {
-				res := mustOK(t, e.call(t, "validate_post", map[string]any{"kind": tc.kind, "post": tc.post}))
+				r := e.call(t, "validate_post", map[string]any{"kind": tc.kind, "post": tc.post})
+				res := mustOK(t, r)
+				if tc.name == "post ok" && text(t, r) != "post is valid: 1 of 1 media examined, 0 warnings" {
+					t.Errorf("text %q", text(t, r))
+				}
 				ps := problems(t, res)
 				if res["valid"] != tc.valid {
 					t.Fatalf("valid=%v, want %v: %v", res["valid"], tc.valid, ps)
@@ -72,7 +76,7 @@ func TestValidatePost(t *testing.T) {
 
 func TestValidatePost_QuotaAndModes(t *testing.T) {
 	t.Parallel()
-	e := newEnv7(t, env7Opts{fake: fakegraph.Options{QuotaTotal: 1}}) // preflight off
+	e := newEnv(t, envOpts{fake: fakegraph.Options{QuotaTotal: 1}}) // preflight off
 	e.publishImage(t, "https://cdn.example.com/a.jpg", "")
 	res := mustOK(t, e.call(t, "validate_post", map[string]any{"kind": "post", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}}))
 	ps := problems(t, res)
@@ -82,10 +86,14 @@ func TestValidatePost_QuotaAndModes(t *testing.T) {
 	if w := res["warnings"].([]any); !strings.Contains(w[0].(string), "IGMCP_PREFLIGHT=off") {
 		t.Fatalf("warnings: %v", w)
 	}
-	off := newEnv7(t, env7Opts{media: &tools.MediaDeps{Preflight: preflight.New(preflight.Options{Offline: true})}})
-	res = mustOK(t, off.call(t, "validate_post", map[string]any{"kind": "story", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}}))
+	off := newEnv(t, envOpts{media: tools.Deps{Preflight: preflight.New(preflight.Options{Offline: true})}})
+	r := off.call(t, "validate_post", map[string]any{"kind": "story", "post": map[string]any{"image_url": "https://cdn.example.com/b.jpg"}})
+	res = mustOK(t, r)
 	if res["valid"] != true || !strings.Contains(res["warnings"].([]any)[0].(string), "sandbox") {
 		t.Fatalf("offline: %v", res)
+	}
+	if got := text(t, r); got != "story is valid: no media examined, 1 warning" {
+		t.Errorf("offline text %q", got)
 	}
 	mustErr(t, e.call(t, "validate_post", map[string]any{"kind": "tweet", "post": map[string]any{}}), "invalid_input")
 	mustErr(t, e.call(t, "validate_post", map[string]any{"kind": "post"}), "invalid_input")

@@ -111,9 +111,11 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	if c.graphURL == "" {
 		c.graphURL = c.login.GraphURL()
 	}
-	ts, err := tools.ParseToolsets(*toolsets)
-	if err != nil {
-		return nil, err
+	var ts []string // unset: every toolset until the default (tools.DefaultToolsets) is applied here
+	if strings.TrimSpace(*toolsets) != "" {
+		if ts, err = tools.ParseToolsets(*toolsets); err != nil {
+			return nil, fmt.Errorf("toolsets (IGMCP_TOOLSETS, --toolsets): %w", err)
+		}
 	}
 	c.selection = tools.Selection{Toolsets: ts, ReadOnly: *readOnly}
 	if c.logLevel, err = parseLevel(*logLevel); err != nil {

@@ -214,24 +214,24 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		}
 		accounts = single
 	}
-	media := &tools.MediaDeps{MediaRoot: cfg.mediaRoot, Hashtags: &tools.HashtagBudget{Store: st}}
+	deps := &tools.Deps{MediaRoot: cfg.mediaRoot, Hashtags: &tools.HashtagBudget{Store: st}}
 	if cfg.preflight {
 		// The sandbox never fetches media: nothing may leave the machine.
-		media.Preflight = preflight.New(preflight.Options{Offline: cfg.sandbox})
+		deps.Preflight = preflight.New(preflight.Options{Offline: cfg.sandbox})
 	}
 	switch {
 	case cfg.sandbox:
-		media.Stager = staging.SandboxStageFunc()
+		deps.Stager = staging.SandboxStageFunc()
 	case cfg.staging != nil:
 		bucket, err := staging.New(*cfg.staging)
 		if err != nil {
 			return nil, fmt.Errorf("media staging: %w", err)
 		}
-		media.Stager = bucket.StageFunc()
+		deps.Stager = bucket.StageFunc()
 	}
-	pubOpts := []publish.Option{publish.WithLogger(logger), publish.WithSendGrace(cfg.sendGrace), publish.WithLocalMedia(publish.Local{Stager: media.Stager})}
-	if media.Preflight != nil {
-		pubOpts = append(pubOpts, publish.WithPreflight(media.Preflight.Check))
+	pubOpts := []publish.Option{publish.WithLogger(logger), publish.WithSendGrace(cfg.sendGrace), publish.WithLocalMedia(publish.Local{Stager: deps.Stager})}
+	if deps.Preflight != nil {
+		pubOpts = append(pubOpts, publish.WithPreflight(deps.Preflight.Check))
 	}
 	pub := publish.New(st, pubOpts...)
 	sched, err := scheduler.New(scheduler.Config{
@@ -241,16 +241,8 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := &tools.Deps{
-		Accounts:  accounts,
-		Publisher: pub,
-		Scheduler: sched,
-		Media:     media,
-		Journal:   st,
-		Sandbox:   cfg.sandbox,
-		Confirm:   cfg.confirm,
-		Logger:    logger,
-	}
+	deps.Accounts, deps.Publisher, deps.Scheduler, deps.Journal = accounts, pub, sched, st
+	deps.Sandbox, deps.Confirm, deps.Logger = cfg.sandbox, cfg.confirm, logger
 	return &app{
 		server: tools.NewServer(deps, version, cfg.selection), close: closeAll, scheduler: sched,
 		runScheduler: cfg.scheduler,

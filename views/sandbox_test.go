@@ -1,0 +1,201 @@
+package views_test
+
+// The sandbox the browser tests call: igmcp's tools over the fake Graph API.
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/oauth2"
+
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/fakegraph"
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
+	"github.com/igmcp/igmcp/preflight/mediatest"
+	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/ratelimit"
+	"github.com/igmcp/igmcp/store"
+	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/views"
+)
+
+// clock is the fake Graph API's clock, moved by the test so posts spread
+// over days.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// sandbox is the MCP server of `igmcp --sandbox` (tools.NewServer over
+// fakegraph), with preflight reaching a loopback media server so
+// validate_post reports real dimensions, and the views registered.
+type sandbox struct {
+	fake    *fakegraph.Server
+	account fakegraph.Account
+	media   *mediatest.Server
+	clock   *clock
+	client  *client.Client
+	tools   map[string]mcp.Tool
+}
+
+func newSandbox(t *testing.T) *sandbox {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)}
+	fake := fakegraph.New(fakegraph.Options{Now: clk.Now})
+	base, stop := fake.Start()
+	t.Cleanup(stop)
+	acct := fakegraph.DefaultAccount
+	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
+		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts),
+			graph.WithRetryPolicy(graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}),
+			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
+	}
+	accounts, err := auth.NewSingle(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token}), acct.ID, auth.LoginFacebook, newClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	media := mediatest.Serve(t)
+	fast := publish.PollPolicy{
+		Image: publish.Backoff{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1.5},
+		Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
+	}
+	deps := &tools.Deps{
+		Accounts:  accounts,
+		Publisher: publish.New(st, publish.WithPollPolicy(fast)),
+		Journal:   st,
+		Preflight: preflight.New(preflight.Options{Client: media.Client()}),
+		Sandbox:   true,
+	}
+	srv := tools.NewServer(deps, "test", tools.Selection{})
+	if !hasResource(srv, views.PreviewURI) { // until the tools wire the views in
+		if err := views.Register(srv, views.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := client.NewInProcessClient(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-views-test", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := &sandbox{fake: fake, account: acct, media: media, clock: clk, client: c, tools: map[string]mcp.Tool{}}
+	for _, tl := range list.Tools {
+		sb.tools[tl.Name] = tl
+	}
+	return sb
+}
+
+func hasResource(s *server.MCPServer, uri string) bool {
+	c, err := client.NewInProcessClient(s)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if c.Start(ctx) != nil {
+		return false
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: "probe", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		return false
+	}
+	res, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(res.Resources, func(r mcp.Resource) bool { return r.URI == uri })
+}
+
+// call makes a real tool call through the MCP client; only a protocol
+// error fails the test (a tool error result is data for the view).
+func (s *sandbox) call(t *testing.T, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := s.callRaw(context.Background(), name, args)
+	if err != nil {
+		t.Fatalf("%s: protocol error: %v", name, err)
+	}
+	return res
+}
+
+func (s *sandbox) callRaw(ctx context.Context, name string, args any) (*mcp.CallToolResult, error) {
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	return s.client.CallTool(ctx, req)
+}
+
+// structured is a result's structuredContent as a map.
+func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// putJPEG serves a w×h JPEG at path and returns its https URL.
+func (s *sandbox) putJPEG(path string, w, h int) string {
+	s.media.Put(path, mediatest.File{Body: mediatest.JPEG(w, h), ContentType: "image/jpeg"})
+	return mediatest.URL(path)
+}
+
+// publishCount is how many media_publish requests the fake Graph API saw.
+func (s *sandbox) publishCount() int {
+	n := 0
+	for _, c := range s.fake.Calls() {
+		if strings.HasSuffix(c.Path, "/media_publish") {
+			n++
+		}
+	}
+	return n
+}
+
+// putMP4 serves a w×h MP4 of the given seconds at path and returns its URL.
+func putMP4(s *sandbox, path string, w, h, seconds int) string {
+	s.media.Put(path, mediatest.File{Body: mediatest.MP4(mediatest.Video{Width: w, Height: h, Duration: time.Duration(seconds) * time.Second}), ContentType: "video/mp4"})
+	return mediatest.URL(path)
+}
