@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/netguard"
 	"github.com/igmcp/igmcp/preflight"
 )
 
@@ -223,16 +224,16 @@ func checkMediaURL(field, raw string, required bool) error {
 // nonPublicHost says why host can never be a public host ("" when it may
 // be): a name of this machine (localhost), or an IP literal, in any form a
 // resolver accepts (0, 127.1, 0x7f.0.0.1, 0177.0.0.1, 2130706433, [::],
-// [::ffff:127.0.0.1] …), that is not a public address. Other names are not
-// resolved here; a name that resolves to a private address is for the
-// dial-time guard to refuse.
+// [::ffff:127.0.0.1] …), that netguard.Public — the address rule of the
+// dial-time guard — refuses. Names are not resolved here; one that
+// resolves to a private address is for the dial-time guard to refuse.
 func nonPublicHost(host string) string {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return "this machine"
 	}
 	a, ok := ipLiteral(h)
-	if !ok || publicAddr(a) {
+	if !ok || netguard.Public(a) {
 		return ""
 	}
 	return "not a public address (" + a.String() + ")"
@@ -244,7 +245,7 @@ func nonPublicHost(host string) string {
 // filling the remaining bytes.
 func ipLiteral(host string) (netip.Addr, bool) {
 	if a, err := netip.ParseAddr(host); err == nil {
-		return a.WithZone(""), true
+		return a, true
 	}
 	parts := strings.Split(host, ".")
 	if len(parts) > 4 {
@@ -283,55 +284,6 @@ func atonPart(p string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(p, base, 32)
 	return n, err == nil
-}
-
-// reservedPrefixes are address ranges that are global unicast to net/netip
-// yet never a public web server.
-var reservedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
-	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
-	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
-	netip.MustParsePrefix("198.51.100.0/24"), // documentation
-	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, broadcast
-	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
-	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
-	netip.MustParsePrefix("100::/64"),        // discard
-	netip.MustParsePrefix("2001::/32"),       // Teredo
-	netip.MustParsePrefix("2001:db8::/32"),   // documentation
-	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated)
-}
-
-var (
-	nat64     = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour = netip.MustParsePrefix("2002::/16")
-)
-
-// publicAddr reports whether a is a global unicast address outside the
-// private and reserved ranges; an IPv4 address embedded in IPv6 (mapped,
-// NAT64, 6to4) is judged as itself.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.Is6() {
-		b := a.As16()
-		switch {
-		case nat64.Contains(a):
-			return publicAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		case sixToFour.Contains(a):
-			return publicAddr(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
-	}
-	if !a.IsGlobalUnicast() || a.IsPrivate() {
-		return false
-	}
-	for _, p := range reservedPrefixes {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
 }
 
 func checkAltText(field, s string) error {
