@@ -69,6 +69,11 @@ type Options struct {
 	// NoReadAfterWrite makes POST calls ignore `fields` and answer only
 	// {"id"} (real Instagram may not honour Graph read-after-write).
 	NoReadAfterWrite bool
+	// RefuseRepublish makes a media_publish of an already published
+	// container answer 24/2207008 and post nothing. It is optimistic: Meta
+	// documents no such guard, so by default a second media_publish of a
+	// container makes a second post (the worst plausible answer).
+	RefuseRepublish bool
 	// Latency is added to every request (real time, not Now).
 	Latency time.Duration
 	// UsagePerCall is how many percentage points each authenticated call
@@ -110,6 +115,9 @@ type Call struct {
 	// Status is the HTTP status answered; 0 when the connection was dropped
 	// or the request is still in flight.
 	Status int
+	// Fault is the injected fault that decided the answer (0: none;
+	// latency faults are not recorded).
+	Fault FaultAction
 
 	start, end int64 // event sequence numbers for MaxConcurrent
 }
@@ -168,6 +176,7 @@ type Server struct {
 	outcomes []outcomeRule
 	calls    []*Call
 	codes    map[string]*account // unused OAuth authorization codes
+	late     lateWork            // FaultDropThenApplyLater requests not yet applied
 }
 
 // New builds a Server.
@@ -212,6 +221,7 @@ func New(opts Options) *Server {
 func (s *Server) Start() (baseURL string, closeFn func()) {
 	ts := httptest.NewServer(s)
 	return ts.URL, func() {
+		s.late.cancel()
 		ts.CloseClientConnections()
 		ts.Close()
 	}
@@ -284,6 +294,21 @@ func matchCall(method, suffix, cm, cp string) bool {
 		return false
 	}
 	return strings.HasSuffix(cp, suffix)
+}
+
+// MediaPublishes counts the media_publish requests for containerID
+// (creation_id), whatever they were answered: every send, including those
+// whose answer was lost or that took effect later.
+func (s *Server) MediaPublishes(containerID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if strings.EqualFold(c.Method, http.MethodPost) && strings.HasSuffix(c.Path, "/media_publish") && c.Params.Get("creation_id") == containerID {
+			n++
+		}
+	}
+	return n
 }
 
 // Published returns the media published through media_publish for the

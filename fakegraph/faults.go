@@ -3,6 +3,8 @@ package fakegraph
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"time"
 )
 
@@ -30,7 +32,35 @@ const (
 	// given, else drops the connection: the "timed out but went live"
 	// case. When the work itself fails, its real error is answered.
 	FaultPublishThenFail
+	// FaultDropThenApplyLater drops the connection without answering and
+	// does the work Fault.ApplyAfter later (default 8 s, real time): a
+	// request that sat in a queue on Meta's side. Meanwhile the container
+	// still reads FINISHED, so a client that takes one FINISHED read for
+	// "never arrived" and sends again makes two posts.
+	FaultDropThenApplyLater
 )
+
+// defaultApplyAfter is FaultDropThenApplyLater's delay when none is given.
+const defaultApplyAfter = 8 * time.Second
+
+// String names the action (for Call.Fault and test output).
+func (a FaultAction) String() string {
+	switch a {
+	case FaultGraphError:
+		return "graph-error"
+	case FaultHTTP500:
+		return "http-500"
+	case FaultDrop:
+		return "drop"
+	case FaultLatency:
+		return "latency"
+	case FaultPublishThenFail:
+		return "publish-then-fail"
+	case FaultDropThenApplyLater:
+		return "drop-then-apply-later"
+	}
+	return ""
+}
 
 // ErrorSpec is a Graph error to answer with.
 type ErrorSpec struct {
@@ -60,6 +90,9 @@ type Fault struct {
 	// Delay is how long to wait before acting (FaultLatency: the added
 	// latency; other actions: before failing).
 	Delay time.Duration
+	// ApplyAfter is how long after the dropped answer a
+	// FaultDropThenApplyLater request takes effect (0: 8 s).
+	ApplyAfter time.Duration
 }
 
 type faultState struct {
@@ -151,6 +184,104 @@ func (s *Server) matchFaults(method, path string) (time.Duration, *Fault) {
 		delay += f.Delay
 	}
 	return delay, decided
+}
+
+func (s *Server) recordFault(c *Call, a FaultAction) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.Fault = a
+}
+
+// applyLater does q's work after (default 8 s), unless the server is
+// closed first.
+func (s *Server) applyLater(q *request, after time.Duration) {
+	if after <= 0 {
+		after = defaultApplyAfter
+	}
+	stop, ok := s.late.add()
+	if !ok {
+		return
+	}
+	go func() {
+		defer s.late.done()
+		t := time.NewTimer(after)
+		defer t.Stop()
+		select {
+		case <-stop:
+		case <-t.C:
+			s.serve(httptest.NewRecorder(), q)
+		}
+	}()
+}
+
+// WaitLate waits until every FaultDropThenApplyLater request has taken
+// effect (or ctx ends), so a test can count posts after the late ones.
+func (s *Server) WaitLate(ctx context.Context) error {
+	idle := s.late.idleCh()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lateWork counts requests waiting to take effect; closing the server
+// drops them.
+type lateWork struct {
+	mu      sync.Mutex
+	pending int
+	idle    chan struct{} // closed when pending returns to 0
+	stop    chan struct{} // closed by cancel
+	closed  bool
+}
+
+func (l *lateWork) add() (<-chan struct{}, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, false
+	}
+	if l.stop == nil {
+		l.stop = make(chan struct{})
+	}
+	if l.pending == 0 {
+		l.idle = make(chan struct{})
+	}
+	l.pending++
+	return l.stop, true
+}
+
+func (l *lateWork) done() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending--
+	if l.pending == 0 {
+		close(l.idle)
+	}
+}
+
+func (l *lateWork) idleCh() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pending == 0 {
+		return nil
+	}
+	return l.idle
+}
+
+func (l *lateWork) cancel() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closed = true
+		if l.stop != nil {
+			close(l.stop)
+		}
+	}
 }
 
 // edgeErrorHTML imitates the body Meta's edge servers send with a 5xx.

@@ -619,8 +619,12 @@ func (s *Server) publish(w http.ResponseWriter, q *request, a *account) *apiErro
 	}
 	switch code, _ := s.containerStatus(c, now); code {
 	case StatusPublished:
-		// test assumption: a second publish is "does not exist" (24/2207008)
-		return errBuilderMissing(id)
+		// Meta documents no guard against publishing a container twice:
+		// assume the worst, a second post (test assumption), unless the
+		// optimistic RefuseRepublish answers "does not exist" (24/2207008).
+		if s.opts.RefuseRepublish {
+			return errBuilderMissing(id)
+		}
 	case StatusExpired:
 		return errMediaExpired()
 	case StatusError:

@@ -202,8 +202,30 @@ func TestPublishRules(t *testing.T) {
 		a := c.do("POST", "/"+acct+"/media_publish", nil)
 		wantErr(t, a, 400, 100, 0)
 	})
-	t.Run("second publish is 24/2207008 and publishes nothing", func(t *testing.T) {
+	t.Run("second publish makes a second post (Meta documents no guard)", func(t *testing.T) {
 		s := New(Options{})
+		c := start(t, s)
+		for _, kind := range []string{"image", "carousel"} {
+			id := c.createImage("https://cdn.example.com/a.jpg")
+			if kind == "carousel" {
+				a := c.createImage("https://cdn.example.com/b.jpg", "is_carousel_item", "true")
+				b := c.createImage("https://cdn.example.com/c.jpg", "is_carousel_item", "true")
+				id = c.do("POST", "/"+acct+"/media", vals("media_type", "CAROUSEL", "children", a+","+b)).str("id")
+			}
+			first, second := c.publish(id), c.publish(id)
+			if first.status != 200 || second.status != 200 || first.str("id") == "" || first.str("id") == second.str("id") {
+				t.Fatalf("%s: publishes %s / %s", kind, first.raw, second.raw)
+			}
+			if c.status(id) != StatusPublished || s.MediaPublishes(id) != 2 {
+				t.Fatalf("%s: status %s, %d sends", kind, c.status(id), s.MediaPublishes(id))
+			}
+		}
+		if n := len(s.Published(acct)); n != 4 {
+			t.Fatalf("%d published, want 4 (2 per container)", n)
+		}
+	})
+	t.Run("RefuseRepublish: second publish is 24/2207008 and publishes nothing", func(t *testing.T) {
+		s := New(Options{RefuseRepublish: true})
 		c := start(t, s)
 		id := c.createImage("https://cdn.example.com/a.jpg")
 		first := c.publish(id)
@@ -211,8 +233,8 @@ func TestPublishRules(t *testing.T) {
 			t.Fatalf("first publish: %s", first.raw)
 		}
 		wantErr(t, c.publish(id), 400, 24, 2207008)
-		if n := len(s.Published(acct)); n != 1 {
-			t.Fatalf("%d published", n)
+		if n := len(s.Published(acct)); n != 1 || s.MediaPublishes(id) != 2 {
+			t.Fatalf("%d published, %d sends", n, s.MediaPublishes(id))
 		}
 	})
 	t.Run("expired is -2/2207020", func(t *testing.T) {

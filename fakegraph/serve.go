@@ -153,6 +153,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delay, f := s.matchFaults(q.method, q.path)
+	if f != nil {
+		s.recordFault(call, f.Action)
+	}
 	if !sleepCtx(r.Context(), delay) {
 		return
 	}
@@ -177,6 +180,9 @@ func (s *Server) respond(w http.ResponseWriter, sw *statusWriter, q *request, f 
 		}
 		writeEdge5xx(sw, st)
 	case FaultDrop:
+		drop(w)
+	case FaultDropThenApplyLater:
+		s.applyLater(q, f.ApplyAfter) // counted as pending before the client can see the drop
 		drop(w)
 	case FaultPublishThenFail:
 		rec := httptest.NewRecorder()

@@ -1,6 +1,7 @@
 package fakegraph
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -398,7 +399,56 @@ func TestFaults(t *testing.T) {
 		if st := c.status(id); st != StatusPublished {
 			t.Fatalf("container %s", st)
 		}
-		wantErr(t, c.publish(id), 400, 24, 2207008) // a blind retry does not post twice
+		if again := c.publish(id); again.status != 200 || len(s.Published(acct)) != 2 {
+			t.Fatalf("a blind retry of a published container must make a second post (the worst case): %s", again.raw)
+		}
+	})
+	t.Run("DropThenApplyLater: no answer, FINISHED meanwhile, the post appears later", func(t *testing.T) {
+		s := New(Options{})
+		s.Inject(Fault{PathSuffix: "/media_publish", Nth: 1, Action: FaultDropThenApplyLater, ApplyAfter: 200 * time.Millisecond})
+		c := start(t, s)
+		id := c.createImage("https://cdn.example.com/a.jpg")
+		if _, err := c.try("POST", "/"+acct+"/media_publish", vals("creation_id", id)); err == nil {
+			t.Fatal("want a transport error")
+		}
+		if st := c.status(id); st != StatusFinished || len(s.Published(acct)) != 0 {
+			t.Fatalf("right after the lost answer: status %s, %d published", st, len(s.Published(acct)))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.WaitLate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pub := s.Published(acct)
+		if len(pub) != 1 || pub[0].ContainerID != id || c.status(id) != StatusPublished {
+			t.Fatalf("after the delay: published %+v, status %s", pub, c.status(id))
+		}
+		calls := s.Calls()
+		var sent []Call
+		for _, cl := range calls {
+			if strings.HasSuffix(cl.Path, "/media_publish") {
+				sent = append(sent, cl)
+			}
+		}
+		if len(sent) != 1 || sent[0].Fault != FaultDropThenApplyLater || sent[0].Status != 0 || s.MediaPublishes(id) != 1 {
+			t.Fatalf("recorded sends %+v", sent)
+		}
+	})
+	t.Run("DropThenApplyLater: closing the server drops what is pending", func(t *testing.T) {
+		s := New(Options{})
+		s.Inject(Fault{PathSuffix: "/media_publish", Nth: 1, Action: FaultDropThenApplyLater, ApplyAfter: time.Hour})
+		base, closeFn := s.Start()
+		c := &client{t: t, base: base + "/v25.0", token: DefaultAccount.Token}
+		id := c.createImage("https://cdn.example.com/a.jpg")
+		if _, err := c.try("POST", "/"+acct+"/media_publish", vals("creation_id", id)); err == nil {
+			t.Fatal("want a transport error")
+		}
+		closeFn()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.WaitLate(ctx); err != nil || len(s.Published(acct)) != 0 {
+			t.Fatalf("after close: %v, %d published", err, len(s.Published(acct)))
+		}
 	})
 	t.Run("PublishThenFail without an error drops the connection", func(t *testing.T) {
 		s := New(Options{})

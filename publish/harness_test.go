@@ -26,6 +26,9 @@ var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5
 // rig is the production pipeline (Graph client, governor, publisher, store)
 // around a fake Graph API.
 type rig struct {
+	// grace is the publisher's send grace (IGMCP_SEND_GRACE), short in
+	// tests; set it before open.
+	grace    time.Duration
 	fake     *fakegraph.Server
 	base     string
 	store    store.Store
@@ -40,7 +43,7 @@ func newRig(t testing.TB, fo fakegraph.Options, gc ratelimit.Config) *rig {
 	fake := fakegraph.New(fo)
 	base, stop := fake.Start()
 	t.Cleanup(stop)
-	r := &rig{fake: fake, base: base, dir: t.TempDir(), governor: ratelimit.New(gc)}
+	r := &rig{grace: testGrace, fake: fake, base: base, dir: t.TempDir(), governor: ratelimit.New(gc)}
 	r.open(t)
 	accts := fo.Accounts
 	if len(accts) == 0 {
@@ -68,8 +71,12 @@ func (r *rig) open(t testing.TB) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	r.store = st
-	r.pub = publish.New(st, publish.WithPollPolicy(fastPolls))
+	r.pub = publish.New(st, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(r.grace))
 }
+
+// testGrace is the send grace of test publishers: long next to the fake's
+// answers (milliseconds), short enough to wait out.
+const testGrace = 400 * time.Millisecond
 
 func post(caption string) publish.Request {
 	return publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: "https://cdn.example.com/p.jpg", Common: publish.Common{Caption: caption}}}
@@ -84,3 +91,28 @@ func kindOf(err error) failure.Kind {
 }
 
 func failureOf(err error) *failure.Error { return failure.Classify(err) }
+
+// oneSendPerContainer fails the test when any container got more than one
+// media_publish request, and returns the total number of sends. Posts can
+// hide a second send (a fake that refuses it); requests cannot.
+func oneSendPerContainer(t testing.TB, r *rig) int {
+	t.Helper()
+	total := 0
+	for _, c := range r.fake.Containers() {
+		n := r.fake.MediaPublishes(c.ID)
+		if n > 1 {
+			t.Errorf("container %s: media_publish sent %d times", c.ID, n)
+		}
+		total += n
+	}
+	return total
+}
+
+func digest(t testing.TB, r publish.Request) string {
+	t.Helper()
+	d, err := r.Digest(publish.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

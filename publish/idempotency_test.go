@@ -3,6 +3,8 @@ package publish_test
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,8 +35,8 @@ func TestSameKeySameResult_AcrossRestart(t *testing.T) {
 	if n := len(r.fake.Calls()) - calls; n > 1 { // at most the quota read of a new process
 		t.Fatalf("replay made %d Graph calls", n)
 	}
-	if got := len(r.fake.Published(a.ID)); got != 1 {
-		t.Fatalf("published %d", got)
+	if got, sends := len(r.fake.Published(a.ID)), oneSendPerContainer(t, r); got != 1 || sends != 1 {
+		t.Fatalf("published %d, media_publish sent %d times", got, sends)
 	}
 	// The same key for other content is refused, not published.
 	other := post("different")
@@ -60,6 +62,9 @@ func TestConcurrentSameKey_OnePost(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times, want 1", sends)
+	}
 	if got := len(r.fake.Published(a.ID)); got != 1 {
 		t.Fatalf("published %d, want 1", got)
 	}
@@ -76,30 +81,119 @@ func TestConcurrentSameKey_OnePost(t *testing.T) {
 	}
 }
 
-// Two processes (two publishers on one database) racing on one key publish
-// once: only one can move the record to publish_sent.
-func TestTwoProcessesSameKey_OnePost(t *testing.T) {
-	r := newRig(t, fakegraph.Options{Latency: 10 * time.Millisecond}, ratelimit.Config{})
+// barrier holds the first n arrivals until all n have arrived (or the
+// deadline passes, and then reached reports false).
+type barrier struct {
+	mu      sync.Mutex
+	n       int
+	arrived int
+	all     chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{n: n, all: make(chan struct{})} }
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	b.arrived++
+	if b.arrived == b.n {
+		close(b.all)
+	}
+	held := b.arrived <= b.n
+	b.mu.Unlock()
+	if held {
+		select {
+		case <-b.all:
+		case <-time.After(30 * time.Second): // hang guard: reached() then fails the test
+		}
+	}
+}
+
+func (b *barrier) reached() bool {
+	select {
+	case <-b.all:
+		return true
+	default:
+		return false
+	}
+}
+
+// heldStore holds every move of key to publish_sent at a barrier.
+type heldStore struct {
+	publish.Store
+	key  string
+	gate *barrier
+}
+
+func (h heldStore) AdvancePublish(ctx context.Context, accountID, key string, step store.PublishStep) (store.Publish, error) {
+	if key == h.key && step.To == store.PublishSent {
+		h.gate.wait()
+	}
+	return h.Store.AdvancePublish(ctx, accountID, key, step)
+}
+
+// Two processes (two publishers on one database) publish one key and are
+// both held just before the move to publish_sent, the compare-and-set that
+// decides who sends: exactly one media_publish goes out, and the other
+// answers "in flight" without sending. Ignoring a lost compare-and-set
+// there fails this test.
+func TestTwoProcessesSameKey_HeldBeforeSend(t *testing.T) {
+	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
 	a := r.accounts[0]
 	other, err := store.Open(context.Background(), store.Config{DataDir: r.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	p2 := publish.New(other, publish.WithPollPolicy(fastPolls))
 	req := post("two processes")
 	req.IdempotencyKey = "shared"
+	gate := newBarrier(2)
+	pubs := []*publish.Publisher{
+		publish.New(heldStore{r.store, req.IdempotencyKey, gate}, publish.WithPollPolicy(fastPolls)),
+		publish.New(heldStore{other, req.IdempotencyKey, gate}, publish.WithPollPolicy(fastPolls)),
+	}
+	results := make([]*publish.Result, 2)
+	errs := make([]error, 2)
 	var wg sync.WaitGroup
-	for _, p := range []*publish.Publisher{r.pub, p2, r.pub, p2} {
+	for i, p := range pubs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = p.Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
+			results[i], errs[i] = p.Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
 		}()
 	}
 	wg.Wait()
-	if got := len(r.fake.Published(a.ID)); got != 1 {
-		t.Fatalf("published %d, want 1", got)
+	if !gate.reached() {
+		t.Fatal("the two publishers were never both held before publish_sent: the race was not reached")
+	}
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times, want 1", sends)
+	}
+	posts := r.fake.Published(a.ID)
+	if len(posts) != 1 {
+		t.Fatalf("%d posts", len(posts))
+	}
+	won, lost := 0, 0
+	for i := range 2 {
+		switch fe := failure.Classify(errs[i]); {
+		case errs[i] == nil && results[i].MediaID == posts[0].ID:
+			won++
+		case errs[i] != nil && fe.Kind == failure.Transient && fe.Retryable && strings.Contains(fe.Message, "in progress"):
+			lost++
+		default:
+			t.Errorf("publisher %d: %+v %v", i, results[i], errs[i])
+		}
+	}
+	if won != 1 || lost != 1 {
+		t.Fatalf("%d won, %d answered in flight; want one each", won, lost)
+	}
+	// The loser repeats its call: the recorded post, nothing sent.
+	for i := range 2 {
+		if errs[i] != nil {
+			res, err := pubs[i].Run(context.Background(), a, req, publish.Options{Wait: 5 * time.Second})
+			if err != nil || !res.Replayed || res.MediaID != posts[0].ID || r.fake.CountCalls("POST", "/media_publish") != 1 {
+				t.Fatalf("repeat: %+v %v", res, err)
+			}
+		}
 	}
 }
 
@@ -118,8 +212,9 @@ func TestResumeAfterCrashInPublishSent(t *testing.T) {
 	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); kindOf(err) != failure.OutcomeUnknown {
 		t.Fatalf("want outcome_unknown, got %v", err)
 	}
+	// The record stays in publish_sent: the send's outcome is open.
 	rec, err := r.store.GetPublish(t.Context(), a.ID, "crash-key")
-	if err != nil || rec.State != store.PublishFailed || rec.ErrorKind != string(failure.OutcomeUnknown) {
+	if err != nil || rec.State != store.PublishSent {
 		t.Fatalf("ledger: %+v %v", rec, err)
 	}
 	// Restart with Instagram reachable again: the same key settles the
@@ -145,11 +240,13 @@ func TestResumeAfterCrashInPublishSent(t *testing.T) {
 }
 
 // A record left in publish_sent by a process that died between claiming the
-// send and sending it: within the grace it counts as in flight; after it, a
-// FINISHED container proves the publish never reached Instagram, and the
-// same key publishes it, once.
+// send and sending it: within the grace nothing is sent (the send may still
+// take effect) and the outcome is unknown until the time the grace ends,
+// which the error names; after it, a FINISHED container proves the publish
+// never reached Instagram, and the same key publishes it, once.
 func TestResumeSentButNeverDelivered(t *testing.T) {
 	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	r.grace = time.Hour
 	a := r.accounts[0]
 	req := post("lost send")
 	req.IdempotencyKey = "lost-send"
@@ -157,25 +254,33 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, req.Digest(publish.Options{})); err != nil {
+	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, digest(t, req)); err != nil {
 		t.Fatal(err)
 	}
+	var claimed store.Publish
 	for _, step := range []store.PublishStep{
 		{From: store.PublishReserved, To: store.PublishContainerCreated, ContainerID: c.ID},
 		{From: store.PublishContainerCreated, To: store.PublishSent},
 	} {
-		if _, err := r.store.AdvancePublish(t.Context(), a.ID, req.IdempotencyKey, step); err != nil {
+		if claimed, err = r.store.AdvancePublish(t.Context(), a.ID, req.IdempotencyKey, step); err != nil {
 			t.Fatal(err)
 		}
 	}
 	r.open(t)
-	if _, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second}); err == nil || !failure.Classify(err).Retryable {
-		t.Fatalf("within the grace a fresh publish_sent must be treated as in flight: %v", err)
+	_, err = r.pub.Run(t.Context(), a, req, publish.Options{Wait: 200 * time.Millisecond})
+	fe := failureOf(err)
+	if fe == nil || fe.Kind != failure.OutcomeUnknown || fe.Retryable || !strings.Contains(fe.Action, "get_container_status") {
+		t.Fatalf("within the grace: want outcome_unknown saying when to look, got %v", err)
 	}
-	if n := len(r.fake.Published(a.ID)); n != 0 {
-		t.Fatalf("published %d inside the grace", n)
+	when, perr := time.Parse(time.RFC3339, regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`).FindString(fe.Action))
+	if grace := claimed.UpdatedAt.Add(time.Hour); perr != nil || when.Before(grace) || when.Sub(grace) > time.Second {
+		t.Fatalf("action %q: want the end of the grace, %s", fe.Action, grace.UTC())
 	}
-	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(time.Nanosecond))
+	if n := r.fake.CountCalls("POST", "/media_publish"); n != 0 {
+		t.Fatalf("media_publish sent %d times inside the grace", n)
+	}
+	r.grace = time.Nanosecond
+	r.open(t)
 	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
 	if err != nil || res.Status != publish.StatusPublished || res.ContainerID != c.ID {
 		t.Fatalf("after grace: %v %+v", err, res)
@@ -183,6 +288,9 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 	again, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
 	if err != nil || again.MediaID != res.MediaID || len(r.fake.Published(a.ID)) != 1 {
 		t.Fatalf("repeat: %v %+v, published %d", err, again, len(r.fake.Published(a.ID)))
+	}
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times", sends)
 	}
 }
 
@@ -259,7 +367,7 @@ func TestResumeDoesNotDoubleTheFirstComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	commentID := r.fake.AddComment(m.ID, a.Username, "already here")
-	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, req.Digest(publish.Options{})); err != nil {
+	if _, _, err := r.store.Reserve(t.Context(), a.ID, req.IdempotencyKey, digest(t, req)); err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []store.PublishStep{
@@ -277,5 +385,8 @@ func TestResumeDoesNotDoubleTheFirstComment(t *testing.T) {
 	}
 	if n := r.fake.CountCalls("POST", "/comments"); n != 0 {
 		t.Fatalf("first comment posted again (%d)", n)
+	}
+	if sends := oneSendPerContainer(t, r); sends != 1 {
+		t.Fatalf("media_publish sent %d times (once by the test)", sends)
 	}
 }

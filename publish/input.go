@@ -3,7 +3,13 @@
 // scheduler alike. It knows nothing of MCP.
 package publish
 
-import "github.com/igmcp/igmcp/graph"
+import (
+	"context"
+	"fmt"
+
+	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
+)
 
 // UserTag tags a person in an image or video at (x, y), fractions of the width
 // and height from the top-left corner.
@@ -67,6 +73,9 @@ func graphTags(in []UserTag) []graph.UserTag {
 	return out
 }
 
+func (c *Common) caption() string      { return c.Caption }
+func (c *Common) firstComment() string { return c.FirstComment }
+
 func (c Common) apply(r *graph.ContainerRequest) {
 	r.Caption = c.Caption
 	r.LocationID = c.LocationID
@@ -102,4 +111,64 @@ func (in *ReelInput) request() *graph.ContainerRequest {
 	}
 	in.Common.apply(r)
 	return r
+}
+
+func (in *PostInput) localPath() string { return "" }
+
+func (in *PostInput) media() []preflight.Media {
+	if in.ImageURL == "" {
+		return nil
+	}
+	return []preflight.Media{{Field: "image_url", URL: in.ImageURL, Kind: preflight.FeedImage}}
+}
+
+func (in *PostInput) build(ctx context.Context, b *builder) (*graph.Container, []string, mediaKind, error) {
+	c, err := b.p.create(ctx, b.a, in.request(), "")
+	return c, nil, kindImage, err
+}
+
+func (in *CarouselInput) localPath() string { return "" }
+
+func (in *CarouselInput) media() []preflight.Media {
+	var out []preflight.Media
+	for i, it := range in.Items {
+		switch {
+		case it.VideoURL != "":
+			out = append(out, preflight.Media{Field: fmt.Sprintf("items[%d].video_url", i), URL: it.VideoURL, Kind: preflight.CarouselVideo})
+		case it.ImageURL != "":
+			out = append(out, preflight.Media{Field: fmt.Sprintf("items[%d].image_url", i), URL: it.ImageURL, Kind: preflight.FeedImage})
+		}
+	}
+	return out
+}
+
+func (in *CarouselInput) build(ctx context.Context, b *builder) (*graph.Container, []string, mediaKind, error) {
+	return b.p.buildCarousel(ctx, b.a, in, b.deadline, b.progress)
+}
+
+func (in *ReelInput) localPath() string { return in.FilePath }
+
+func (in *ReelInput) media() []preflight.Media {
+	var out []preflight.Media
+	switch {
+	case in.FilePath != "":
+		out = append(out, preflight.Media{Field: "file_path", Path: in.FilePath, Kind: preflight.Reel})
+	case in.VideoURL != "":
+		out = append(out, preflight.Media{Field: "video_url", URL: in.VideoURL, Kind: preflight.Reel})
+	}
+	if in.CoverURL != "" {
+		out = append(out, preflight.Media{Field: "cover_url", URL: in.CoverURL, Kind: preflight.Cover})
+	}
+	return out
+}
+
+// build creates the Reel's container; a file_path video is uploaded into
+// it (resumable upload).
+func (in *ReelInput) build(ctx context.Context, b *builder) (*graph.Container, []string, mediaKind, error) {
+	if b.file != nil {
+		c, err := b.p.createAndUpload(ctx, b.a, in.request(), b.file, b.local)
+		return c, nil, kindVideo, err
+	}
+	c, err := b.p.create(ctx, b.a, in.request(), "")
+	return c, nil, kindVideo, err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/store"
 )
 
@@ -57,25 +58,35 @@ func CheckIdempotencyKey(key string) error {
 	return nil
 }
 
-// Run validates the request and publishes it exactly once per
-// (account, IdempotencyKey): a repeat returns the recorded result, and a
-// call interrupted at any step (even by a crash) resumes where it stopped.
+// Run publishes r exactly once per (account, IdempotencyKey): a repeat
+// returns the recorded result, and a call interrupted at any step (even by
+// a crash) resumes where it stopped. It is the one way to publish a post:
+// it checks the request (key, input rules, local file; not again when
+// Validate passed), then the media (preflight) and the quota, all before
+// any container is created.
 func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (*Result, error) {
-	if err := r.Validate(); err != nil {
+	c, err := r.checkOnce()
+	if err != nil {
+		return nil, err
+	}
+	if c.file != nil && !c.file.Video && p.local.Stager == nil {
+		return nil, NoStagingError(c.file.Field)
+	}
+	digest, err := c.digest(r.Kind, o)
+	if err != nil {
 		return nil, err
 	}
 	key := r.IdempotencyKey
 	if key == "" {
 		key = autoKeyPrefix + randomID()
-	} else if strings.HasPrefix(key, autoKeyPrefix) || strings.HasPrefix(key, containerKeyPrefix) {
-		return nil, CheckIdempotencyKey(key)
 	}
-	// Preflight (IGMCP_PREFLIGHT) looks at the media once, before any
-	// container; a key already published replays without fetching anything.
+	// Preflight (IGMCP_PREFLIGHT) looks at the media given by URL once,
+	// before any container (check judged local files already); a key
+	// already published replays without fetching anything.
 	var warnings []string
 	if p.preflight != nil {
 		if rec, err := p.store.GetPublish(ctx, a.ID, key); err != nil || rec.State != store.PublishPublished {
-			if warnings, err = p.preflight(ctx, r.Media()); err != nil {
+			if warnings, err = p.preflight(ctx, urlMedia(c.kind.media())); err != nil {
 				return nil, err
 			}
 		}
@@ -83,10 +94,12 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 	if err := p.checkQuota(ctx, a); err != nil {
 		return nil, err
 	}
+	b := &builder{p: p, a: a, progress: o.Progress, local: p.localMedia(o), file: c.file}
 	job := keyedRun{
-		key: key, digest: r.Digest(o), caption: r.caption(), firstComment: r.firstComment(), story: r.Kind == KindStory,
+		key: key, digest: digest, caption: c.kind.caption(), firstComment: c.kind.firstComment(), story: r.Kind == KindStory,
 		build: func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
-			return p.build(ctx, a, &r, deadline, o)
+			b.deadline = deadline
+			return c.kind.build(ctx, b)
 		},
 	}
 	res, err := p.runKeyed(ctx, a, job, o)
@@ -94,6 +107,16 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 		res.Warnings = append(warnings, res.Warnings...)
 	}
 	return res, err
+}
+
+func urlMedia(ms []preflight.Media) []preflight.Media {
+	var out []preflight.Media
+	for _, m := range ms {
+		if m.URL != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // PublishContainer publishes a container created earlier (a draft, or a Reel
@@ -159,7 +182,8 @@ func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Op
 			return replay(t.rec)
 		case store.PublishFailed:
 			if t.rec.ErrorKind == string(failure.OutcomeUnknown) && t.rec.ContainerID != "" {
-				return p.resumeSent(ctx, t, deadline, o)
+				// recorded by earlier versions: a send whose outcome was open
+				return p.settle(ctx, t, t.rec.ContainerID, time.Time{}, nil, false, deadline, o)
 			}
 			// A recorded failure published nothing: the same key may try
 			// again, from a new container.
@@ -190,7 +214,9 @@ func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Op
 			}
 			return p.complete(ctx, t, c, kindVideo, deadline, o)
 		case store.PublishSent:
-			return p.resumeSent(ctx, t, deadline, o)
+			// A send whose outcome was never recorded: a crash, a lost
+			// answer, or another call that is sending right now.
+			return p.settle(ctx, t, t.rec.ContainerID, time.Time{}, nil, false, deadline, o)
 		}
 	}
 	return nil, inFlight()
@@ -240,63 +266,75 @@ func (p *Publisher) complete(ctx context.Context, t *tracker, c *graph.Container
 		}
 		return nil, err
 	}
-	done, warn, err := p.publishReady(ctx, a, c.ID, t.job)
-	if err != nil {
-		t.fail(ctx, err)
-		outcome := "failed"
-		if failure.Classify(err).Kind == failure.OutcomeUnknown {
-			outcome = "unknown"
-		}
-		p.journal(ctx, a, t.job, outcome, err, containerIDs(c, t.rec.ChildIDs))
-		return nil, err
-	}
-	res.Status, res.MediaID, res.Permalink = StatusPublished, done.MediaID, done.Permalink
-	res.Warnings = append(res.Warnings, warn...)
-	p.firstComment(ctx, t, res)
-	return p.finishPublished(ctx, t, res)
+	return p.send(ctx, t, c.ID, false, deadline, o)
 }
 
-// resumeSent settles a record whose publish was sent but whose outcome was
-// never recorded (a crash, a lost answer): the container's status decides.
-func (p *Publisher) resumeSent(ctx context.Context, t *tracker, deadline time.Time, o Options) (*Result, error) {
-	c, err := p.readStatus(ctx, t.a, t.rec.ContainerID)
-	if err != nil {
-		e := failure.New(failure.OutcomeUnknown, fmt.Sprintf("A publish of container %s was sent earlier and its outcome is still unknown: %s", t.rec.ContainerID, failure.Classify(err).Message))
-		e.Action = fmt.Sprintf("Do not publish new content for this yet: call get_container_status with container_id %s, or repeat this call with the same idempotency_key later.", t.rec.ContainerID)
-		return nil, e
+// send sends media_publish for the container once. It first takes the
+// container's own ledger record (container:<id>) to publish_sent, so that
+// whatever key a caller publishes under (publish_container uses that one)
+// only one caller at a time may send it, and a send whose outcome is open
+// holds the others back until it is settled. resend: the last send is
+// known to be lost (see settle).
+func (p *Publisher) send(ctx context.Context, t *tracker, containerID string, resend bool, deadline time.Time, o Options) (*Result, error) {
+	res := &Result{ContainerID: containerID, ChildContainerIDs: t.rec.ChildIDs}
+	if resend {
+		if err := t.claim(ctx, containerID, true); err != nil {
+			return p.afterLostClaim(ctx, t, res, err, resend, deadline, o)
+		}
 	}
-	res := &Result{ContainerID: c.ID, ChildContainerIDs: t.rec.ChildIDs}
-	switch c.StatusCode {
-	case graph.StatusPublished:
-		return p.adoptPublished(ctx, t, res, t.rec.UpdatedAt)
-	case graph.StatusFinished:
-		if time.Since(t.rec.UpdatedAt) < p.sendGrace && t.rec.State == store.PublishSent {
-			return nil, inFlight()
-		}
-		// The container is still unpublished long after the send: the
-		// publish never reached Instagram. Send it again, from the ledger's
-		// point of view a fresh attempt on the same container.
-		for _, step := range []store.PublishStep{
-			{To: store.PublishFailed, ErrorKind: "not_published"},
-			{To: store.PublishReserved},
-			{To: store.PublishContainerCreated, ContainerID: c.ID, ChildIDs: t.rec.ChildIDs},
-		} {
-			if t.rec.State == step.To {
-				continue
-			}
-			if err := t.step(ctx, step); err != nil {
-				if errors.Is(err, errMoved) {
-					return nil, inFlight()
-				}
-				return nil, err
-			}
-		}
-		return p.complete(ctx, t, c, kindVideo, deadline, o)
-	default:
-		err := terminalError(c, "")
-		t.fail(ctx, err)
+	ct, err := p.containerRecord(ctx, t, containerID)
+	if err != nil {
 		return nil, err
 	}
+	if ct != t {
+		if err := ct.claim(ctx, containerID, resend); err != nil {
+			return p.afterLostClaim(ctx, t, res, err, resend, deadline, o)
+		}
+	}
+	done, warn, err := p.publishOnce(ctx, t.a, containerID)
+	switch {
+	case err == nil:
+		res.Status, res.MediaID, res.Permalink = StatusPublished, done.MediaID, done.Permalink
+		res.Warnings = append(res.Warnings, warn...)
+		p.firstComment(ctx, t, res)
+		return p.finishPublished(ctx, t, res)
+	case ambiguous(err):
+		p.log.Warn("media_publish answer lost; settling through the container's status", "account", t.a.ID, "container", containerID, "err", err)
+		return p.settle(ctx, t, containerID, time.Now(), err, resend, deadline, o)
+	default:
+		// Instagram refused it: nothing was published.
+		t.fail(ctx, err)
+		ct.fail(ctx, err)
+		p.journal(ctx, t.a, t.job, "failed", err, containerIDs(&graph.Container{ID: containerID}, t.rec.ChildIDs))
+		return nil, err
+	}
+}
+
+// afterLostClaim: the container is published already, or another caller
+// holds its send (errMoved), which is then settled like a send of ours —
+// re-sent at most once in this call.
+func (p *Publisher) afterLostClaim(ctx context.Context, t *tracker, res *Result, err error, resent bool, deadline time.Time, o Options) (*Result, error) {
+	switch {
+	case errors.Is(err, errPublished):
+		return p.adoptPublished(ctx, t, res, t.rec.UpdatedAt)
+	case errors.Is(err, errMoved):
+		return p.settle(ctx, t, res.ContainerID, time.Time{}, nil, resent, deadline, o)
+	}
+	return nil, err
+}
+
+// containerRecord is the tracker of the container's own ledger record
+// (t itself when t publishes under the container's key).
+func (p *Publisher) containerRecord(ctx context.Context, t *tracker, containerID string) (*tracker, error) {
+	key := containerKeyPrefix + containerID
+	if t.job.key == key {
+		return t, nil
+	}
+	rec, _, err := p.store.Reserve(ctx, t.a.ID, key, key)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return &tracker{p: p, a: t.a, rec: rec, job: keyedRun{key: key, digest: key}}, nil
 }
 
 // adoptPublished records a container Instagram already published.
@@ -314,8 +352,9 @@ func (p *Publisher) adoptPublished(ctx context.Context, t *tracker, res *Result,
 	}
 	res.Warnings = append(res.Warnings, "The container was already published; it was not published again.")
 	p.resumeFirstComment(ctx, t, res)
-	if t.rec.State == store.PublishContainerCreated {
-		if err := t.step(ctx, store.PublishStep{To: store.PublishSent}); err != nil && !errors.Is(err, errMoved) {
+	if t.rec.State != store.PublishSent && t.rec.State != store.PublishPublished {
+		// to publish_sent, so that the outcome can be recorded
+		if err := t.claim(ctx, res.ContainerID, false); err != nil && !errors.Is(err, errMoved) && !errors.Is(err, errPublished) {
 			return nil, err
 		}
 	}
@@ -328,7 +367,8 @@ func (p *Publisher) finishPublished(ctx context.Context, t *tracker, res *Result
 	ctx = context.WithoutCancel(ctx) // the post is live: record it whatever the caller does
 	body, _ := json.Marshal(res)
 	if t.rec.State == store.PublishSent {
-		if err := t.step(ctx, store.PublishStep{To: store.PublishPublished, MediaID: res.MediaID, Permalink: res.Permalink, Result: body}); err != nil {
+		err := t.step(ctx, store.PublishStep{To: store.PublishPublished, MediaID: res.MediaID, Permalink: res.Permalink, Result: body})
+		if err != nil && t.rec.State != store.PublishPublished { // else another caller recorded it
 			p.log.Error("could not record a published post", "account", t.a.ID, "container", res.ContainerID, "media", res.MediaID, "err", err)
 		}
 	}
@@ -450,6 +490,43 @@ func (t *tracker) step(ctx context.Context, s store.PublishStep) error {
 	}
 	t.rec = rec
 	return nil
+}
+
+// errPublished: the record is published already.
+var errPublished = errors.New("ledger record published")
+
+// claim moves the record to publish_sent — the right to send media_publish
+// for containerID — by compare-and-set steps. A record in publish_sent
+// belongs to an open send and is taken over only when resend says that
+// send is known to be lost. errMoved: another caller moved it first.
+func (t *tracker) claim(ctx context.Context, containerID string, resend bool) error {
+	children := t.rec.ChildIDs // the step to reserved clears them
+	for range 5 {
+		var step store.PublishStep
+		switch t.rec.State {
+		case store.PublishSent:
+			if !resend {
+				return errMoved
+			}
+			resend = false
+			step = store.PublishStep{To: store.PublishFailed, ErrorKind: "not_published"}
+		case store.PublishFailed:
+			step = store.PublishStep{To: store.PublishReserved}
+		case store.PublishReserved:
+			step = store.PublishStep{To: store.PublishContainerCreated, ContainerID: containerID, ChildIDs: children}
+		case store.PublishContainerCreated:
+			step = store.PublishStep{To: store.PublishSent}
+		default:
+			return errPublished
+		}
+		if err := t.step(ctx, step); err != nil {
+			return err
+		}
+		if t.rec.State == store.PublishSent {
+			return nil
+		}
+	}
+	return errMoved
 }
 
 // fail records a failure, with the structured error to replay.

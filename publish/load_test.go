@@ -113,5 +113,8 @@ func TestLoad_GovernorKeepsAccountsWithinBudget(t *testing.T) {
 	if len(live) != published {
 		t.Errorf("%d posts live, %d reported published", len(live), published)
 	}
+	if sends := oneSendPerContainer(t, r); sends < published {
+		t.Errorf("%d media_publish sends for %d posts", sends, published)
+	}
 	t.Logf("%d calls: %d published, %d refused rate_limited; sent per account %v; over-limit answers %v", len(outcomes), published, refused, sent, over)
 }

@@ -2,16 +2,11 @@ package publish
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
@@ -51,17 +46,18 @@ type uploader interface {
 
 // LocalFile is a local media file checked for publishing.
 type LocalFile struct {
+	Field string // the argument's JSON path (file_path)
 	Path  string
 	Size  int64
 	Video bool // MP4/MOV; otherwise a JPEG
 }
 
-// CheckLocalFile validates a file_path argument: an absolute path to a
+// checkLocalFile validates a file_path argument: an absolute path to a
 // readable JPEG (image) or MP4/MOV (video) that meets kind's rules
-// (image kinds are swapped for their video twin when the file is a video).
-// Reading the first bytes is all it costs, so it runs whatever
-// IGMCP_PREFLIGHT says.
-func CheckLocalFile(field, path string, image, video preflight.Kind) (*LocalFile, error) {
+// (image kinds are swapped for their video twin when the file is a video;
+// image "" means a video is required). Reading the first bytes is all it
+// costs, so it runs whatever IGMCP_PREFLIGHT says.
+func checkLocalFile(field, path string, image, video preflight.Kind) (*LocalFile, error) {
 	if path == "" {
 		return nil, failure.Invalid(field, "%s is empty", field)
 	}
@@ -87,11 +83,11 @@ func CheckLocalFile(field, path string, image, video preflight.Kind) (*LocalFile
 	if len(r.Violations) > 0 {
 		return nil, preflight.Rejected(r.Violations[0])
 	}
-	return &LocalFile{Path: path, Size: r.Info.Bytes, Video: kind == video && video != ""}, nil
+	return &LocalFile{Field: field, Path: path, Size: r.Info.Bytes, Video: kind == video && video != ""}, nil
 }
 
 // isVideoFile decides image or video from the first bytes (the extension
-// when the file cannot be read; CheckLocalFile then reports why).
+// when the file cannot be read; checkLocalFile then reports why).
 func isVideoFile(path string) bool {
 	if b, _, err := localfile.ReadHead(path, 12); err == nil && len(b) == 12 {
 		return string(b[4:8]) == "ftyp"
@@ -112,13 +108,13 @@ func NoStagingError(field string) error {
 }
 
 // stageImage stages an image file; remove deletes the staged copy.
-func stageImage(ctx context.Context, l Local, field, path string) (string, func(context.Context) error, error) {
+func stageImage(ctx context.Context, l Local, f *LocalFile) (string, func(context.Context) error, error) {
 	if l.Stager == nil {
-		return "", nil, NoStagingError(field)
+		return "", nil, NoStagingError(f.Field)
 	}
-	u, remove, err := l.Stager(ctx, path, "image/jpeg")
+	u, remove, err := l.Stager(ctx, f.Path, "image/jpeg")
 	if err != nil {
-		e := failure.New(failure.Transient, fmt.Sprintf("Could not stage %s for Instagram: %v", field, err))
+		e := failure.New(failure.Transient, fmt.Sprintf("Could not stage %s for Instagram: %v", f.Field, err))
 		e.RetryAfter = 30
 		e.Action = "Retry the same call shortly; if it keeps failing, check the staging bucket settings (IGMCP_STAGING_*) or give image_url instead."
 		return "", nil, e
@@ -130,7 +126,8 @@ func stageImage(ctx context.Context, l Local, field, path string) (string, func(
 }
 
 // createAndUpload creates a resumable video container and sends the file.
-func (p *Publisher) createAndUpload(ctx context.Context, a *Account, req *graph.ContainerRequest, f *LocalFile, field string, l Local) (*graph.Container, error) {
+func (p *Publisher) createAndUpload(ctx context.Context, a *Account, req *graph.ContainerRequest, f *LocalFile, l Local) (*graph.Container, error) {
+	field := f.Field
 	up, ok := a.Graph.(uploader)
 	if !ok {
 		return nil, failure.Invalid(field, "this account's Graph client cannot upload files; give a video URL instead")
@@ -175,96 +172,4 @@ func uploadFailure(err error, field, containerID string) error {
 	e := failure.New(failure.Upstream, msg)
 	e.Action = "Instagram refused the upload: check the file (MP4/MOV, H.264/AAC), or host it and give video_url."
 	return e
-}
-
-// keyFor validates a caller's idempotency key, or makes a one-off key.
-func keyFor(key string) (string, error) {
-	if key == "" {
-		return autoKeyPrefix + randomID(), nil
-	}
-	if err := CheckIdempotencyKey(key); err != nil {
-		return "", err
-	}
-	return key, nil
-}
-
-// digestOf identifies a request's content the way Request.Digest does, so
-// a key reused for different content is caught.
-func digestOf(kind string, draft bool, in any) string {
-	b, _ := json.Marshal(struct {
-		Kind  string `json:"kind"`
-		Draft bool   `json:"draft"`
-		In    any    `json:"in"`
-	}{kind, draft, in})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// fileIdentity makes a local file part of a digest: its path, size and
-// modification time (hashing a 300 MB video on every call would cost more
-// than it saves).
-func fileIdentity(path string) string {
-	st, err := os.Stat(path)
-	if err != nil {
-		return path
-	}
-	return fmt.Sprintf("%s|%d|%d", path, st.Size(), st.ModTime().UnixNano())
-}
-
-// runLocal runs a publish whose containers a build function makes, through
-// the same exactly-once ledger as Run.
-func (p *Publisher) runLocal(ctx context.Context, a *Account, key, digest, caption, firstComment string, build buildFunc, o Options, story bool) (*Result, error) {
-	key, err := keyFor(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkQuota(ctx, a); err != nil {
-		return nil, err
-	}
-	return p.runKeyed(ctx, a, keyedRun{key: key, digest: digest, caption: caption, firstComment: firstComment, build: build, story: story}, o)
-}
-
-// ValidateLocalReel checks a Reel whose video is the local file path
-// (file_path) instead of video_url: every ReelInput rule but video_url.
-func ValidateLocalReel(in *ReelInput, path string) error {
-	if in.VideoURL != "" {
-		return failure.Invalid("file_path", "give video_url or file_path, not both")
-	}
-	if _, err := CheckLocalFile("file_path", path, "", preflight.Reel); err != nil {
-		return err
-	}
-	if !isVideoFile(path) {
-		return failure.Invalid("file_path", "a Reel needs an MP4 or MOV video file")
-	}
-	cp := *in
-	cp.VideoURL = "https://upload.invalid/file_path" // satisfied by the upload
-	return cp.Validate()
-}
-
-// ReelFile publishes a Reel from a local video file through the resumable
-// upload, exactly once per idempotency key (like Run). Upload progress goes
-// to l.Upload.Progress, processing progress to o.Progress.
-func (p *Publisher) ReelFile(ctx context.Context, a *Account, in *ReelInput, path, key string, o Options, l Local) (*Result, error) {
-	if err := ValidateLocalReel(in, path); err != nil {
-		return nil, err
-	}
-	digest := digestOf(KindReel, o.Draft, struct {
-		*ReelInput
-		File string `json:"file_path"`
-	}{in, fileIdentity(path)})
-	build := func(ctx context.Context, deadline time.Time) (*graph.Container, []string, mediaKind, error) {
-		return p.buildReelFile(ctx, a, in, path, l)
-	}
-	return p.runLocal(ctx, a, key, digest, in.Caption, in.FirstComment, build, o, false)
-}
-
-// buildReelFile creates the Reel container and uploads the file; it is the
-// build step Run uses for a ReelInput with file_path.
-func (p *Publisher) buildReelFile(ctx context.Context, a *Account, in *ReelInput, path string, l Local) (*graph.Container, []string, mediaKind, error) {
-	f, err := CheckLocalFile("file_path", path, "", preflight.Reel)
-	if err != nil {
-		return nil, nil, kindVideo, err
-	}
-	c, err := p.createAndUpload(ctx, a, in.request(), f, "file_path", l)
-	return c, nil, kindVideo, err
 }

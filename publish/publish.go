@@ -205,28 +205,8 @@ const (
 	kindVideo
 )
 
-// build creates the request's containers — for a carousel the items in
-// parallel (bounded), each waited to FINISHED, then the album — and returns
-// the container to publish.
-func (p *Publisher) build(ctx context.Context, a *Account, r *Request, deadline time.Time, o Options) (*graph.Container, []string, mediaKind, error) {
-	switch r.Kind {
-	case KindPost:
-		c, err := p.create(ctx, a, r.Post.request(), "")
-		return c, nil, kindImage, err
-	case KindReel:
-		if r.Reel.FilePath != "" {
-			return p.buildReelFile(ctx, a, r.Reel, r.Reel.FilePath, p.localMedia(o))
-		}
-		c, err := p.create(ctx, a, r.Reel.request(), "")
-		return c, nil, kindVideo, err
-	case KindCarousel:
-		return p.buildCarousel(ctx, a, r.Carousel, deadline, o.Progress)
-	case KindStory:
-		return p.buildStory(ctx, a, r.Story, deadline, o.Progress, p.localMedia(o))
-	}
-	return nil, nil, kindImage, failure.Invalid("kind", "unsupported post kind %q", r.Kind)
-}
-
+// buildCarousel creates the items in parallel (bounded), each waited to
+// FINISHED, then the album, and returns the album.
 func (p *Publisher) buildCarousel(ctx context.Context, a *Account, in *CarouselInput, deadline time.Time, progress func(Progress)) (*graph.Container, []string, mediaKind, error) {
 	children := make([]string, len(in.Items))
 	kind := kindImage

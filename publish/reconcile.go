@@ -9,89 +9,167 @@ import (
 
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/store"
 )
 
-// reconcileTimeout bounds the status checks after an ambiguous publish. They
-// run even when the caller's context is cancelled: knowing whether the post
-// went live matters more than returning early.
-const reconcileTimeout = 30 * time.Second
-
-// publishReady calls media_publish once. media_publish is not idempotent, so
-// after an answer that leaves the outcome open (timeout, dropped connection,
-// 5xx, a spam block) it reads the container instead of publishing again:
-// PUBLISHED means it went live; FINISHED means it did not, and a transient
-// failure is retried once.
-func (p *Publisher) publishReady(ctx context.Context, a *Account, containerID string, job keyedRun) (Published, []string, error) {
-	started := time.Now()
-	for attempt := 0; ; attempt++ {
-		m, _, err := a.Graph.Publish(ctx, a.ID, containerID)
-		if err == nil {
-			done := Published{MediaID: m.ID, Permalink: m.Permalink}
-			var warns []string
-			if done.Permalink == "" {
-				// Instagram may ignore read-after-write; one read fills it in.
-				if md, _, gerr := a.Graph.GetMedia(ctx, m.ID, "id", "permalink"); gerr == nil {
-					done.Permalink = md.Permalink
-				} else {
-					warns = append(warns, "Published, but the permalink could not be read: "+failure.Classify(gerr).Message)
-				}
-			}
-			p.countPublish(ctx, a)
-			return done, warns, nil
-		}
+// publishOnce sends media_publish once. media_publish is not idempotent:
+// a failure that may have published (see ambiguous) is settled by the
+// caller, never by sending again here.
+func (p *Publisher) publishOnce(ctx context.Context, a *Account, containerID string) (Published, []string, error) {
+	m, _, err := a.Graph.Publish(ctx, a.ID, containerID)
+	if err != nil {
 		if fe := failure.Classify(err); fe.Kind == failure.PublishLimitReached {
 			p.quotaExhausted(a)
 			if e, qerr := p.quotaEntry(ctx, a); qerr == nil && e.total > 0 {
 				return Published{}, nil, p.limitReached(ctx, a, max(e.usage, e.total), e.total, e.window, fe)
 			}
-			return Published{}, nil, err
 		}
-		if !ambiguous(err) {
-			return Published{}, nil, err
+		return Published{}, nil, err
+	}
+	done := Published{MediaID: m.ID, Permalink: m.Permalink}
+	var warns []string
+	if done.Permalink == "" {
+		// Instagram may ignore read-after-write; one read fills it in.
+		if md, _, gerr := a.Graph.GetMedia(ctx, m.ID, "id", "permalink"); gerr == nil {
+			done.Permalink = md.Permalink
+		} else {
+			warns = append(warns, "Published, but the permalink could not be read: "+failure.Classify(gerr).Message)
 		}
-		p.log.Warn("publish answer ambiguous, reconciling", "account", a.ID, "container", containerID, "err", err)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reconcileTimeout)
-		st, rerr := p.readStatus(rctx, a, containerID)
+	}
+	p.countPublish(ctx, a)
+	return done, warns, nil
+}
+
+// settle finds out what became of a send of the container whose answer was
+// lost (cause, its answer arriving at since), or of a send recorded in the
+// ledger whose outcome never was (cause nil: a crash, or another caller
+// sending now). The container's status decides, read with backoff:
+// PUBLISHED is the post. FINISHED is no proof that the send was lost — Meta
+// may put a request into effect seconds after its answer was lost — so
+// media_publish is sent again only after the container has read FINISHED
+// for the whole send grace since the last send (its claim in the ledger or
+// its lost answer, whichever is later), at most once per call (resent), and
+// never after a spam block. When the caller's wait ends first the outcome
+// is unknown, with the time the grace ends.
+func (p *Publisher) settle(ctx context.Context, t *tracker, containerID string, since time.Time, cause error, resent bool, deadline time.Time, o Options) (*Result, error) {
+	res := &Result{ContainerID: containerID, ChildContainerIDs: t.rec.ChildIDs}
+	findSince := t.rec.UpdatedAt // no earlier than the send in question was claimed
+	if !since.IsZero() && since.Before(findSince) {
+		findSince = since
+	}
+	delay := p.poll.Video.Initial
+	readErrors := 0
+	for {
+		graceEnd, err := p.graceEnd(ctx, t, containerID, since)
+		if err != nil {
+			return nil, err
+		}
+		if t.rec.State == store.PublishPublished { // settled by another caller
+			return replay(t.rec)
+		}
+		readAt := time.Now()
+		c, _, err := t.a.Graph.GetContainer(ctx, containerID)
 		switch {
-		case rerr == nil && st.StatusCode == graph.StatusPublished:
-			done, warns := p.findMedia(rctx, a, job, started)
-			cancel()
-			p.countPublish(ctx, a)
-			return done, append(warns, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again."), nil
-		case rerr == nil && st.StatusCode == graph.StatusFinished:
-			cancel()
-			fe := failure.Classify(err)
-			if attempt == 0 && fe.Kind == failure.Transient && ctx.Err() == nil {
-				continue // certainly not published: one more try is safe
+		case err != nil:
+			readErrors++
+			if ctx.Err() != nil || readErrors >= p.maxPollErrors {
+				return nil, p.unknown(ctx, t, containerID, graceEnd, cause, err)
 			}
-			return Published{}, nil, err
+		case c.StatusCode == graph.StatusPublished:
+			if cause != nil {
+				p.countPublish(ctx, t.a)
+				res.Warnings = append(res.Warnings, "The publish answer was lost; the container reads PUBLISHED, so the post is live and was not published again.")
+			}
+			return p.adoptPublished(ctx, t, res, findSince)
+		case c.StatusCode == graph.StatusFinished && !readAt.Before(graceEnd):
+			// FINISHED for the whole grace: the send never took effect.
+			if resent || (cause != nil && failure.Classify(cause).Kind == failure.SpamBlocked) {
+				return nil, p.notPublished(ctx, t, containerID, cause)
+			}
+			return p.send(ctx, t, containerID, true, deadline, o)
+		case c.StatusCode == graph.StatusError || c.StatusCode == graph.StatusExpired:
+			err := terminalError(c, "")
+			return nil, p.notPublished(ctx, t, containerID, err)
 		default:
-			cancel()
-			e := failure.New(failure.OutcomeUnknown, fmt.Sprintf(
-				"media_publish for container %s was sent but its answer was lost (%s), and the container's status could not be confirmed.",
-				containerID, failure.Classify(err).Message))
-			e.Action = fmt.Sprintf("Do not publish again yet: call get_container_status with container_id %s; PUBLISHED means the post is live, FINISHED means call publish_container.", containerID)
-			return Published{}, nil, e
+			readErrors = 0
 		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return nil, p.unknown(ctx, t, containerID, graceEnd, cause, nil)
+		}
+		sleep := min(delay, deadline.Sub(now))
+		if wait := graceEnd.Sub(now); wait > 0 && wait < sleep {
+			sleep = wait // look again as soon as the grace is over
+		}
+		if err := sleepCtx(ctx, sleep); err != nil {
+			return nil, p.unknown(ctx, t, containerID, graceEnd, cause, nil)
+		}
+		delay = p.poll.Video.next(delay)
 	}
 }
 
-// readStatus reads the container, retrying a couple of times: it is safe.
-func (p *Publisher) readStatus(ctx context.Context, a *Account, containerID string) (*graph.Container, error) {
-	var last error
-	for i := range 3 {
-		if i > 0 {
-			if err := sleepCtx(ctx, time.Duration(i)*p.poll.Image.Initial); err != nil {
-				return nil, err
-			}
-		}
-		c, _, err := a.Graph.GetContainer(ctx, containerID)
-		if err == nil {
-			return c, nil
-		}
-		last = err
+// graceEnd is when the last send of the container stops counting as
+// possibly in flight: the send grace after the latest of since, the
+// caller's record and the container's record while it is in publish_sent.
+// It re-reads t's record (another caller may have settled it).
+func (p *Publisher) graceEnd(ctx context.Context, t *tracker, containerID string, since time.Time) (time.Time, error) {
+	last := since
+	rec, err := p.store.GetPublish(ctx, t.a.ID, t.job.key)
+	if err != nil {
+		return time.Time{}, storeError(err)
 	}
-	return nil, last
+	t.rec = rec
+	if rec.UpdatedAt.After(last) {
+		last = rec.UpdatedAt
+	}
+	if key := containerKeyPrefix + containerID; key != t.job.key {
+		if crec, err := p.store.GetPublish(ctx, t.a.ID, key); err == nil && crec.State == store.PublishSent && crec.UpdatedAt.After(last) {
+			last = crec.UpdatedAt
+		}
+	}
+	return last.Add(p.sendGrace), nil
+}
+
+// notPublished records a send settled as certainly not published (its
+// container read FINISHED for the whole grace, or ended in ERROR/EXPIRED):
+// the caller's record and the container's record fail with err, so the
+// same key may try again.
+func (p *Publisher) notPublished(ctx context.Context, t *tracker, containerID string, err error) error {
+	if err == nil {
+		err = failure.New(failure.Transient, fmt.Sprintf("media_publish of container %s never took effect: the container stayed FINISHED for the whole send grace.", containerID))
+	}
+	fe := failure.Classify(err)
+	if fe.Kind == failure.Transient && fe.Action == "" {
+		cp := *fe
+		cp.Action = "Call again with the same idempotency_key: nothing was published."
+		fe = &cp
+	}
+	t.fail(ctx, fe)
+	if ct, cerr := p.containerRecord(ctx, t, containerID); cerr == nil && ct != t && ct.rec.State == store.PublishSent {
+		ct.fail(ctx, fe)
+	}
+	p.journal(ctx, t.a, t.job, "failed", fe, containerIDs(&graph.Container{ID: containerID}, t.rec.ChildIDs))
+	return fe
+}
+
+// unknown ends a settle that ran out of time (or of status reads) while a
+// send may still take effect. The records stay in publish_sent: the same
+// key settles it later, and nothing sends the container again before the
+// grace is over.
+func (p *Publisher) unknown(ctx context.Context, t *tracker, containerID string, graceEnd time.Time, cause, readErr error) error {
+	at := graceEnd.UTC().Add(time.Second - time.Nanosecond).Truncate(time.Second).Format(time.RFC3339)
+	why := "an earlier media_publish of it is still unsettled"
+	if cause != nil {
+		why = "its answer was lost (" + failure.Classify(cause).Message + ")"
+	}
+	msg := fmt.Sprintf("media_publish of container %s was sent and %s. Instagram may still publish it until %s, so it was not sent again.", containerID, why, at)
+	if readErr != nil {
+		msg += " Its status could not be read: " + failure.Classify(readErr).Message
+	}
+	e := failure.New(failure.OutcomeUnknown, msg)
+	e.Action = fmt.Sprintf("Do not publish this content under a new key. At %s or later call get_container_status with container_id %s: PUBLISHED means the post is live; FINISHED means it was never published. Either way, repeating this call with the same idempotency_key (or publish_container) then finishes it, once.", at, containerID)
+	p.journal(ctx, t.a, t.job, "unknown", e, containerIDs(&graph.Container{ID: containerID}, t.rec.ChildIDs))
+	return e
 }
 
 // findMedia looks for the media a lost publish created. The container

@@ -35,12 +35,25 @@ func fastUpload() publish.Local {
 	return publish.Local{Upload: graph.UploadOptions{RetryWait: time.Millisecond}}
 }
 
+func story(in *publish.StoryInput, key string) publish.Request {
+	return publish.Request{Kind: publish.KindStory, Story: in, IdempotencyKey: key}
+}
+
+func reel(in *publish.ReelInput, key string) publish.Request {
+	return publish.Request{Kind: publish.KindReel, Reel: in, IdempotencyKey: key}
+}
+
+// withLocal makes r publish local files with l (staging, upload settings).
+func (r *rig) withLocal(l publish.Local) {
+	r.pub = publish.New(r.store, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(r.grace), publish.WithLocalMedia(l))
+}
+
 func TestStory_ImageURL_OnceAndReplayed(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, fakegraph.Options{ProcessingPolls: 1}, ratelimit.Config{})
 	a := r.accounts[0]
 	in := &publish.StoryInput{ImageURL: "https://cdn.example.com/story.jpg", UserTags: []publish.UserTag{{Username: "friend", X: 0.5, Y: 0.5}}}
-	res, err := r.pub.Story(t.Context(), a, in, "story-1", publish.Options{Wait: 5 * time.Second}, publish.Local{})
+	res, err := r.pub.Run(t.Context(), a, story(in, "story-1"), publish.Options{Wait: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,13 +68,13 @@ func TestStory_ImageURL_OnceAndReplayed(t *testing.T) {
 	if cs[0].Kind != fakegraph.KindStories || !strings.Contains(cs[0].Params.Get("user_tags"), "friend") {
 		t.Fatalf("container %+v", cs[0])
 	}
-	again, err := r.pub.Story(t.Context(), a, in, "story-1", publish.Options{Wait: 5 * time.Second}, publish.Local{})
+	again, err := r.pub.Run(t.Context(), a, story(in, "story-1"), publish.Options{Wait: 5 * time.Second})
 	if err != nil || !again.Replayed || again.MediaID != res.MediaID || len(r.fake.Published(a.ID)) != 1 {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
 	// the same key for other content is refused
 	other := &publish.StoryInput{ImageURL: "https://cdn.example.com/other.jpg"}
-	if _, err := r.pub.Story(t.Context(), a, other, "story-1", publish.Options{}, publish.Local{}); kindOf(err) != failure.InvalidInput {
+	if _, err := r.pub.Run(t.Context(), a, story(other, "story-1"), publish.Options{}); kindOf(err) != failure.InvalidInput {
 		t.Fatalf("key reuse: %v", err)
 	}
 }
@@ -75,13 +88,14 @@ func TestStory_VideoFileUploadedWithProgress(t *testing.T) {
 	var last atomic.Int64
 	l := fastUpload()
 	l.Upload.ChunkSize = 1 << 20
-	l.Upload.Progress = func(sent, total int64) {
+	r.withLocal(l)
+	progress := func(sent, total int64) {
 		if total != int64(len(video)) {
 			t.Errorf("total %d", total)
 		}
 		last.Store(sent)
 	}
-	res, err := r.pub.Story(t.Context(), a, &publish.StoryInput{FilePath: path}, "", publish.Options{Wait: 5 * time.Second}, l)
+	res, err := r.pub.Run(t.Context(), a, story(&publish.StoryInput{FilePath: path}, ""), publish.Options{Wait: 5 * time.Second, UploadProgress: progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,13 +121,13 @@ func TestStory_ImageFile_StagedThenRemoved(t *testing.T) {
 	bucket := stagingtest.New(t)
 	var staged string
 	stage := bucket.StageFunc()
-	l := publish.Local{Stager: func(ctx context.Context, path, ct string) (string, func(context.Context) error, error) {
+	r.withLocal(publish.Local{Stager: func(ctx context.Context, path, ct string) (string, func(context.Context) error, error) {
 		u, rm, err := stage(ctx, path, ct)
 		staged = u
 		return u, rm, err
-	}}
+	}})
 	path := writeFile(t, "story.jpg", mediatest.JPEG(540, 960))
-	res, err := r.pub.Story(t.Context(), a, &publish.StoryInput{FilePath: path}, "", publish.Options{Wait: 5 * time.Second}, l)
+	res, err := r.pub.Run(t.Context(), a, story(&publish.StoryInput{FilePath: path}, ""), publish.Options{Wait: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +173,7 @@ func TestStory_RefusedBeforeAnyGraphCall(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(r.fake.Calls())
-			_, err := r.pub.Story(t.Context(), a, &tc.in, "", publish.Options{}, publish.Local{})
+			_, err := r.pub.Run(t.Context(), a, story(&tc.in, ""), publish.Options{})
 			fe := failureOf(err)
 			if fe == nil || fe.Kind != tc.kind || fe.Field != tc.field {
 				t.Fatalf("want %s on %s, got %+v", tc.kind, tc.field, err)
@@ -179,12 +193,13 @@ func TestStory_RefusedBeforeAnyGraphCall(t *testing.T) {
 func TestReelFile(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
+	r.withLocal(fastUpload())
 	a := r.accounts[0]
 	video := mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 20 * time.Second, MediaBytes: 3 << 20})
 	path := writeFile(t, "reel.mov", video)
 	share := false
-	in := &publish.ReelInput{ShareToFeed: &share, AudioName: "Original", Common: publish.Common{Caption: "From disk #igmcp", FirstComment: "first"}}
-	res, err := r.pub.ReelFile(t.Context(), a, in, path, "reel-file-1", publish.Options{Wait: 5 * time.Second}, fastUpload())
+	in := &publish.ReelInput{FilePath: path, ShareToFeed: &share, AudioName: "Original", Common: publish.Common{Caption: "From disk #igmcp", FirstComment: "first"}}
+	res, err := r.pub.Run(t.Context(), a, reel(in, "reel-file-1"), publish.Options{Wait: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,23 +210,29 @@ func TestReelFile(t *testing.T) {
 	if c.Kind != fakegraph.KindReels || !c.Uploaded || c.Params.Get("share_to_feed") != "false" || c.Params.Get("caption") != "From disk #igmcp" {
 		t.Fatalf("container %+v", c)
 	}
-	// same key, same file: the recorded result; same key, other file: refused
-	again, err := r.pub.ReelFile(t.Context(), a, in, path, "reel-file-1", publish.Options{}, fastUpload())
+	// same key, same file: the recorded result
+	again, err := r.pub.Run(t.Context(), a, reel(in, "reel-file-1"), publish.Options{})
 	if err != nil || !again.Replayed {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	other := writeFile(t, "other.mp4", mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 5 * time.Second}))
-	if _, err := r.pub.ReelFile(t.Context(), a, in, other, "reel-file-1", publish.Options{}, fastUpload()); kindOf(err) != failure.InvalidInput {
+	// same key, another file: refused
+	other := *in
+	other.FilePath = writeFile(t, "other.mp4", mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 5 * time.Second}))
+	if _, err := r.pub.Run(t.Context(), a, reel(&other, "reel-file-1"), publish.Options{}); kindOf(err) != failure.InvalidInput {
 		t.Fatalf("key reuse with another file: %v", err)
 	}
-	// both sources
+	// both sources; a JPEG as a Reel
 	both := *in
 	both.VideoURL = "https://cdn.example.com/v.mp4"
-	if err := publish.ValidateLocalReel(&both, path); err == nil {
-		t.Fatal("video_url and file_path accepted together")
+	jpeg := *in
+	jpeg.FilePath = writeFile(t, "x.jpg", mediatest.JPEG(100, 100))
+	for _, bad := range []*publish.ReelInput{&both, &jpeg} {
+		if fe := failureOf(bad.Validate()); fe == nil || fe.Kind != failure.InvalidInput || fe.Field != "file_path" {
+			t.Fatalf("%+v accepted: %v", bad, fe)
+		}
 	}
-	if err := publish.ValidateLocalReel(in, writeFile(t, "x.jpg", mediatest.JPEG(100, 100))); err == nil {
-		t.Fatal("a JPEG accepted as a Reel")
+	if n := len(r.fake.Published(a.ID)); n != 1 || oneSendPerContainer(t, r) != 1 {
+		t.Fatalf("%d posts", n)
 	}
 }
 
@@ -238,7 +259,8 @@ func TestReelFile_UploadKeepsFailing(t *testing.T) {
 	path := writeFile(t, "reel.mp4", mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: 20 * time.Second}))
 	l := fastUpload()
 	l.Upload.MaxAttempts = 3
-	_, err = r.pub.ReelFile(t.Context(), a, &publish.ReelInput{}, path, "", publish.Options{Wait: time.Second}, l)
+	r.withLocal(l)
+	_, err = r.pub.Run(t.Context(), a, reel(&publish.ReelInput{FilePath: path}, ""), publish.Options{Wait: time.Second})
 	if k := kindOf(err); k != failure.Transient || uploads.Load() != 3 {
 		t.Fatalf("want transient after 3 uploads, got %v after %d", err, uploads.Load())
 	}
@@ -254,13 +276,13 @@ func TestReelFile_UploadKeepsFailing(t *testing.T) {
 // is never taken for the Story, and two candidates leave the id unknown.
 func TestLostPublishAnswer_MediaIDFoundOnlyWhenCertain(t *testing.T) {
 	t.Parallel()
-	story := &publish.StoryInput{ImageURL: "https://cdn.example.com/story.jpg"}
+	lostStoryInput := &publish.StoryInput{ImageURL: "https://cdn.example.com/story.jpg"}
 	loseNextAnswer := func(r *rig) {
 		r.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Action: fakegraph.FaultPublishThenFail, Nth: 1})
 	}
 	lostStory := func(t *testing.T, r *rig, a *publish.Account) (*publish.Result, error) {
 		loseNextAnswer(r)
-		return r.pub.Story(t.Context(), a, story, "lost-story", publish.Options{Wait: 5 * time.Second}, publish.Local{})
+		return r.pub.Run(t.Context(), a, story(lostStoryInput, "lost-story"), publish.Options{Wait: 5 * time.Second})
 	}
 	cases := []struct {
 		name   string
@@ -282,7 +304,7 @@ func TestLostPublishAnswer_MediaIDFoundOnlyWhenCertain(t *testing.T) {
 			name: "story after another story",
 			before: func(t *testing.T, r *rig, a *publish.Account) {
 				other := &publish.StoryInput{ImageURL: "https://cdn.example.com/earlier.jpg"}
-				if _, err := r.pub.Story(t.Context(), a, other, "earlier", publish.Options{Wait: 5 * time.Second}, publish.Local{}); err != nil {
+				if _, err := r.pub.Run(t.Context(), a, story(other, "earlier"), publish.Options{Wait: 5 * time.Second}); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -2,12 +2,16 @@ package publish
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/netguard"
+	"github.com/igmcp/igmcp/preflight"
 )
 
 // Documented limits (docs/graph-api.md §2, §13).
@@ -42,80 +46,102 @@ func CountMentions(s string) int { return len(mentionRE.FindAllString(s, -1)) }
 // Validate checks the post against every rule that can be checked without
 // calling Instagram.
 func (in *PostInput) Validate() error {
+	_, err := in.check()
+	return err
+}
+
+func (in *PostInput) check() (*LocalFile, error) {
 	if err := checkMediaURL("image_url", in.ImageURL, true); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkAltText("alt_text", in.AltText); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkUserTags("user_tags", in.UserTags); err != nil {
-		return err
+		return nil, err
 	}
-	return in.Common.validate("")
+	return nil, in.Common.validate("")
 }
 
 // Validate checks the carousel and each of its items.
 func (in *CarouselInput) Validate() error {
-	n := len(in.Items)
-	if n < MinCarouselItems || n > MaxCarouselItems {
-		return failure.Invalid("items", "a carousel needs %d to %d items, got %d", MinCarouselItems, MaxCarouselItems, n)
-	}
-	for i := range in.Items {
-		it := &in.Items[i]
-		p := fmt.Sprintf("items[%d]", i)
-		switch {
-		case it.ImageURL != "" && it.VideoURL != "":
-			return failure.Invalid(p, "give either image_url or video_url, not both")
-		case it.ImageURL == "" && it.VideoURL == "":
-			return failure.Invalid(p+".image_url", "each item needs image_url or video_url")
-		case it.ImageURL != "":
-			if err := checkMediaURL(p+".image_url", it.ImageURL, true); err != nil {
-				return err
-			}
-			if err := checkAltText(p+".alt_text", it.AltText); err != nil {
-				return err
-			}
-		default:
-			if err := checkMediaURL(p+".video_url", it.VideoURL, true); err != nil {
-				return err
-			}
-			if it.AltText != "" {
-				return failure.Invalid(p+".alt_text", "alt_text applies to image items only")
-			}
-		}
-		if err := checkUserTags(p+".user_tags", it.UserTags); err != nil {
-			return err
-		}
-	}
-	return in.Common.validate("")
+	_, err := in.check()
+	return err
 }
 
-// Validate checks the Reel.
+func (in *CarouselInput) check() (*LocalFile, error) {
+	n := len(in.Items)
+	if n < MinCarouselItems || n > MaxCarouselItems {
+		return nil, failure.Invalid("items", "a carousel needs %d to %d items, got %d", MinCarouselItems, MaxCarouselItems, n)
+	}
+	for i := range in.Items {
+		if err := in.Items[i].validate(fmt.Sprintf("items[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, in.Common.validate("")
+}
+
+func (it *CarouselItem) validate(p string) error {
+	switch {
+	case it.ImageURL != "" && it.VideoURL != "":
+		return failure.Invalid(p, "give either image_url or video_url, not both")
+	case it.ImageURL == "" && it.VideoURL == "":
+		return failure.Invalid(p+".image_url", "each item needs image_url or video_url")
+	case it.ImageURL != "":
+		if err := checkMediaURL(p+".image_url", it.ImageURL, true); err != nil {
+			return err
+		}
+		if err := checkAltText(p+".alt_text", it.AltText); err != nil {
+			return err
+		}
+	default:
+		if err := checkMediaURL(p+".video_url", it.VideoURL, true); err != nil {
+			return err
+		}
+		if it.AltText != "" {
+			return failure.Invalid(p+".alt_text", "alt_text applies to image items only")
+		}
+	}
+	return checkUserTags(p+".user_tags", it.UserTags)
+}
+
+// Validate checks the Reel; a file_path video is opened and its first
+// bytes judged.
 func (in *ReelInput) Validate() error {
+	_, err := in.check()
+	return err
+}
+
+func (in *ReelInput) check() (*LocalFile, error) {
+	var f *LocalFile
 	if in.FilePath != "" {
-		cp := *in
-		cp.FilePath = ""
-		return ValidateLocalReel(&cp, in.FilePath)
+		if in.VideoURL != "" {
+			return nil, failure.Invalid("file_path", "give video_url or file_path, not both")
+		}
+		var err error
+		if f, err = checkLocalFile("file_path", in.FilePath, "", preflight.Reel); err != nil {
+			return nil, err
+		}
+	} else if err := checkMediaURL("video_url", in.VideoURL, true); err != nil {
+		return nil, err
 	}
 	if err := in.Trial.validate("trial_params"); err != nil {
-		return err
-	}
-	if err := checkMediaURL("video_url", in.VideoURL, true); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkMediaURL("cover_url", in.CoverURL, false); err != nil {
-		return err
+		return nil, err
 	}
 	if in.ThumbOffset != nil && *in.ThumbOffset < 0 {
-		return failure.Invalid("thumb_offset", "thumb_offset is milliseconds from the start and cannot be negative")
+		return nil, failure.Invalid("thumb_offset", "thumb_offset is milliseconds from the start and cannot be negative")
 	}
 	if utf8.RuneCountInString(in.AudioName) > 100 {
-		return failure.Invalid("audio_name", "audio_name is at most 100 characters")
+		return nil, failure.Invalid("audio_name", "audio_name is at most 100 characters")
 	}
 	if err := checkUserTags("user_tags", in.UserTags); err != nil {
-		return err
+		return nil, err
 	}
-	return in.Common.validate("")
+	return f, in.Common.validate("")
 }
 
 func (c *Common) validate(prefix string) error {
@@ -189,11 +215,75 @@ func checkMediaURL(field, raw string, required bool) error {
 	if u.User != nil {
 		return failure.Invalid(field, "URL must not contain credentials")
 	}
-	host := strings.ToLower(u.Hostname())
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasPrefix(host, "127.") || host == "::1" || host == "0.0.0.0" {
-		return failure.Invalid(field, "URL points to this machine (%s); Instagram needs a public URL", host)
+	if why := nonPublicHost(u.Hostname()); why != "" {
+		return failure.Invalid(field, "URL host %s is %s; Instagram fetches media only from public hosts", u.Hostname(), why)
 	}
 	return nil
+}
+
+// nonPublicHost says why host can never be a public host ("" when it may
+// be): a name of this machine (localhost), or an IP literal, in any form a
+// resolver accepts (0, 127.1, 0x7f.0.0.1, 0177.0.0.1, 2130706433, [::],
+// [::ffff:127.0.0.1] …), that netguard.Public — the address rule of the
+// dial-time guard — refuses. Names are not resolved here; one that
+// resolves to a private address is for the dial-time guard to refuse.
+func nonPublicHost(host string) string {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return "this machine"
+	}
+	a, ok := ipLiteral(h)
+	if !ok || netguard.Public(a) {
+		return ""
+	}
+	return "not a public address (" + a.String() + ")"
+}
+
+// ipLiteral parses host as an IP address: IPv6 (brackets already removed
+// by url.Hostname), or IPv4 in the inet_aton forms resolvers accept — one
+// to four parts, each decimal, octal (leading 0) or hex (0x), the last
+// filling the remaining bytes.
+func ipLiteral(host string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a, true
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		n, ok := atonPart(p)
+		// every part but the last is one byte; the last fills the rest
+		limit := uint64(0xff)
+		if i == len(parts)-1 {
+			limit = 1<<(8*(4-i)) - 1
+		}
+		if !ok || n > limit {
+			return netip.Addr{}, false
+		}
+		if i < len(parts)-1 {
+			v |= n << (8 * (3 - i))
+		} else {
+			v |= n
+		}
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+func atonPart(p string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(p) > 2 && p[:2] == "0x":
+		p, base = p[2:], 16
+	case len(p) > 1 && p[0] == '0':
+		p, base = p[1:], 8
+	}
+	if p == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(p, base, 32)
+	return n, err == nil
 }
 
 func checkAltText(field, s string) error {

@@ -2,8 +2,13 @@ package publish
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/igmcp/igmcp/failure"
 )
@@ -79,8 +84,42 @@ func TestBackoffGrowsToMax(t *testing.T) {
 	}
 }
 
-// FuzzPostValidate: validation never panics, and anything it accepts has an
-// https image URL and a caption within Instagram's limits.
+// TestMediaURLHosts: loopback, private and reserved addresses are refused
+// in every form a resolver accepts; public hosts pass.
+func TestMediaURLHosts(t *testing.T) {
+	refused := []string{
+		"localhost", "LOCALHOST", "img.localhost", "localhost.",
+		"0", "0.0.0.0", "0.1.2.3", "127.0.0.1", "127.1", "127.0.1", "127.0.0.1.", "0x7f.0.0.1", "0X7F.0.0.1", "0x7f000001",
+		"0177.0.0.1", "017700000001", "2130706433", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+		"100.64.0.1", "198.18.0.1", "224.0.0.1", "255.255.255.255", "240.0.0.1", "192.0.2.10",
+		"[::]", "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::ffff:10.0.0.1]", "[::127.0.0.1]",
+		"[fe80::1]", "[fe80::1%25eth0]", "[fc00::1]", "[fd12:3456::1]", "[ff02::1]", "[2001:db8::1]",
+		"[64:ff9b::7f00:1]", "[64:ff9b::808:808]", "[2002:7f00:1::]", "[2002:808:808::1]", "[2606:4700:4700::1111%25eth0]",
+	}
+	for _, h := range refused {
+		err := checkMediaURL("image_url", "https://"+h+"/a.jpg", true)
+		var fe *failure.Error
+		if !errors.As(err, &fe) || fe.Kind != failure.InvalidInput || fe.Field != "image_url" {
+			t.Errorf("host %s accepted (%v)", h, err)
+		}
+	}
+	accepted := []string{
+		"cdn.example.com", "8.8.8.8", "134744072" /* 8.8.8.8 */, "0x8.0x8.0x8.0x8", "1.1", /* 1.0.0.1 */
+		"[2606:4700:4700::1111]", "[::ffff:8.8.8.8]",
+		"localhost.example.com", "127.0.0.1.nip.io", "0x7f.example", "08.0.0.1", "1.2.3.4.5", "4294967296",
+	}
+	for _, h := range accepted {
+		if err := checkMediaURL("image_url", "https://"+h+"/a.jpg", true); err != nil {
+			t.Errorf("host %s refused: %v", h, err)
+		}
+	}
+}
+
+// FuzzPostValidate: validation never panics, errors are invalid_input
+// with a field, and anything it accepts has an https URL with a host that
+// is not a loopback, private, link-local or unspecified IP address, a
+// caption within Instagram's limits (counted here by hand) and tags within
+// the image.
 func FuzzPostValidate(f *testing.F) {
 	f.Add("https://cdn.example.com/a.jpg", "hello #x @y", "alt", "bob", 0.5, 0.5)
 	f.Add("http://x", strings.Repeat("#a", 40), "", "@bob", 2.0, -1.0)
@@ -92,21 +131,108 @@ func FuzzPostValidate(f *testing.F) {
 			in.UserTags = []UserTag{{Username: tag, X: x, Y: y}}
 		}
 		err := in.Validate()
-		if err == nil {
-			if !strings.HasPrefix(u, "https://") {
-				t.Fatalf("accepted non-https URL %q", u)
-			}
-			if CheckCaption("caption", caption) != nil {
-				t.Fatalf("accepted caption over the limits")
-			}
-			if tag != "" && (x < 0 || x > 1 || y < 0 || y > 1) {
-				t.Fatalf("accepted tag position %v,%v", x, y)
+		if err != nil {
+			var fe *failure.Error
+			if !errors.As(err, &fe) || fe.Kind != failure.InvalidInput || fe.Field == "" {
+				t.Fatalf("validation error is not invalid_input with a field: %v", err)
 			}
 			return
 		}
-		var fe *failure.Error
-		if !errors.As(err, &fe) || fe.Kind != failure.InvalidInput || fe.Field == "" {
-			t.Fatalf("validation error is not invalid_input with a field: %v", err)
+		// The scheme is case-insensitive (RFC 3986 §3.1).
+		if len(u) < len("https://") || !strings.EqualFold(u[:len("https://")], "https://") {
+			t.Fatalf("accepted non-https URL %q", u)
+		}
+		if pu, err := url.Parse(u); err == nil {
+			if a, err := netip.ParseAddr(pu.Hostname()); err == nil {
+				a = a.Unmap()
+				if a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast() {
+					t.Fatalf("accepted URL %q of a non-public address", u)
+				}
+			}
+		}
+		if n := utf8.RuneCountInString(caption); n > MaxCaptionChars {
+			t.Fatalf("accepted a caption of %d characters", n)
+		}
+		if n := countTagsByHand(caption); n > MaxHashtags {
+			t.Fatalf("accepted a caption with %d hashtags", n)
+		}
+		if n := countMentionsByHand(caption); n > MaxMentions {
+			t.Fatalf("accepted a caption with %d mentions", n)
+		}
+		if tag != "" && (x < 0 || x > 1 || y < 0 || y > 1) {
+			t.Fatalf("accepted tag position %v,%v", x, y)
+		}
+	})
+}
+
+// countTagsByHand counts '#' followed by a letter, a number or '_'.
+func countTagsByHand(s string) int {
+	rs := []rune(s)
+	n := 0
+	for i := 0; i+1 < len(rs); i++ {
+		if rs[i] == '#' && (unicode.IsLetter(rs[i+1]) || unicode.IsNumber(rs[i+1]) || rs[i+1] == '_') {
+			n++
+		}
+	}
+	return n
+}
+
+// countMentionsByHand counts '@' followed by an ASCII username character
+// and not preceded by a letter, number, '_', '.' or '@' (e-mail addresses).
+func countMentionsByHand(s string) int {
+	rs := []rune(s)
+	n := 0
+	for i := 0; i+1 < len(rs); i++ {
+		if rs[i] != '@' {
+			continue
+		}
+		if i > 0 {
+			p := rs[i-1]
+			if unicode.IsLetter(p) || unicode.IsNumber(p) || p == '_' || p == '.' || p == '@' {
+				continue
+			}
+		}
+		c := rs[i+1]
+		if c < 0x80 && (c == '.' || c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+			n++
+		}
+	}
+	return n
+}
+
+// FuzzMediaHost: an IPv4 address gets the same verdict in every form a
+// resolver accepts (dotted, one number, hex, octal, two or three parts,
+// IPv4-mapped IPv6), and loopback, private, link-local, unspecified and
+// multicast addresses are refused in all of them.
+func FuzzMediaHost(f *testing.F) {
+	for _, v := range []uint32{0, 0x7f000001, 0x0a000001, 0xc0a80101, 0xa9fea9fe, 0x08080808, 0xe0000001, 0x64400001, 0x01000001} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v uint32) {
+		b := [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
+		dotted := fmt.Sprintf("%d.%d.%d.%d", b[0], b[1], b[2], b[3])
+		forms := []string{
+			dotted,
+			fmt.Sprintf("%d", v),
+			fmt.Sprintf("0x%x", v),
+			fmt.Sprintf("0%o", v),
+			fmt.Sprintf("0x%x.0x%x.0x%x.0x%x", b[0], b[1], b[2], b[3]),
+			fmt.Sprintf("0%o.0%o.0%o.0%o", b[0], b[1], b[2], b[3]),
+			fmt.Sprintf("%d.%d", b[0], v&0xffffff),
+			fmt.Sprintf("%d.%d.%d", b[0], b[1], v&0xffff),
+			"[::ffff:" + dotted + "]",
+			dotted + ".",
+		}
+		refused := func(h string) bool { return checkMediaURL("image_url", "https://"+h+"/a.jpg", true) != nil }
+		want := refused(dotted)
+		for _, h := range forms {
+			if refused(h) != want {
+				t.Fatalf("%s refused=%v but %s refused=%v", h, refused(h), dotted, want)
+			}
+		}
+		a := netip.AddrFrom4(b)
+		if (a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast()) && !want {
+			t.Fatalf("non-public address %s accepted", dotted)
 		}
 	})
 }

@@ -81,6 +81,10 @@ var fastPolls = publish.PollPolicy{
 	Video: publish.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond, Factor: 1.6},
 }
 
+// sendGrace is the publishers' IGMCP_SEND_GRACE: a send whose answer was
+// lost is not repeated before it (default 2 min).
+const sendGrace = time.Second
+
 var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
 
 // accounts builds n fake accounts with tokens of their own.
@@ -151,7 +155,7 @@ func (e *env) scheduler(mod func(*scheduler.Config), accts ...fakegraph.Account)
 	cfg := scheduler.Config{
 		Store:     st,
 		Accounts:  newResolver(e.t, e.base, accts...),
-		Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)),
+		Publisher: publish.New(st, publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace)),
 		RetryBase: 10 * time.Millisecond,
 		Logger:    testLogger(e.t),
 		Tick:      20 * time.Millisecond,
@@ -257,7 +261,21 @@ func (e *env) published() map[string]int {
 	return out
 }
 
+// requireOnce checks that each caption was published exactly once and
+// that no container got more than one media_publish request (a second
+// send is a second post on real Instagram, whatever the fake answers).
 func (e *env) requireOnce(captions ...string) {
+	e.t.Helper()
+	e.requirePosted(captions...)
+	for _, c := range e.fake.Containers() {
+		if n := e.fake.MediaPublishes(c.ID); n > 1 {
+			e.t.Errorf("container %s (%q): media_publish sent %d times", c.ID, c.Caption, n)
+		}
+	}
+}
+
+// requirePosted checks that each caption was published exactly once.
+func (e *env) requirePosted(captions ...string) {
 	e.t.Helper()
 	got := e.published()
 	for _, c := range captions {

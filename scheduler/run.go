@@ -241,13 +241,11 @@ func (s *Scheduler) keepLease(ctx context.Context, cancel context.CancelCauseFun
 // RetryFor within the claim. Every try runs with the schedule's key, so a
 // try after an ambiguous failure resumes the previous one.
 func (s *Scheduler) attempt(ctx context.Context, sc store.Schedule) (verdict, store.RunOutcome) {
+	// The input rules were checked when it was scheduled, and Run checks
+	// them again; a stored post that no longer decodes (the rules changed
+	// between versions) cannot be helped by retrying.
 	r, err := publish.DecodeRequest(string(sc.Kind), sc.Args, sc.IdempotencyKey)
-	if err == nil {
-		err = r.Validate()
-	}
 	if err != nil {
-		// Checked when scheduled, so only a change of the rules between
-		// versions gets here; retrying cannot help.
 		return complete, failed(err)
 	}
 	giveUp := s.cfg.Now().Add(s.cfg.RetryFor)

@@ -138,6 +138,8 @@ func TestRecoversExpiredLease(t *testing.T) {
 
 // At shutdown a publish in flight gets DrainTimeout, then is cancelled and
 // its schedule released (not failed): the next process publishes it once.
+// The cancelled media_publish may have reached Instagram, so the next
+// process sends it again only after the send grace.
 func TestShutdownReleases(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, cfg store.Config) {
 		e := newEnv(t, cfg, fakegraph.Options{})
@@ -159,7 +161,18 @@ func TestShutdownReleases(t *testing.T) {
 		if got := e.waitFinal(sc.ID); got.State != store.RunPublished {
 			t.Fatalf("after restart: %+v", got)
 		}
-		e.requireOnce("drained")
+		e.requirePosted("drained")
+		var sends []fakegraph.Call
+		for _, c := range e.fake.Calls() {
+			if strings.HasSuffix(c.Path, "/media_publish") {
+				sends = append(sends, c)
+			}
+		}
+		// The grace counts from the send's claim in the ledger, a moment
+		// before the request: half of it is a safe lower bound here.
+		if len(sends) != 2 || sends[0].Params.Get("creation_id") != sends[1].Params.Get("creation_id") || sends[1].Time.Sub(sends[0].Time) < sendGrace/2 {
+			t.Fatalf("want the cancelled send, then one more after the %v grace: %d sends", sendGrace, len(sends))
+		}
 	})
 }
 
@@ -561,4 +574,27 @@ func TestNewRequiresDependencies(t *testing.T) {
 	if a.Owner() == "" || a.Owner() == b.Owner() {
 		t.Fatalf("owners %q and %q", a.Owner(), b.Owner())
 	}
+}
+
+// Meta is slow: the media_publish answer is lost and the request takes
+// effect later, while the container still reads FINISHED. The schedule is
+// published once: nothing is sent again while the post may still appear.
+func TestScheduledPublish_AnswerLostAppliedLater(t *testing.T) {
+	e := newEnv(t, backends()[0].location(t), fakegraph.Options{})
+	e.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Nth: 1, Action: fakegraph.FaultDropThenApplyLater, ApplyAfter: 300 * time.Millisecond})
+	s := e.scheduler(nil)
+	start(t, s)
+	sc, err := s.Schedule(context.Background(), e.accts[0].ID, "post", post("late answer"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitFinal(sc.ID)
+	if err := e.fake.WaitLate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	pub := e.fake.Published(e.accts[0].ID)
+	if got.State != store.RunPublished || len(pub) != 1 || got.MediaID != pub[0].ID {
+		t.Fatalf("schedule %+v, posts %+v", got, pub)
+	}
+	e.requireOnce("late answer")
 }

@@ -135,7 +135,9 @@ func TestPublishThenFail_NoDoublePost(t *testing.T) {
 	}
 }
 
-// A transient publish failure that left the container FINISHED is retried once.
+// A transient publish failure that left the container FINISHED is sent
+// again once, after the container read FINISHED for the whole send grace
+// (the first send might still have taken effect until then).
 func TestTransientPublishFailure_RetriedAfterStatusCheck(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
@@ -143,6 +145,9 @@ func TestTransientPublishFailure_RetriedAfterStatusCheck(t *testing.T) {
 	m := mustOK(t, e.call(t, "create_post", map[string]any{"image_url": jpeg}))
 	if m["status"] != "published" || len(e.fake.Published(e.account.ID)) != 1 {
 		t.Fatalf("result %v, published %d", m, len(e.fake.Published(e.account.ID)))
+	}
+	if n := e.fake.MediaPublishes(m["container_id"].(string)); n != 2 {
+		t.Fatalf("media_publish sent %d times, want the failed send and one more", n)
 	}
 }
 

@@ -42,6 +42,21 @@ var fastPolls = publish.PollPolicy{
 	Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
 }
 
+// sendGrace is the publishers' IGMCP_SEND_GRACE (default 2 min): how long a
+// media_publish whose answer was lost may still take effect.
+const sendGrace = time.Second
+
+// newPublisher is the publisher cmd/igmcp builds: local files staged and
+// uploaded, and media preflighted, as the media part of m says.
+func newPublisher(st store.Store, m *tools.Deps) *publish.Publisher {
+	opts := []publish.Option{publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace),
+		publish.WithLocalMedia(publish.Local{Stager: m.Stager, Upload: m.Upload})}
+	if m.Preflight != nil {
+		opts = append(opts, publish.WithPreflight(m.Preflight.Check))
+	}
+	return publish.New(st, opts...)
+}
+
 var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
 
 // testEnv is an MCP client talking to the real server (tools.NewServer,
@@ -110,12 +125,12 @@ func newEnvOn(t *testing.T, fake *fakegraph.Server, base string, o envOpts) *tes
 		t.Fatal(err)
 	}
 	st := openStore(t, t.TempDir())
-	pub := publish.New(st, publish.WithPollPolicy(fastPolls))
+	m := o.media
+	pub := newPublisher(st, &m)
 	sched, err := scheduler.New(scheduler.Config{Store: st, Accounts: accounts, Publisher: pub, Tick: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := o.media
 	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Sandbox: o.sandbox,
 		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Files: m.Files, Upload: m.Upload, Hashtags: m.Hashtags}
 	srv := tools.NewServer(deps, "test", o.selection)

@@ -65,7 +65,7 @@ func publishTool[A any, PA interface {
 			}
 			r, o := PA(a).request()
 			r.IdempotencyKey, o.Wait = p.IdempotencyKey, wait
-			if err := d.checkRoot("file_path", fileArg(r)); err != nil {
+			if err := d.checkRoot("file_path", r.FilePath()); err != nil {
 				return nil, "", err
 			}
 			if p.Background() {
@@ -111,17 +111,6 @@ type publishReelArgs struct {
 
 func (a *publishReelArgs) request() (publish.Request, publish.Options) {
 	return publish.Request{Kind: publish.KindReel, Reel: &a.ReelInput}, publish.Options{}
-}
-
-// fileArg is the file_path a publishing tool's request carries, if any.
-func fileArg(r publish.Request) string {
-	if r.Reel != nil {
-		return r.Reel.FilePath
-	}
-	if r.Story != nil {
-		return r.Story.FilePath
-	}
-	return ""
 }
 
 // PublishReel publishes a Reel, reporting progress while Instagram processes
@@ -218,12 +207,12 @@ func PublishContainer(d *Deps) Tool {
 // run is the one path of every publishing tool: input rules first (no Graph
 // call on bad input), then the account, then the exactly-once pipeline.
 func run(ctx context.Context, c *call, r publish.Request, o publish.Options) (any, string, error) {
-	acct, err := prepare(ctx, c, r)
+	acct, err := prepare(ctx, c, &r)
 	if err != nil {
 		return nil, "", err
 	}
 	p := newProgress(ctx, c.req)
-	if f := fileArg(r); f != "" && (r.Reel != nil || r.Story.IsVideo()) {
+	if r.FilePath() != "" && (r.Reel != nil || r.Story.IsVideo()) {
 		// a file upload reports 0–50 %, processing 50–100 %
 		o.UploadProgress, o.Progress = p.upload(), p.wait(50)
 	} else {
@@ -236,23 +225,19 @@ func run(ctx context.Context, c *call, r publish.Request, o publish.Options) (an
 // runJob is run for wait: false: the same checks, then the publish is
 // handed to the scheduler as a job and the call returns at once.
 func runJob(ctx context.Context, c *call, r publish.Request, o publish.Options) (any, string, error) {
-	acct, err := prepare(ctx, c, r)
+	acct, err := prepare(ctx, c, &r)
 	if err != nil {
 		return nil, "", err
 	}
 	return startJob(ctx, c.d.Scheduler, acct.ID, r, o)
 }
 
-// prepare checks a publish before anything reaches Instagram (input rules,
-// the caller's key) and resolves the account.
-func prepare(ctx context.Context, c *call, r publish.Request) (*auth.Account, error) {
+// prepare checks a publish before anything reaches Instagram (the caller's
+// key, input rules, a local file) and resolves the account. The request
+// remembers it passed: Run and StartJob do not check it again.
+func prepare(ctx context.Context, c *call, r *publish.Request) (*auth.Account, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
-	}
-	if r.IdempotencyKey != "" {
-		if err := publish.CheckIdempotencyKey(r.IdempotencyKey); err != nil {
-			return nil, err
-		}
 	}
 	return c.account(ctx)
 }

@@ -154,8 +154,8 @@ func problem(err error, prefix string) Problem {
 }
 
 // decodePost decodes and validates the post of a kind (strictly: unknown
-// fields are problems too) and lists its media for preflight. A Reel's
-// file_path is taken out and checked as a local file.
+// fields are problems too) and lists its media (URLs for preflight, a
+// local file_path with its path).
 func decodePost(kind string, post map[string]any) ([]preflight.Media, string, error) {
 	args := map[string]any{}
 	for k, v := range post {
@@ -164,26 +164,9 @@ func decodePost(kind string, post map[string]any) ([]preflight.Media, string, er
 	for _, k := range toolOnlyArgs {
 		delete(args, k)
 	}
-	filePath := ""
-	if kind == publish.KindReel {
-		if fp, ok := args["file_path"].(string); ok {
-			filePath = fp
-			delete(args, "file_path")
-		}
-	}
 	raw, err := json.Marshal(args)
 	if err != nil {
 		return nil, "", invalid("", "post is not a JSON object")
-	}
-	if kind == publish.KindStory {
-		var in publish.StoryInput
-		if err := strictDecode(raw, &in); err != nil {
-			return nil, "", err
-		}
-		if err := in.Validate(); err != nil {
-			return nil, in.FilePath, err
-		}
-		return in.Media(), in.FilePath, nil
 	}
 	r, err := publish.DecodeRequest(kind, raw, "")
 	if err != nil {
@@ -194,35 +177,7 @@ func decodePost(kind string, post map[string]any) ([]preflight.Media, string, er
 		}
 		return nil, "", err
 	}
-	var media []preflight.Media
-	switch kind {
-	case publish.KindPost:
-		media = append(media, preflight.Media{Field: "image_url", URL: r.Post.ImageURL, Kind: preflight.FeedImage})
-	case publish.KindCarousel:
-		for i, it := range r.Carousel.Items {
-			if it.VideoURL != "" {
-				media = append(media, preflight.Media{Field: fmt.Sprintf("items[%d].video_url", i), URL: it.VideoURL, Kind: preflight.CarouselVideo})
-			} else if it.ImageURL != "" {
-				media = append(media, preflight.Media{Field: fmt.Sprintf("items[%d].image_url", i), URL: it.ImageURL, Kind: preflight.FeedImage})
-			}
-		}
-	case publish.KindReel:
-		if filePath != "" {
-			media = append(media, preflight.Media{Field: "file_path", Path: filePath, Kind: preflight.Reel})
-		} else if r.Reel.VideoURL != "" {
-			media = append(media, preflight.Media{Field: "video_url", URL: r.Reel.VideoURL, Kind: preflight.Reel})
-		}
-		if r.Reel.CoverURL != "" {
-			media = append(media, preflight.Media{Field: "cover_url", URL: r.Reel.CoverURL, Kind: preflight.Cover})
-		}
-		if filePath != "" {
-			if err := publish.ValidateLocalReel(r.Reel, filePath); err != nil {
-				return nil, filePath, err
-			}
-			return media, filePath, nil
-		}
-	}
-	return media, "", r.Validate()
+	return r.Media(), r.FilePath(), r.Validate()
 }
 
 func target(kind string) any {
@@ -231,6 +186,8 @@ func target(kind string) any {
 		return new(publish.CarouselInput)
 	case publish.KindReel:
 		return new(publish.ReelInput)
+	case publish.KindStory:
+		return new(publish.StoryInput)
 	}
 	return new(publish.PostInput)
 }
