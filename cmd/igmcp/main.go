@@ -126,7 +126,11 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 	if cmd == "http" {
 		return runHTTP(ctx, cfg, app, ln, logger)
 	}
+	return serveStdio(ctx, cfg, app, stdin, stdout, stderr, logger)
+}
 
+// serveStdio serves MCP on stdin/stdout until the input ends or ctx does.
+func serveStdio(ctx context.Context, cfg *config, app *app, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) int {
 	stdio := server.NewStdioServer(app.server)
 	// The default pool of 5 would let five waiting Reels block every other
 	// call, including cheap status reads.
@@ -137,7 +141,7 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		// Someone typed igmcp stdio in a shell: say why nothing happens.
 		fmt.Fprintln(stderr, waitingNotice)
 	}
-	err = stdio.Listen(ctx, stdin, stdout)
+	err := stdio.Listen(ctx, stdin, stdout)
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
 		logger.Error("stdio server stopped", "err", err)
 		return exitFailure
