@@ -63,10 +63,6 @@ type config struct {
 
 type env func(string) string
 
-// errHelp is --help: the caller prints the usage on standard output and
-// exits 0.
-var errHelp = flag.ErrHelp
-
 // parseConfig reads the settings of command cmd ("stdio", "http" or "auth";
 // auth takes no flags here) from args and the environment. Every error is
 // one line that names the setting and never echoes a secret.
@@ -85,7 +81,7 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelp
+			return nil, err // --help: the caller prints it and exits 0
 		}
 		return nil, fmt.Errorf("%v (igmcp %s --help lists the flags)", err, cmd)
 	}

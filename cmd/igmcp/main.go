@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,7 +92,7 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 	}
 	cmd := args[0]
 	cfg, err := parseConfig(cmd, args[1:], getenv)
-	if errors.Is(err, errHelp) {
+	if errors.Is(err, flag.ErrHelp) {
 		commandHelp(stdout, cmd)
 		return exitOK
 	}
