@@ -160,7 +160,11 @@ func TestFleet_500Schedules20Accounts3HTTPProcesses(t *testing.T) {
 		procs[i] = startHTTPProc(t, fmt.Sprintf("igmcp-%d", i+1), childEnv(
 			"INSTAGRAM_GRAPH_URL="+urls[i], "IGMCP_DATABASE_URL="+dbURL, "IGMCP_SECRET_KEY="+key,
 			"IGMCP_DATA_DIR="+t.TempDir(), "IGMCP_LOG_LEVEL=info",
-			"IGMCP_SCHEDULER_LEASE=5s", "IGMCP_SCHEDULER_TICK=200ms"))
+			"IGMCP_SCHEDULER_LEASE=5s", "IGMCP_SCHEDULER_TICK=200ms",
+			// A publish the killed process sent that never reached
+			// Instagram counts as in flight for the send grace (default
+			// 2 min); shortened so the takeover does not idle for minutes.
+			"IGMCP_SEND_GRACE=10s"))
 	}
 
 	// Scheduled through the tools, spread over the processes that survive,
@@ -214,9 +218,10 @@ func TestFleet_500Schedules20Accounts3HTTPProcesses(t *testing.T) {
 		return len(ss)
 	}
 	killed := false
-	// Publishing follows publish_at (a minute) and, after the kill, lease
-	// expiry (5 s): a stall this long is a hang, not a slow machine.
-	guard := newProgressGuard(90 * time.Second)
+	// Publishing follows publish_at (a minute); after the kill a takeover
+	// waits for lease expiry (5 s), the send grace (10 s) and the ledger's
+	// 30 s retry_after: a stall this long is a hang, not a slow machine.
+	guard := newProgressGuard(2 * time.Minute)
 	for n := final(); n < total; n = final() {
 		if n := countPublished(); !killed && n >= total/2 {
 			// Prefer a moment when process 2 has a post live at Instagram

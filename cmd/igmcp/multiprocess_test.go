@@ -147,7 +147,10 @@ func TestMultiProcess_RealBinaryPostgres(t *testing.T) {
 	t.Cleanup(ts.Close)
 
 	env := childEnv("INSTAGRAM_GRAPH_URL="+ts.URL, "INSTAGRAM_ACCESS_TOKEN="+acct.Token, "INSTAGRAM_USER_ID="+acct.ID,
-		"IGMCP_DATABASE_URL="+dbURL, "IGMCP_LOG_LEVEL=info", "IGMCP_SCHEDULER_LEASE=2s", "IGMCP_SCHEDULER_TICK=100ms")
+		"IGMCP_DATABASE_URL="+dbURL, "IGMCP_LOG_LEVEL=info", "IGMCP_SCHEDULER_LEASE=2s", "IGMCP_SCHEDULER_TICK=100ms",
+		// A publish sent by the killed process that never reached Instagram
+		// is in flight for the send grace (default 2 min): shortened.
+		"IGMCP_SEND_GRACE=10s")
 	var procs []*e2eServer
 	for range 3 {
 		s := startClient(t, "", env, "stdio")
@@ -197,8 +200,9 @@ func TestMultiProcess_RealBinaryPostgres(t *testing.T) {
 		return ""
 	}
 	killed := false
-	// Takeover of the killed process's posts waits for its lease (2 s).
-	guard := newProgressGuard(90 * time.Second)
+	// Takeover of the killed process's posts waits for its lease (2 s), the
+	// send grace (10 s) and the ledger's 30 s retry_after.
+	guard := newProgressGuard(2 * time.Minute)
 	for count(store.RunPublished, store.RunFailed, store.RunMissed) < total {
 		if n := len(fake.Published(acct.ID)); !killed && n >= total/2 {
 			// Prefer to kill process 2 while one of its posts is live with
