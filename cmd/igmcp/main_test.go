@@ -112,6 +112,12 @@ func TestVersion_RealBinary(t *testing.T) {
 	if m := regexp.MustCompile(`(?m)^\s+build\s+vcs\.revision=(\S+)$`).FindSubmatch(mod); m != nil {
 		wantCommit = "commit " + string(m[1])
 	}
+	// A checkout built from a release tag reports the tag; otherwise (no
+	// tag: go build records a pseudo-version) the dev version.
+	wantVersion := version
+	if m := regexp.MustCompile(`(?m)^\s+mod\s+\S+\s+(v\d+\.\d+\.\d+)\s`).FindSubmatch(mod); m != nil {
+		wantVersion = string(m[1])
+	}
 	for _, arg := range []string{"version", "--version", "-version"} {
 		code, out, errOut := runBinary(t, childEnv(), arg)
 		if code != 0 || errOut != "" {
@@ -120,7 +126,7 @@ func TestVersion_RealBinary(t *testing.T) {
 		if strings.Count(out, "\n") != 1 {
 			t.Fatalf("%s: want one line, got %q", arg, out)
 		}
-		for _, want := range []string{"igmcp " + version + ",", wantCommit, "Graph API " + graph.DefaultAPIVersion} {
+		for _, want := range []string{"igmcp " + wantVersion + ",", wantCommit, "Graph API " + graph.DefaultAPIVersion} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: %q lacks %q (go version -m says:\n%s)", arg, out, want, mod)
 			}
@@ -149,6 +155,10 @@ func TestVersionLine(t *testing.T) {
 		{"uncommitted changes", stamped("(devel)", "vcs.revision", "89abcdef", "vcs.modified", "true"),
 			"igmcp 0.1.0-dev, commit 89abcdef (with uncommitted changes), Graph API"},
 		{"go install @version", stamped("v1.4.2", "vcs.revision", "89abcdef"), "igmcp v1.4.2, commit 89abcdef, Graph API"},
+		{"untagged checkout (pseudo-version)", stamped("v0.0.0-20261203150211-9f91803c5e4f", "vcs.revision", "9f91803c5e4f67d2"),
+			"igmcp 0.1.0-dev, commit 9f91803c5e4f67d2, Graph API"},
+		{"untagged, modified", stamped("v0.0.0-20261203150211-9f91803c5e4f+dirty", "vcs.revision", "9f91803c", "vcs.modified", "true"),
+			"igmcp 0.1.0-dev, commit 9f91803c (with uncommitted changes), Graph API"},
 		{"toolchain", stamped("(devel)"), ", go1.99.1 "},
 	} {
 		if got := versionLine(tc.bi); !strings.Contains(got, tc.want) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 
@@ -17,15 +18,26 @@ func readBuildInfo() *debug.BuildInfo {
 	return bi
 }
 
-// versionLine is `igmcp version`: the version (-ldflags, else the module
-// version `go install …@vX` records), the commit (-ldflags, else the VCS
+// pseudoVersion matches the version go build derives from a commit that has
+// no tag (v0.0.0-20261203150211-9f91803c5e4f, +dirty when modified): the
+// commit says more, so it does not replace the version.
+var pseudoVersion = regexp.MustCompile(`\d{14}-[0-9a-f]{12}(\+dirty)?$`)
+
+// released reports whether a module version names a release (a tag).
+func released(mv string) bool {
+	return mv != "" && mv != "(devel)" && !pseudoVersion.MatchString(mv)
+}
+
+// versionLine is `igmcp version`: the version (a release tag the build
+// recorded, e.g. `go install …@v1.2.0`, else -ldflags or the dev version),
+// the commit (-ldflags, else the VCS
 // revision go build stamps from a git checkout), the Graph API version and
 // the Go toolchain.
 func versionLine(bi *debug.BuildInfo) string {
 	v, rev, modified := version, commit, false
 	goVersion := runtime.Version()
 	if bi != nil {
-		if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
+		if mv := bi.Main.Version; released(mv) {
 			v = mv
 		}
 		for _, s := range bi.Settings {
