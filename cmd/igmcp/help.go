@@ -7,17 +7,19 @@ import (
 	"text/tabwriter"
 )
 
-var commandSummary = map[string]string{
-	"stdio": "MCP server on standard input/output. An MCP client (Claude Desktop, Cursor, VS Code) starts it;\n" +
-		"logs go to standard error, never to standard output.",
-	"http": "MCP server over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, /healthz.",
+func commandSummary(cmd string) string {
+	if cmd == "http" {
+		return "MCP server over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, /healthz."
+	}
+	return "MCP server on standard input/output. An MCP client (Claude Desktop, Cursor, VS Code) starts it;\n" +
+		"logs go to standard error, never to standard output."
 }
 
 // commandHelp is `igmcp stdio --help` / `igmcp http --help`: the command's
 // flags and environment variables, from the settings table.
 func commandHelp(w io.Writer, cmd string) {
 	use := commandOf(cmd)
-	fmt.Fprintf(w, "usage: igmcp %s [flags]\n\n%s\n\nflags (a flag overrides its environment variable):\n", cmd, commandSummary[cmd])
+	fmt.Fprintf(w, "usage: igmcp %s [flags]\n\n%s\n\nflags (a flag overrides its environment variable):\n", cmd, commandSummary(cmd))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range settings {
 		if s.flag == "" || s.cmds&use == 0 {
