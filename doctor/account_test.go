@@ -24,6 +24,10 @@ func TestBadToken(t *testing.T) {
 		o := run(t, s.cfg)
 		o.wantStatuses(t, afterBadToken, 1)
 		o.want(t, doctor.CheckToken, doctor.Fail, "code 190/467", "INSTAGRAM_ACCESS_TOKEN")
+		// A token Meta refused is not sent again.
+		if n := len(s.fake.Calls()); n != 1 {
+			t.Errorf("%d calls after the token was refused, want 1 (debug_token)", n)
+		}
 	})
 	t.Run("expired token", func(t *testing.T) {
 		acct := fbAccount

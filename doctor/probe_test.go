@@ -1,6 +1,10 @@
 package doctor_test
 
 import (
+	"image"
+	_ "image/jpeg" // DecodeConfig of docs/probe.jpg
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,6 +138,18 @@ func TestProbeOutcomes(t *testing.T) {
 			t.Fatalf("%d containers created", n)
 		}
 	})
+	// A lost answer is not retried: a second POST could be a second
+	// container, and the probe makes one.
+	t.Run("the creation answer is lost", func(t *testing.T) {
+		s := newSetup(t, fakegraph.Options{})
+		s.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media", Action: fakegraph.FaultHTTP500})
+		s.cfg.Probe.Enabled = true
+		o := run(t, s.cfg)
+		o.want(t, doctor.CheckProbe, doctor.Fail, "could not be created", "network")
+		if n := s.fake.CountCalls("POST", "/media"); n != 1 {
+			t.Fatalf("%d POST /media, want exactly 1", n)
+		}
+	})
 	t.Run("a probe image URL of the user's", func(t *testing.T) {
 		s := newSetup(t, fakegraph.Options{})
 		s.cfg.Probe.Enabled, s.cfg.Probe.ImageURL = true, "https://cdn.example.com/probe-me.jpg"
@@ -142,4 +158,25 @@ func TestProbeOutcomes(t *testing.T) {
 			t.Fatalf("containers %+v", cs)
 		}
 	})
+}
+
+// The default probe image is a JPEG Instagram takes: width 320–1440 px,
+// aspect ratio 4:5 to 1.91:1 (docs/graph-api.md §13).
+func TestDefaultProbeImage(t *testing.T) {
+	if !strings.HasSuffix(doctor.DefaultProbeImageURL, "/docs/probe.jpg") {
+		t.Fatalf("DefaultProbeImageURL %s does not name docs/probe.jpg", doctor.DefaultProbeImageURL)
+	}
+	f, err := os.Open("../docs/probe.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, format, err := image.DecodeConfig(f)
+	if err != nil || format != "jpeg" {
+		t.Fatalf("docs/probe.jpg: %s, %v", format, err)
+	}
+	ratio := float64(c.Width) / float64(c.Height)
+	if c.Width < 320 || c.Width > 1440 || ratio < 0.8 || ratio > 1.91 {
+		t.Fatalf("docs/probe.jpg is %dx%d", c.Width, c.Height)
+	}
 }
