@@ -29,22 +29,20 @@ func TestBadToken(t *testing.T) {
 			t.Errorf("%d calls after the token was refused, want 1 (debug_token)", n)
 		}
 	})
-	t.Run("expired token", func(t *testing.T) {
-		acct := fbAccount
-		acct.TokenExpiry = time.Now().Add(-time.Hour)
-		s := newSetup(t, fakegraph.Options{Accounts: []fakegraph.Account{acct}})
-		o := run(t, s.cfg)
-		o.wantStatuses(t, afterBadToken, 1)
-		o.want(t, doctor.CheckToken, doctor.Fail, "code 190/463", "igmcp auth login --login facebook")
-	})
-	t.Run("expired Instagram Login token", func(t *testing.T) {
-		acct := igAccount
-		acct.TokenExpiry = time.Now().Add(-time.Hour)
-		s := newSetup(t, fakegraph.Options{Accounts: []fakegraph.Account{acct}})
-		o := run(t, s.cfg)
-		o.wantStatuses(t, afterBadToken, 1)
-		o.want(t, doctor.CheckToken, doctor.Fail, "Instagram refused the token", "igmcp auth login --login instagram")
-	})
+	for _, tc := range []struct {
+		acct        fakegraph.Account
+		detail, fix string
+	}{
+		{fbAccount, "code 190/463", "igmcp auth login --login facebook"},
+		{igAccount, "Instagram refused the token", "igmcp auth login --login instagram"},
+	} {
+		t.Run("expired "+tc.acct.Login+" token", func(t *testing.T) {
+			tc.acct.TokenExpiry = time.Now().Add(-time.Hour)
+			o := run(t, newSetup(t, fakegraph.Options{Accounts: []fakegraph.Account{tc.acct}}).cfg)
+			o.wantStatuses(t, afterBadToken, 1)
+			o.want(t, doctor.CheckToken, doctor.Fail, tc.detail, tc.fix)
+		})
+	}
 	t.Run("Instagram cannot be reached", func(t *testing.T) {
 		s := newSetup(t, fakegraph.Options{})
 		s.cfg.HTTPClient = nil
