@@ -153,6 +153,11 @@ type igMe struct {
 func (d *doctor) checkInstagram(ctx context.Context, ar *accountRun) {
 	var me igMe
 	_, err := ar.client.Do(ctx, http.MethodGet, "me", url.Values{"fields": {"user_id,username,account_type"}}, &me)
+	if _, msg := graphCode(err); strings.Contains(msg, "(account_type)") {
+		// account_type is seen in answers, not in Meta's reference
+		// (docs/graph-api.md §9): without it the account is still known.
+		_, err = ar.client.Do(ctx, http.MethodGet, "me", url.Values{"fields": {"user_id,username"}}, &me)
+	}
 	ar.note(err)
 	otherLogin := notThisLogin(err)
 	switch {
@@ -209,7 +214,7 @@ func (d *doctor) checkFacebook(ctx context.Context, ar *accountRun) {
 	case info != nil && !info.Valid:
 		ar.tokenRefused = true
 		ar.add(Result{Name: CheckToken, Status: Fail, Detail: "Meta says the token is not valid: " + strings.TrimPrefix(err.Error(), "the token is not valid: "),
-			Fix: d.tokenFix(ar)})
+			Fix: d.tokenFix(ar), Facts: map[string]any{"source": source(ar.t), "checked_with": "debug_token"}})
 	case refused(err):
 		ar.add(d.tokenRefused(ar, err))
 	default:

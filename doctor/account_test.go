@@ -100,6 +100,19 @@ func TestInstagramLogin(t *testing.T) {
 		t.Errorf("text names the account otherwise:\n%s", o.text)
 	}
 
+	// account_type is observed in answers, not documented: a Graph API
+	// that refuses it still identifies the account.
+	t.Run("account_type refused", func(t *testing.T) {
+		s := newSetup(t, fakegraph.Options{Accounts: []fakegraph.Account{igAccount}})
+		s.fake.Inject(fakegraph.Fault{Method: "GET", PathSuffix: "/me", Nth: 1, Action: fakegraph.FaultGraphError,
+			GraphError: &fakegraph.ErrorSpec{Code: 100, Message: "(#100) Tried accessing nonexisting field (account_type) on node type (User)"}})
+		o := run(t, s.cfg)
+		o.want(t, doctor.CheckLogin, doctor.OK, "Instagram Login token", "")
+		o.want(t, doctor.CheckAccount, doctor.OK, "a professional account", "")
+		if o.code != 0 {
+			t.Errorf("exit %d", o.code)
+		}
+	})
 	t.Run("INSTAGRAM_USER_ID of another account", func(t *testing.T) {
 		s := newSetup(t, fakegraph.Options{Accounts: []fakegraph.Account{igAccount}})
 		s.cfg.UserID = "17841499999999999"
