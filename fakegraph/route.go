@@ -176,6 +176,9 @@ func (s *Server) routeFBUser(w http.ResponseWriter, q *request) *apiError {
 		writeJSON(w, 200, out)
 		return nil
 	}
+	if len(q.segs) == 2 && q.segs[1] == "permissions" && q.method == http.MethodGet {
+		return s.mePermissions(w, q) // permissions.go
+	}
 	return errUnknownPath("/" + strings.Join(q.segs[1:], "/"))
 }
 
