@@ -158,6 +158,8 @@ type InsightsResult struct {
 	ID          string       `json:"id" jsonschema_description:"The account or media id."`
 	ProductType string       `json:"media_product_type,omitempty"`
 	Rows        []InsightRow `json:"rows" jsonschema_description:"One row per metric value."`
+	// Note says where the rows come from when not from live insights.
+	Note string `json:"note,omitempty"`
 }
 
 // GetInsights reads account or media metrics as normalised rows.
@@ -183,6 +185,12 @@ func GetInsights(d *Deps) Tool {
 				// ones, instead of spending an insights call on an error.
 				m, _, err := acct.Client.GetMedia(ctx, a.MediaID, "id", "media_type", "media_product_type")
 				if err != nil {
+					// an expired Story may be gone from Graph altogether
+					if failure.Classify(err).Kind == failure.NotFound {
+						if r, text, ok := storyFromEvents(ctx, d, acct, a.MediaID); ok {
+							return r, text, nil
+						}
+					}
 					return nil, "", err
 				}
 				res.ProductType = productType(m)
@@ -190,6 +198,11 @@ func GetInsights(d *Deps) Tool {
 					return nil, "", err
 				}
 				data, _, err = acct.Client.MediaInsights(ctx, a.MediaID, opts)
+				if res.ProductType == "STORY" && (err != nil || len(normalise(data)) == 0) {
+					if r, text, ok := storyFromEvents(ctx, d, acct, a.MediaID); ok {
+						return r, text, nil
+					}
+				}
 				if err != nil {
 					return nil, "", metricError(err, sortedKeys(mediaMetricSpecs, func(s mediaMetric) bool { return s.has(res.ProductType) }))
 				}

@@ -86,6 +86,9 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	}
 	addResources(s, d)
 	addPrompts(s, tools)
+	if d.Events != nil && d.EventNotices != nil {
+		watchEvents(d.EventNotices, subs)
+	}
 	return s
 }
 
@@ -348,7 +351,7 @@ func notifyClient(d *Deps, byName map[string]Tool, subs *subscriptions) server.T
 				}
 				send(mcp.LoggingLevelInfo, data)
 				if sc["status"] == "published" {
-					subs.accountsChanged(server.ServerFromContext(ctx))
+					subs.notify(isAccountsURI)
 				}
 			}
 			if ws, ok := sc["warnings"].([]any); ok {
