@@ -58,7 +58,7 @@ func journal(ctx context.Context, d *Deps, acct *auth.Account, action, outcome s
 type replyCommentArgs struct {
 	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Comment to reply to (replies attach to the top-level comment)."`
 	Message   string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Reply text; ≤30 #hashtags, ≤20 @mentions."`
-	MediaID   string `json:"media_id,omitempty" jsonschema_description:"To answer a mention: its media (comment_id optional)."`
+	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Answer a mention: its media (comment_id optional)."`
 	AccountArg
 }
 

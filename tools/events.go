@@ -43,7 +43,7 @@ const maxEventValue = 4 << 10
 const resourceEvents = 20
 
 type listEventsArgs struct {
-	Field string `json:"field,omitempty" jsonschema_description:"Only this field: comments, mentions, story_insights, …"`
+	Field string `json:"field,omitempty" jsonschema_description:"e.g. comments, mentions, story_insights."`
 	ListOptions
 	AccountArg
 }
@@ -84,7 +84,7 @@ type EventList struct {
 // It reads only igmcp's store: nothing is sent to Instagram for it.
 func ListEvents(d *Deps) Tool {
 	return newTool[listEventsArgs, EventList](d, "list_events",
-		"Webhook events (comments, mentions, story insights, …), newest first.",
+		"Webhook events for the account (comments, mentions, …), newest first.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *listEventsArgs) (any, string, error) {
 			if a.Field != "" && !eventFieldRE.MatchString(a.Field) {

@@ -56,8 +56,10 @@ type testEnv struct {
 	sched   *scheduler.Scheduler
 	server  *server.MCPServer
 	client  *client.Client
-	mu      sync.Mutex
-	notes   []mcp.JSONRPCNotification
+	// hooks is the webhook receiver and hub (envOpts.webhooks).
+	hooks *hookEnv
+	mu    sync.Mutex
+	notes []mcp.JSONRPCNotification
 }
 
 type envOpts struct {
@@ -70,6 +72,9 @@ type envOpts struct {
 	// media sets the media part of Deps: Preflight, Stager, MediaRoot,
 	// Files, Upload, Hashtags (the other fields are ignored).
 	media tools.Deps
+	// webhooks connects the fake's webhook sender to a receiver on the
+	// env's store, with a hub telling the server of new events.
+	webhooks bool
 }
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
@@ -118,8 +123,13 @@ func newEnvOn(t *testing.T, fake *fakegraph.Server, base string, o envOpts) *tes
 	m := o.media
 	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Sandbox: o.sandbox,
 		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Files: m.Files, Upload: m.Upload, Hashtags: m.Hashtags}
+	var hooks *hookEnv
+	if o.webhooks {
+		hooks = connectHooks(t, fake, st)
+		deps.Events, deps.EventNotices = st, hooks.hub
+	}
 	srv := tools.NewServer(deps, "test", o.selection)
-	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv}
+	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv, hooks: hooks}
 	e.client = startClient(t, srv, o.era, e.record)
 	return e
 }

@@ -92,7 +92,7 @@ func Toolsets() []Toolset {
 			Tools:        []func(*Deps) Tool{SearchHashtag, GetHashtagMedia, ListMentions, GetBusinessProfile}},
 		{Name: ToolsetEvents, When: WithWebhooks,
 			Description:  "What Meta's webhooks delivered.",
-			Instructions: "list_events shows webhook events newest first; subscribe to instagram://events to hear of new ones. Events with own: true are the account's own comments: never answer those.",
+			Instructions: "Subscribe to instagram://events to hear of new webhook events. own: true marks the account's own comments: never answer those.",
 			Tools:        []func(*Deps) Tool{ListEvents}},
 	}
 }
