@@ -29,7 +29,7 @@ const SandboxSeedComments = 2
 // marker SandboxReject is the aspect-ratio refusal.
 const SandboxReject = "sandbox-reject"
 
-// SandboxRejections are the markers the sandbox knows, with the outcome
+// sandboxRejections are the markers the sandbox knows, with the outcome
 // each causes, most specific first. Images are refused when the
 // container is created (as Instagram checks them at once); a video
 // container ends in ERROR after processing.
@@ -56,8 +56,8 @@ func SandboxRejectMarkers() []string {
 
 // NewSandbox builds the fake igmcp --sandbox runs: o as given, plus
 // SandboxSeedComments comments on every new post (unless o sets
-// SeedComments), SandboxPermalinkBase permalinks (unless o sets
-// PermalinkBase) and the SandboxReject markers.
+// SeedComments; a negative one means none), SandboxPermalinkBase
+// permalinks (unless o sets PermalinkBase) and the SandboxReject markers.
 func NewSandbox(o Options) *Server {
 	if o.SeedComments == 0 {
 		o.SeedComments = SandboxSeedComments

@@ -2,7 +2,8 @@
 // /mcp, the legacy SSE transport at /sse and /message, and /healthz, behind
 // bearer-token authentication (optionally scoped per token to accounts and
 // toolsets), Origin validation, request limits and a graceful shutdown that
-// lets running tool calls finish.
+// lets running tool calls finish; and, when configured, Meta's webhooks at
+// /webhooks/instagram, outside those guards (Config.Webhooks).
 package httpserver
 
 import (

@@ -68,7 +68,9 @@ type envOpts struct {
 	selection tools.Selection
 	noToken   bool
 	sandbox   bool
-	login     auth.Login
+	// sandboxFake runs the fake as --sandbox does (fakegraph.NewSandbox).
+	sandboxFake bool
+	login       auth.Login
 	// media sets the media part of Deps: Preflight, Stager, MediaRoot,
 	// Files, Upload, Hashtags (the other fields are ignored).
 	media tools.Deps
@@ -87,6 +89,9 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		o.fake.Accounts = []fakegraph.Account{acct}
 	}
 	fake := fakegraph.New(o.fake)
+	if o.sandboxFake {
+		fake = fakegraph.NewSandbox(o.fake)
+	}
 	base, stop := fake.Start()
 	t.Cleanup(stop)
 	return newEnvOn(t, fake, base, o)

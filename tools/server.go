@@ -152,7 +152,8 @@ func instructions(tools []Tool, d *Deps) string {
 		parts = append(parts, "Confirmation is on: the user approves every write; if the client cannot show the dialog, a write answers invalid_input on field confirm: ask the user, and only after a yes repeat the call with confirm: true.")
 	}
 	if d.Sandbox {
-		parts = append(parts, "SANDBOX: this server talks to a built-in simulated Graph API; nothing reaches Instagram.")
+		parts = append(parts, "SANDBOX: this server talks to a built-in simulated Graph API; nothing reaches Instagram. "+
+			"To see a refused media, put sandbox-reject-fetch, -size, -aspect (image) or -format (video) in its URL.")
 	}
 	return strings.Join(parts, " ")
 }
