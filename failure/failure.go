@@ -243,7 +243,8 @@ func graphKind(ge *graph.Error) (Kind, string) {
 	case 2207018:
 		return InvalidInput, "A collaborator username is invalid: give plain usernames without '@'."
 	case 2207073:
-		return Upstream, "Instagram does not delete this kind of media through the API (a single carousel item, for one): delete the whole carousel, or remove it in the Instagram app."
+		// DELETE /{ig-media-id} refusing the media's type (docs/graph-api.md §9)
+		return Upstream, "Instagram refuses to delete this kind of media through the API (a carousel item, possibly a Story): delete the whole carousel instead, or remove the media in the Instagram app."
 	case 2207076, 2207077, 2207082, 2207085:
 		return MediaRejected, "Instagram could not download or process the video: host it where it is served with Content-Length and HTTP Range support, as MP4 (H.264/AAC), then create a new post."
 	}

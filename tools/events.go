@@ -13,6 +13,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/webhooks"
 )
@@ -210,6 +211,12 @@ type eventsDoc struct {
 // caller may see, newest first.
 func readEvents(ctx context.Context, d *Deps) eventsDoc {
 	doc := eventsDoc{Events: []EventItem{}, Notice: untrustedNotice, Sandbox: d.Sandbox}
+	// A token scoped to other toolsets may not read through the resource
+	// what list_events would refuse it.
+	if g := scope.From(ctx); g != nil && !g.AllowsToolset(ToolsetEvents) {
+		doc.Error = denied(g, "This token may not read webhook events (toolset events); it may use: "+listOr(g.Toolsets, "every toolset")+".")
+		return doc
+	}
 	accts, err := visibleAccounts(ctx, d)
 	if err != nil {
 		doc.Error = failure.Classify(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
 	"github.com/igmcp/igmcp/webhooks"
@@ -410,6 +411,45 @@ func TestEventsResource_SubscriberNotified(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The resource shows a scoped token only what list_events would: nothing
+// for a token without the events toolset, and only its accounts' events.
+func TestEventsResource_Scoped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{webhooks: true})
+	for _, acct := range []string{e.account.ID, "17841499999999999"} {
+		b := commentBody(acct, "17900000000000001", "178500000000"+acct[len(acct)-5:], "fan", "hi "+acct)
+		if code := e.hooks.post(b, webhooks.Sign(hookSecret, b)); code != http.StatusOK {
+			t.Fatalf("delivery: %d", code)
+		}
+	}
+	read := func(g *scope.Grant) eventsDoc {
+		t.Helper()
+		req := mcp.ReadResourceRequest{}
+		req.Params.URI = tools.EventsURI
+		res, err := e.client.ReadResource(scope.With(context.Background(), g), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc eventsDoc
+		if err := json.Unmarshal([]byte(res.Contents[0].(mcp.TextResourceContents).Text), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	if doc := read(&scope.Grant{Name: "publishers", Toolsets: []string{"publish"}}); len(doc.Events) != 0 || doc.Error["kind"] != "permission_denied" {
+		t.Fatalf("publish-only token: %+v", doc)
+	}
+	doc := read(&scope.Grant{Name: "events", Toolsets: []string{"events"}, Accounts: []string{e.account.ID}})
+	if len(doc.Events) != 1 || doc.Events[0].AccountID != e.account.ID || doc.Error != nil {
+		t.Fatalf("events token: %+v", doc)
+	}
+}
+
+type eventsDoc struct {
+	Events []eventJSON    `json:"events"`
+	Error  map[string]any `json:"error"`
 }
 
 // waitNote waits for at least n notifications of method and returns them.

@@ -108,6 +108,22 @@ func TestDeleteMedia_InstagramLoginRefused(t *testing.T) {
 	}
 }
 
+// Without instagram_manage_contents Instagram refuses the delete; the
+// error names the permission and how to get it.
+func TestDeleteMedia_MissingPermission(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	post := e.publishImage(t, jpeg, "")
+	e.fake.Inject(graphFault("DELETE", "/"+post, 400, 200, 0, "(#200) Requires instagram_manage_contents permission to manage the object"))
+	errObj := mustErr(t, e.call(t, "delete_media", map[string]any{"media_id": post}), "permission_denied")
+	if a := errObj["action"].(string); !strings.Contains(a, "instagram_manage_contents") || !strings.Contains(a, "igmcp auth login --scopes") {
+		t.Fatalf("action %q", a)
+	}
+	if m := e.fake.Published(e.account.ID); len(m) != 1 || m[0].Deleted {
+		t.Fatalf("media %+v", m)
+	}
+}
+
 // IGMCP_CONFIRM: the user sees what will be deleted; declining sends
 // nothing, accepting sends the DELETE once.
 func TestDeleteMedia_Confirmation(t *testing.T) {
