@@ -413,6 +413,28 @@ func TestEventsResource_SubscriberNotified(t *testing.T) {
 	}
 }
 
+// A 2026-07-28 client that reopens its listen stream (on the same session,
+// as in process or over stdio) stays subscribed: the old stream's end does
+// not take the new one's subscription with it.
+func TestEventsResource_ListenReopened(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{webhooks: true})
+	media := e.publishImage(t, jpeg, "")
+	ctx := context.Background()
+	filter := mcp.SubscriptionFilter{ResourceSubscriptions: []string{tools.EventsURI}}
+	for i := 1; i <= 3; i++ {
+		stop, err := e.client.ListenAsync(ctx, filter, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		waitNote(t, e, mcp.MethodNotificationSubscriptionsAcknowledged, i)
+	}
+	e.fake.AddComment(media, "fan", "still there?")
+	waitNote(t, e, string(mcp.MethodNotificationResourceUpdated), 1)
+	e.settle(t)
+}
+
 // The resource shows a scoped token only what list_events would: nothing
 // for a token without the events toolset, and only its accounts' events.
 func TestEventsResource_Scoped(t *testing.T) {

@@ -144,22 +144,25 @@ func listAccountsNoQuota(ctx context.Context, d *Deps) []*auth.Account {
 // Sessions are kept as objects, not ids: a 2026-07-28 listen stream is
 // served by a session no registry knows by id, and its notifications go
 // through that session's own channel (mcp-go tags them with the
-// subscription id on the stream).
+// subscription id on the stream). A URI counts the listen streams that
+// name it: a client replacing its stream ends the old one after opening the
+// new one on the same session (stdio, in process).
 type subscriptions struct {
 	mu        sync.Mutex
-	bySession map[server.ClientSession]map[string]bool
+	bySession map[server.ClientSession]map[string]int
 }
 
 func newSubscriptions(h *server.Hooks) *subscriptions {
-	s := &subscriptions{bySession: map[server.ClientSession]map[string]bool{}}
+	s := &subscriptions{bySession: map[server.ClientSession]map[string]int{}}
+	// resources/subscribe twice is one subscription; one unsubscribe ends it.
 	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
 		if sess := server.ClientSessionFromContext(ctx); sess != nil && req != nil {
-			s.add(sess, req.Params.URI)
+			s.update(sess, req.Params.URI, func(int) int { return 1 })
 		}
 	})
 	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
 		if sess := server.ClientSessionFromContext(ctx); sess != nil && req != nil {
-			s.remove(sess, req.Params.URI)
+			s.update(sess, req.Params.URI, func(int) int { return 0 })
 		}
 	})
 	// 2026-07-28: the subscriptions live as long as the listen request;
@@ -171,11 +174,11 @@ func newSubscriptions(h *server.Hooks) *subscriptions {
 		}
 		uris := slices.Clone(req.Params.Notifications.ResourceSubscriptions)
 		for _, uri := range uris {
-			s.add(sess, uri)
+			s.update(sess, uri, func(n int) int { return n + 1 })
 		}
 		context.AfterFunc(ctx, func() {
 			for _, uri := range uris {
-				s.remove(sess, uri)
+				s.update(sess, uri, func(n int) int { return n - 1 })
 			}
 		})
 	})
@@ -187,20 +190,21 @@ func newSubscriptions(h *server.Hooks) *subscriptions {
 	return s
 }
 
-func (s *subscriptions) add(sess server.ClientSession, uri string) {
+// update sets the session's count for uri to f(count); 0 unsubscribes.
+func (s *subscriptions) update(sess server.ClientSession, uri string, f func(int) int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.bySession[sess] == nil {
-		s.bySession[sess] = map[string]bool{}
+	uris := s.bySession[sess]
+	if uris == nil {
+		uris = map[string]int{}
+		s.bySession[sess] = uris
 	}
-	s.bySession[sess][uri] = true
-}
-
-func (s *subscriptions) remove(sess server.ClientSession, uri string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.bySession[sess], uri)
-	if len(s.bySession[sess]) == 0 {
+	if n := f(uris[uri]); n > 0 {
+		uris[uri] = n
+	} else {
+		delete(uris, uri)
+	}
+	if len(uris) == 0 {
 		delete(s.bySession, sess)
 	}
 }
