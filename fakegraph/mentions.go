@@ -15,8 +15,8 @@ import (
 // comment (comment_id) that @mentions it. Both login flows have the edge
 // (graph.instagram.com documents it with instagram_business_manage_comments).
 
-// ReplyComment is a comment an account wrote through the mentions edge.
-type ReplyComment struct {
+// MentionReply is a comment an account wrote through the mentions edge.
+type MentionReply struct {
 	ID        string
 	MediaID   string
 	CommentID string // the comment answered; "" for a caption mention
@@ -26,14 +26,14 @@ type ReplyComment struct {
 
 // MentionReplies returns the comments written through POST
 // /{ig-user-id}/mentions, in order.
-func (s *Server) MentionReplies() []ReplyComment {
+func (s *Server) MentionReplies() []MentionReply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []ReplyComment
+	var out []MentionReply
 	for _, m := range s.discovery().media {
 		for _, c := range m.comments {
 			if c.replyTo != nil || c.mentionReply {
-				r := ReplyComment{ID: c.id, MediaID: m.id, Username: c.username, Text: c.text}
+				r := MentionReply{ID: c.id, MediaID: m.id, Username: c.username, Text: c.text}
 				if c.replyTo != nil {
 					r.CommentID = c.replyTo.id
 				}

@@ -29,7 +29,7 @@ func TestReplyToMention(t *testing.T) {
 		t.Fatalf("caption mention: %d %s", b.status, b.raw)
 	}
 	got := s.MentionReplies()
-	want := []ReplyComment{
+	want := []MentionReply{
 		{ID: a.str("id"), MediaID: media, CommentID: comment, Username: DefaultAccount.Username, Text: "A 35mm"},
 		{ID: b.str("id"), MediaID: media, Username: DefaultAccount.Username, Text: "Thanks!"},
 	}

@@ -132,8 +132,13 @@ func eventItems(acct *auth.Account, es []store.Event) []EventItem {
 // eventItem renders one stored event. acct is the account it belongs to
 // (to tell the account's own comments from others').
 func eventItem(acct *auth.Account, e store.Event) EventItem {
-	it := EventItem{ID: e.ID, Field: e.Field, Time: e.Time.UTC().Format(time.RFC3339), AccountID: e.AccountID,
-		MediaID: e.MediaID, CommentID: e.CommentID, ParentID: e.ParentID, FromID: e.FromID}
+	// Ids and the field name outside untrusted_* fields: only what such
+	// values can be (the receiver already stores no other field name).
+	it := EventItem{ID: e.ID, Field: e.Field, Time: e.Time.UTC().Format(time.RFC3339), AccountID: graphID(e.AccountID),
+		MediaID: graphID(e.MediaID), CommentID: graphID(e.CommentID), ParentID: graphID(e.ParentID), FromID: graphID(e.FromID)}
+	if !eventFieldRE.MatchString(it.Field) {
+		it.Field = "unknown"
+	}
 	own := acct != nil && (e.FromID != "" && e.FromID == acct.ID ||
 		e.FromUsername != "" && acct.Username != "" && strings.EqualFold(e.FromUsername, acct.Username))
 	switch {
@@ -153,6 +158,14 @@ func eventItem(acct *auth.Account, e store.Event) EventItem {
 		it.UntrustedValue, it.ValueOmitted = untrustedJSON(e.Value)
 	}
 	return it
+}
+
+// graphID keeps a numeric Graph id and drops anything else.
+func graphID(s string) string {
+	if numericID.MatchString(s) {
+		return s
+	}
+	return ""
 }
 
 // untrustedJSON is a delivered value as data for the model: every string
