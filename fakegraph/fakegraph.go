@@ -86,6 +86,11 @@ type Options struct {
 	// SeedComments is how many comments from simulated other users each
 	// newly published media gets (sandbox realism; default 0).
 	SeedComments int
+	// PermalinkBase is the scheme and host of permalinks (default
+	// https://www.instagram.com, as Meta answers; the sandbox uses
+	// SandboxPermalinkBase so nobody mistakes a simulated post for a real
+	// one).
+	PermalinkBase string
 }
 
 // DefaultAccount is the account used when Options.Accounts is empty.
@@ -189,6 +194,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PermalinkBase == "" {
+		opts.PermalinkBase = "https://www.instagram.com"
 	}
 	s := &Server{
 		opts:     opts,
