@@ -45,11 +45,17 @@ type EventQuery struct {
 }
 
 // EventNotice says that an event was stored, by this process or another
-// one sharing the database.
+// one sharing the database; or, when Kind is set, carries a signal (see
+// Signaler): the same watch is the replicas' one bus.
 type EventNotice struct {
 	ID        int64
 	AccountID string
 	Field     string
+	// Kind is NoticeEvent ("") for a stored event, else the signal's kind
+	// (NoticePublished, NoticeJob, NoticeResync), with Key naming what it
+	// is about.
+	Kind string
+	Key  string
 }
 
 // Events are the webhook deliveries igmcp received.
@@ -74,8 +80,8 @@ type Events interface {
 	// keepFields, and returns how many.
 	PruneEvents(ctx context.Context, before time.Time, keepFields ...string) (int64, error)
 	// WatchEvents reports every event stored after it returns, by any
-	// process sharing the database, until ctx ends; then the channel is
-	// closed. On PostgreSQL it holds one connection of its own (LISTEN);
+	// process sharing the database, and every signal (Signaler), until ctx
+	// ends; then the channel is closed. On PostgreSQL it holds one connection of its own (LISTEN);
 	// on SQLite it is told at once of this Store's appends and looks for
 	// other processes' every EventPollInterval. Call it once per process
 	// and fan the notices out (webhooks.Hub does).

@@ -23,6 +23,38 @@ type eventSignals struct {
 
 	mu    sync.Mutex
 	wakes map[chan struct{}]struct{}
+	// sigs carry SQLite's signals (Signal) to this Store's watchers.
+	sigs map[chan EventNotice]struct{}
+}
+
+// signal hands n to this Store's watchers; one that is behind misses it
+// (signals are hints).
+func (w *eventSignals) signal(n EventNotice) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for c := range w.sigs {
+		select {
+		case c <- n:
+		default:
+		}
+	}
+}
+
+func (w *eventSignals) addSignals() chan EventNotice {
+	c := make(chan EventNotice, 64)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sigs == nil {
+		w.sigs = map[chan EventNotice]struct{}{}
+	}
+	w.sigs[c] = struct{}{}
+	return c
+}
+
+func (w *eventSignals) removeSignals(c chan EventNotice) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.sigs, c)
 }
 
 // wake tells this Store's watchers that events were committed. A watcher
@@ -74,11 +106,14 @@ func eventChannel(ctx context.Context, db *sql.DB) (string, error) {
 	return "igmcp_events." + hex.EncodeToString(h[:12]), nil
 }
 
-// noticeJSON is an EventNotice as a NOTIFY payload.
+// noticeJSON is an EventNotice as a NOTIFY payload: an event's id, or a
+// signal's kind and key.
 type noticeJSON struct {
-	ID        int64  `json:"id"`
+	ID        int64  `json:"id,omitempty"`
 	AccountID string `json:"account_id,omitempty"`
 	Field     string `json:"field,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Key       string `json:"key,omitempty"`
 }
 
 // maxNotifyPayload stays under PostgreSQL's 8000-byte payload limit.
@@ -122,16 +157,25 @@ func (s *sqlStore) watchPolling(ctx context.Context) (<-chan EventNotice, error)
 		return nil, err
 	}
 	wake := s.events.add()
+	sigs := s.events.addSignals()
 	out := make(chan EventNotice, 64)
 	go func() {
 		defer close(out)
 		defer s.events.remove(wake)
+		defer s.events.removeSignals(sigs)
 		tick := time.NewTicker(EventPollInterval)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case n := <-sigs:
+				select {
+				case out <- n:
+				case <-ctx.Done():
+					return
+				}
+				continue
 			case <-wake:
 			case <-tick.C:
 			}
@@ -146,9 +190,9 @@ func (s *sqlStore) watchPolling(ctx context.Context) (<-chan EventNotice, error)
 // watchPostgres LISTENs on a connection of its own. A lost connection is
 // re-established with backoff; notifications sent meanwhile are lost, so
 // it then reports the events with ids above the highest it saw (and skips
-// the notifications of those it reported that way). An event committed
-// out of id order while it was away may go unreported: notices are hints
-// to look, not a log.
+// the notifications of those it reported that way) and a NoticeResync for
+// the signals. An event committed out of id order while it was away may go
+// unreported: notices are hints to look, not a log.
 func (s *sqlStore) watchPostgres(ctx context.Context) (<-chan EventNotice, error) {
 	conn, err := s.listenEvents(ctx)
 	if err != nil {
@@ -175,7 +219,15 @@ func (s *sqlStore) watchPostgres(ctx context.Context) (<-chan EventNotice, error
 			n, err := conn.WaitForNotification(ctx)
 			if err == nil {
 				var p noticeJSON
-				if json.Unmarshal([]byte(n.Payload), &p) != nil || p.ID <= 0 || reported[p.ID] {
+				if json.Unmarshal([]byte(n.Payload), &p) == nil && p.Kind != "" {
+					select {
+					case out <- EventNotice{Kind: p.Kind, Key: p.Key}:
+					case <-ctx.Done():
+						return
+					}
+					continue
+				}
+				if p.ID <= 0 || reported[p.ID] {
 					delete(reported, p.ID)
 					continue
 				}
@@ -201,6 +253,11 @@ func (s *sqlStore) watchPostgres(ctx context.Context) (<-chan EventNotice, error
 			}
 			reported = map[int64]bool{}
 			last, _ = s.sendEventsAfter(ctx, last, out, reported)
+			select {
+			case out <- EventNotice{Kind: NoticeResync}:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	return out, nil

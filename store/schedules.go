@@ -185,8 +185,8 @@ func (s *sqlStore) RenewLease(ctx context.Context, id, owner string, now time.Ti
 }
 
 func (s *sqlStore) CompleteSchedule(ctx context.Context, id, owner string, o RunOutcome) (Schedule, error) {
-	if owner == "" || (o.To != RunPublished && o.To != RunFailed) {
-		return Schedule{}, fmt.Errorf("store: complete schedule %s: needs an owner and an outcome of published or failed: %w", id, ErrInvalid)
+	if owner == "" || (o.To != RunPublished && o.To != RunFailed && o.To != RunCancelled) {
+		return Schedule{}, fmt.Errorf("store: complete schedule %s: needs an owner and an outcome of published, failed or cancelled: %w", id, ErrInvalid)
 	}
 	set, args, err := outcomeSet(o)
 	if err != nil {

@@ -1,8 +1,10 @@
 // Package store is igmcp's durable state: the idempotency ledger of
 // publishes, the journal of writes, schedules (background publish jobs are schedules too),
 // encrypted token records, the rate-limit and hashtag-search state that
-// several igmcp processes share, the webhook events Meta delivered, and
-// what `igmcp doctor --probe` measured about the Graph API (observations).
+// several igmcp processes share, the webhook events Meta delivered,
+// what `igmcp doctor --probe` measured about the Graph API (observations),
+// and what lets any replica answer any MCP request: tasks, confirmation
+// dialogs, and the signals of the replicas' bus (signals.go).
 //
 // Two backends implement Store with identical behaviour: SQLite in a data
 // directory (the embedded default) and PostgreSQL when a postgres:// URL is
@@ -79,6 +81,9 @@ type Store interface {
 	Hashtags
 	Events
 	Observations
+	Tasks
+	Confirmations
+	Signaler
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }
@@ -230,11 +235,14 @@ func (k Kind) Valid() bool {
 
 // RunState is the state of a schedule or a job:
 //
-//	scheduled ──claim──► publishing ──complete──► published | failed
+//	scheduled ──claim──► publishing ──complete──► published | failed | cancelled
 //	    │  ▲                 │
 //	    │  └─release/recover─┘
 //	    ├──cancel──► cancelled
 //	    └──mark missed──► missed
+//
+// A job ends cancelled from publishing when its worker stopped it before
+// the send because its MCP task was cancelled (docs/reference.md §6).
 //
 // published, failed, cancelled and missed are final.
 type RunState string
@@ -254,7 +262,7 @@ func (from RunState) CanMove(to RunState) bool {
 	case RunScheduled:
 		return to == RunPublishing || to == RunCancelled || to == RunMissed
 	case RunPublishing:
-		return to == RunPublished || to == RunFailed || to == RunScheduled
+		return to == RunPublished || to == RunFailed || to == RunCancelled || to == RunScheduled
 	}
 	return false
 }
@@ -332,7 +340,8 @@ type Schedules interface {
 	// RenewLease extends owner's lease to now+lease. ErrConflict if the
 	// schedule is not publishing under owner (the lease was recovered).
 	RenewLease(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (Schedule, error)
-	// CompleteSchedule records the outcome (To published or failed) of a
+	// CompleteSchedule records the outcome (To published, failed, or
+	// cancelled for a job its worker stopped before the send) of a
 	// schedule owner holds, and drops the lease. ErrConflict if owner no
 	// longer holds it.
 	CompleteSchedule(ctx context.Context, id, owner string, o RunOutcome) (Schedule, error)
