@@ -266,6 +266,12 @@ func (p *Publisher) complete(ctx context.Context, t *tracker, c *graph.Container
 		}
 		return nil, err
 	}
+	if o.BeforeSend != nil {
+		if err := o.BeforeSend(ctx); err != nil {
+			t.fail(ctx, err) // claimed, never sent: nothing was published
+			return nil, err
+		}
+	}
 	return p.send(ctx, t, c.ID, false, deadline, o)
 }
 
@@ -278,6 +284,12 @@ func (p *Publisher) complete(ctx context.Context, t *tracker, c *graph.Container
 func (p *Publisher) send(ctx context.Context, t *tracker, containerID string, resend bool, deadline time.Time, o Options) (*Result, error) {
 	res := &Result{ContainerID: containerID, ChildContainerIDs: t.rec.ChildIDs}
 	if resend {
+		if o.BeforeSend != nil {
+			// The first send's outcome stays open: the record keeps saying so.
+			if err := o.BeforeSend(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if err := t.claim(ctx, containerID, true); err != nil {
 			return p.afterLostClaim(ctx, t, res, err, resend, deadline, o)
 		}

@@ -176,6 +176,14 @@ type Options struct {
 	Progress func(Progress)
 	// UploadProgress, if set, is called while a file_path video uploads.
 	UploadProgress func(sent, total int64)
+	// BeforeSend, if set, is asked right after this call claimed the
+	// send in the ledger and before media_publish goes out (and before a
+	// lost send is sent again). An error stops the publish there: nothing
+	// is sent, a fresh claim is recorded as failed (a later call with the
+	// key starts again), and Run returns the error. Asking after the claim
+	// is what makes "stopped" certain: whoever reads the ledger before the
+	// claim and then sees no send will see none later either.
+	BeforeSend func(ctx context.Context) error
 }
 
 // Result statuses.

@@ -16,6 +16,10 @@ import (
 // errLeaseLost cancels a publish whose schedule another process now holds.
 var errLeaseLost = errors.New("scheduler: lease lost")
 
+// ErrCancelled is what Config.BeforeSend wraps to stop a job before its
+// send: the job ends cancelled.
+var ErrCancelled = errors.New("scheduler: cancelled before the publish was sent")
+
 // finishTimeout bounds the store writes that record an outcome. They run on
 // a context of their own so a shutdown cannot drop the record of a publish
 // that has happened.
@@ -205,6 +209,8 @@ func (s *Scheduler) execute(ctx context.Context, sc store.Schedule) {
 			log.Error("recording the outcome failed", "outcome", out.To, "err", err)
 		case out.To == store.RunPublished:
 			log.Info("published", "media", out.MediaID, "late", s.cfg.Now().Sub(sc.PublishAt).Round(time.Millisecond))
+		case out.To == store.RunCancelled:
+			log.Info("cancelled before the send; nothing was published")
 		default:
 			log.Warn("publish failed", "kind", out.ErrorKind)
 		}
@@ -254,6 +260,9 @@ func (s *Scheduler) attempt(ctx context.Context, sc store.Schedule) (verdict, st
 		if err == nil {
 			return complete, s.succeeded(res)
 		}
+		if errors.Is(err, ErrCancelled) {
+			return complete, store.RunOutcome{To: store.RunCancelled}
+		}
 		if ctx.Err() != nil {
 			return release, store.RunOutcome{}
 		}
@@ -299,8 +308,11 @@ func (s *Scheduler) publishOnce(ctx context.Context, sc store.Schedule, r publis
 		}
 		return nil, err
 	}
-	return s.cfg.Publisher.Run(ctx, &publish.Account{ID: acct.ID, Username: acct.Username, Graph: acct.Client}, r,
-		publish.Options{Wait: s.cfg.PublishWait})
+	o := publish.Options{Wait: s.cfg.PublishWait}
+	if s.cfg.BeforeSend != nil {
+		o.BeforeSend = func(ctx context.Context) error { return s.cfg.BeforeSend(ctx, sc.ID) }
+	}
+	return s.cfg.Publisher.Run(ctx, &publish.Account{ID: acct.ID, Username: acct.Username, Graph: acct.Client}, r, o)
 }
 
 func (s *Scheduler) succeeded(res *publish.Result) store.RunOutcome {

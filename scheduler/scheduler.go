@@ -145,6 +145,12 @@ type Config struct {
 	MaxRetryDelay time.Duration
 	// Owner names this process in leases. Default host/pid/random.
 	Owner string
+	// BeforeSend, if set, is asked about a job (by id) right before its
+	// publish sends media_publish (publish.Options.BeforeSend). An error
+	// wrapping ErrCancelled stops the job there, nothing sent, and it ends
+	// cancelled: how an MCP task's cancellation reaches a job that another
+	// process may be running (docs/reference.md §6).
+	BeforeSend func(ctx context.Context, id string) error
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
