@@ -19,23 +19,39 @@ type Watcher interface {
 // subscriber with unread notices is going to look anyway.
 const SubscriberBuffer = 64
 
-// Hub fans the store's notices of new events out to subscribers: one
-// watch of the store per process (on PostgreSQL one LISTEN connection),
-// however many MCP sessions subscribe. On PostgreSQL a subscriber hears of
-// events stored by every replica; on SQLite of those stored by this
-// process at once and by other processes within store.EventPollInterval.
+// Hub fans the store's notices out to subscribers: one watch of the store
+// per process (on PostgreSQL one LISTEN connection), however many MCP
+// sessions subscribe. The watch carries new webhook events and the
+// replicas' signals (store.Signaler: a post went live, a task moved); each
+// subscriber gets the kinds it asked for. On PostgreSQL a subscriber hears
+// of events and signals of every replica; on SQLite of this process's at
+// once and of other processes' events within store.EventPollInterval.
 type Hub struct {
 	src Watcher
 
 	mu      sync.Mutex
-	subs    map[chan store.EventNotice]struct{}
+	subs    map[chan store.EventNotice]kinds
 	started bool
 	stopped bool
 }
 
+// kinds is what one subscriber hears: notice kinds (store.Notice*).
+type kinds []string
+
+func (k kinds) want(n store.EventNotice) bool {
+	for _, kind := range k {
+		if kind == n.Kind {
+			return true
+		}
+	}
+	// A resync means any signal may have been missed: every subscriber of
+	// signals hears it (event subscribers are caught up by the watch).
+	return n.Kind == store.NoticeResync && (len(k) > 1 || len(k) == 1 && k[0] != store.NoticeEvent)
+}
+
 // NewHub builds a Hub over the store. Start it to begin watching.
 func NewHub(src Watcher) *Hub {
-	return &Hub{src: src, subs: map[chan store.EventNotice]struct{}{}}
+	return &Hub{src: src, subs: map[chan store.EventNotice]kinds{}}
 }
 
 // Start begins watching the store until ctx ends; then every subscriber's
@@ -67,6 +83,13 @@ func (h *Hub) Start(ctx context.Context) error {
 // is closed when ctx ends or the hub stops. A stopped hub returns a closed
 // channel.
 func (h *Hub) Subscribe(ctx context.Context) <-chan store.EventNotice {
+	return h.SubscribeKinds(ctx, store.NoticeEvent)
+}
+
+// SubscribeKinds is Subscribe for the notices of the given kinds
+// (store.NoticeEvent for events, signal kinds such as store.NoticeJob); a
+// subscriber of signals also hears store.NoticeResync.
+func (h *Hub) SubscribeKinds(ctx context.Context, want ...string) <-chan store.EventNotice {
 	ch := make(chan store.EventNotice, SubscriberBuffer)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -74,7 +97,7 @@ func (h *Hub) Subscribe(ctx context.Context) <-chan store.EventNotice {
 		close(ch)
 		return ch
 	}
-	h.subs[ch] = struct{}{}
+	h.subs[ch] = kinds(append([]string(nil), want...))
 	context.AfterFunc(ctx, func() { h.unsubscribe(ch) })
 	return ch
 }
@@ -89,7 +112,10 @@ func (h *Hub) Subscribers() int {
 func (h *Hub) publish(n store.EventNotice) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs {
+	for ch, k := range h.subs {
+		if !k.want(n) {
+			continue
+		}
 		select {
 		case ch <- n:
 		default: // behind: it has notices to read already

@@ -158,3 +158,88 @@ func TestHubStartError(t *testing.T) {
 	}
 	waitClosed(t, "subscription of a hub that never started", h.Subscribe(t.Context()))
 }
+
+// chanWatcher is a watch the test feeds by hand.
+type chanWatcher chan store.EventNotice
+
+func (w chanWatcher) WatchEvents(context.Context) (<-chan store.EventNotice, error) { return w, nil }
+
+// Each subscriber hears the kinds it asked for: events subscribers only
+// events, signal subscribers their signals and every resync (signals may
+// have been lost), never another kind.
+func TestHubKinds(t *testing.T) {
+	src := make(chanWatcher, 8)
+	h := webhooks.NewHub(src)
+	if err := h.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	events := h.Subscribe(t.Context())
+	jobs := h.SubscribeKinds(t.Context(), store.NoticeJob)
+	both := h.SubscribeKinds(t.Context(), store.NoticePublished, store.NoticeJob)
+	for _, n := range []store.EventNotice{
+		{ID: 7, AccountID: "a", Field: "comments"},
+		{Kind: store.NoticeJob, Key: "job_1"},
+		{Kind: store.NoticePublished, Key: "178"},
+		{Kind: store.NoticeResync},
+	} {
+		src <- n
+	}
+	close(src) // the hub stops after the last one: every channel closes
+	read := func(ch <-chan store.EventNotice) []string {
+		var out []string
+		for n := range ch {
+			out = append(out, fmt.Sprintf("%s:%s%d", n.Kind, n.Key, n.ID))
+		}
+		return out
+	}
+	for name, tc := range map[string]struct {
+		ch   <-chan store.EventNotice
+		want string
+	}{
+		"events": {events, "[:7]"},
+		"jobs":   {jobs, "[job:job_10 resync:0]"},
+		"both":   {both, "[job:job_10 published:1780 resync:0]"},
+	} {
+		if got := fmt.Sprint(read(tc.ch)); got != tc.want {
+			t.Errorf("%s heard %s, want %s", name, got, tc.want)
+		}
+	}
+}
+
+// A signal sent through one replica's store reaches the subscribers of
+// another replica's hub, and an events subscriber hears nothing of it.
+func TestSignalsAcrossReplicas(t *testing.T) {
+	for _, b := range backends() {
+		if b.name != "PostgreSQL" {
+			continue // SQLite's signals stay in their process (store.Signaler)
+		}
+		t.Run(b.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			cfg := b.cfg(t)
+			replicaA, replicaB := open(t, cfg), open(t, cfg)
+			hubA := webhooks.NewHub(replicaA)
+			if err := hubA.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			jobs, events := hubA.SubscribeKinds(ctx, store.NoticeJob), hubA.Subscribe(ctx)
+			if err := replicaB.Signal(ctx, store.NoticeJob, "job_abc"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case n := <-jobs:
+				if n.Kind != store.NoticeJob || n.Key != "job_abc" {
+					t.Errorf("heard %+v", n)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("replica A heard nothing of replica B's signal")
+			}
+			time.Sleep(2 * store.EventPollInterval)
+			select {
+			case n := <-events:
+				t.Errorf("the events subscriber heard %+v", n)
+			default:
+			}
+		})
+	}
+}
