@@ -3,17 +3,22 @@ package tools
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/igmcp/igmcp/failure"
+	"github.com/igmcp/igmcp/scope"
+	"github.com/igmcp/igmcp/store"
 )
 
 // IGMCP_CONFIRM=1 (Deps.Confirm): the user approves every write before it
@@ -34,10 +39,19 @@ import (
 // without asking; with such clients the guarantee is only as strong as the
 // agent. Clients with elicitation always get the dialog: confirm: true does
 // not skip it.)
+//
+// Each dialog is stored (Deps.Confirmations): its nonce travels as the
+// request state, the answer may come back to any replica, and it approves
+// one call, once, with the arguments it showed. A replayed, expired,
+// foreign or altered answer asks again; it never proceeds.
 
 const (
 	confirmArg = "confirm"
 	confirmKey = "confirm" // the input-request id in the multi-round-trip
+	// confirmStatePrefix marks igmcp's request state: a dialog's nonce.
+	confirmStatePrefix = "igmcp-confirm-v2:"
+	// confirmTTL is how long a dialog's answer is taken.
+	confirmTTL = 10 * time.Minute
 )
 
 // confirmProperty is added to write tools' input schemas when confirmation
@@ -94,6 +108,7 @@ func addProperty(props json.RawMessage, name string, prop json.RawMessage) json.
 
 // confirmWrites is the confirmation middleware; it only acts on write tools.
 func confirmWrites(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware {
+	dialogs := confirmations(d)
 	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			t, ok := byName[req.Params.Name]
@@ -114,16 +129,32 @@ func confirmWrites(d *Deps, byName map[string]Tool) server.ToolHandlerMiddleware
 				// publishing it later goes through publish_container, which asks.
 				return next(ctx, req)
 			}
-			state := confirmState(req.Params.Name, args)
-			if ans := server.ElicitationResponse(req.Params.InputResponses, confirmKey); ans != nil && req.Params.RequestState == state {
-				if ans.Action == mcp.ElicitationResponseActionAccept && !answeredNo(ans.Content) {
-					d.log("write confirmed by the user", req.Params.Name)
-					return next(ctx, req)
+			dialog := store.Confirmation{Owner: confirmOwner(ctx), Tool: req.Params.Name, Digest: confirmDigest(req.Params.Name, args)}
+			if ans := server.ElicitationResponse(req.Params.InputResponses, confirmKey); ans != nil {
+				if ans.Action != mcp.ElicitationResponseActionAccept || answeredNo(ans.Content) {
+					return errorResult(declined(ans.Action)), nil
 				}
-				return errorResult(declined(ans.Action)), nil
+				nonce, ours := strings.CutPrefix(req.Params.RequestState, confirmStatePrefix)
+				if ours && nonce != "" {
+					dialog.Nonce = nonce
+					ok, err := dialogs.ConsumeConfirmation(ctx, dialog, time.Now())
+					if err != nil {
+						return errorResult(storeFailure(err)), nil
+					}
+					if ok {
+						d.log("write confirmed by the user", req.Params.Name)
+						return next(ctx, req)
+					}
+				}
+				// Not an answer to a dialog of this call: ask again.
 			}
 			if clientCanElicit(ctx) {
-				return server.NewInputRequestBuilder(state).Elicit(confirmKey, mcp.ElicitationParams{
+				dialog.Nonce = rand.Text()
+				dialog.ExpiresAt = time.Now().Add(confirmTTL)
+				if err := dialogs.PutConfirmation(ctx, dialog); err != nil {
+					return errorResult(storeFailure(err)), nil
+				}
+				return server.NewInputRequestBuilder(confirmStatePrefix+dialog.Nonce).Elicit(confirmKey, mcp.ElicitationParams{
 					Mode:    mcp.ElicitationModeForm,
 					Message: confirmMessage(t, args),
 					RequestedSchema: map[string]any{
@@ -165,14 +196,65 @@ func clientCanElicit(ctx context.Context) bool {
 	return false
 }
 
-// confirmState binds an answer to the exact call it approved: the client
-// echoes it back, and an answer whose state does not match these arguments
-// (the call changed between the rounds) is not taken as approval. It is a
-// hash of what the client sent, so it carries nothing secret.
-func confirmState(tool string, args map[string]json.RawMessage) string {
+// confirmDigest binds an answer to the exact call it approved: a dialog
+// stored for other arguments (the call changed between the rounds) is not
+// taken as approval.
+func confirmDigest(tool string, args map[string]json.RawMessage) string {
 	canon, _ := json.Marshal(canonical(args)) // map keys marshal sorted
 	sum := sha256.Sum256(append([]byte(tool+"\x00"), canon...))
-	return "igmcp-confirm-v1:" + hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:16])
+}
+
+// confirmOwner is the bearer token whose call asked: only its own calls
+// may use the answer.
+func confirmOwner(ctx context.Context) string {
+	if g := scope.From(ctx); g != nil {
+		return g.Name
+	}
+	return ""
+}
+
+// confirmations is where dialogs are kept: the store, shared by the
+// replicas; without one (an embedding with no durable state) this
+// server's memory.
+func confirmations(d *Deps) store.Confirmations {
+	if d.Confirmations != nil {
+		return d.Confirmations
+	}
+	return &memConfirmations{m: map[string]store.Confirmation{}}
+}
+
+// memConfirmations are dialogs kept in memory (Deps without Confirmations).
+type memConfirmations struct {
+	mu sync.Mutex
+	m  map[string]store.Confirmation
+}
+
+func (c *memConfirmations) PutConfirmation(_ context.Context, dc store.Confirmation) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n, old := range c.m {
+		if !old.ExpiresAt.After(time.Now()) {
+			delete(c.m, n)
+		}
+	}
+	c.m[dc.Nonce] = dc
+	return nil
+}
+
+func (c *memConfirmations) ConsumeConfirmation(_ context.Context, dc store.Confirmation, at time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.m[dc.Nonce]
+	if !ok || old.Owner != dc.Owner || old.Tool != dc.Tool || old.Digest != dc.Digest || !old.ExpiresAt.After(at) {
+		return false, nil
+	}
+	delete(c.m, dc.Nonce)
+	return true, nil
+}
+
+func (c *memConfirmations) PruneConfirmations(context.Context, time.Time) (int64, error) {
+	return 0, nil
 }
 
 // canonical re-encodes each raw value so whitespace and key order do not

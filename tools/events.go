@@ -254,24 +254,7 @@ func readEvents(ctx context.Context, d *Deps) eventsDoc {
 // arrived, until src stops. A burst becomes one notification per
 // subscriber: the notice only says "read again".
 func watchEvents(src EventSource, subs *subscriptions) {
-	notices := src.Subscribe(context.Background())
-	go func() {
-		for range notices {
-		drain:
-			for {
-				select {
-				case _, ok := <-notices:
-					if !ok {
-						subs.notify(isEventsURI)
-						return
-					}
-				default:
-					break drain
-				}
-			}
-			subs.notify(isEventsURI)
-		}
-	}()
+	relay(src.Subscribe(context.Background()), subs, isEventsURI)
 }
 
 func isEventsURI(uri string) bool { return uri == EventsURI }

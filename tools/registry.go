@@ -193,12 +193,25 @@ type Deps struct {
 	// it hears every replica). The goroutine that forwards its notices
 	// ends when it stops. nil: no notifications.
 	EventNotices EventSource
+	// Signals tells of posts that went live on any replica (the process's
+	// webhooks.Hub), so subscribers of the accounts resources hear of every
+	// publish: the publisher's store must signal store.NoticePublished
+	// (cmd/igmcp wires it so). nil: they hear of this server's publishing
+	// tools only.
+	Signals SignalSource
+	// Tasks offers MCP tasks on the publishing tools (docs/reference.md
+	// §6): the capabilities, and execution.taskSupport on TaskTools. Only
+	// where a front answers tasks from the store (igmcp http, taskfront).
+	Tasks bool
 	// Sandbox marks every successful result with "sandbox": true.
 	Sandbox bool
 	// Confirm asks the user (MCP elicitation, where the client supports it)
 	// before anything is published or deleted (IGMCP_CONFIRM=1).
 	Confirm bool
-	Logger  *slog.Logger
+	// Confirmations keep the dialogs Confirm asks for until their answer
+	// is used, once, on any replica (the store); nil: this server's memory.
+	Confirmations store.Confirmations
+	Logger        *slog.Logger
 }
 
 // Tool is one MCP tool with what the server needs to know about it as data,

@@ -14,6 +14,7 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/scope"
+	"github.com/igmcp/igmcp/store"
 )
 
 // Resource URIs.
@@ -240,6 +241,42 @@ func (s *subscriptions) notify(match func(uri string) bool) {
 		default:
 		}
 	}
+}
+
+// SignalSource tells of what any replica did: the process's webhooks.Hub,
+// whose watch of the store carries the replicas' signals.
+type SignalSource interface {
+	SubscribeKinds(ctx context.Context, kinds ...string) <-chan store.EventNotice
+}
+
+// watchPublished tells the subscribers of the accounts resources that a
+// quota moved whenever a post went live on any replica (a tool call, a
+// background job, a schedule), and after a resync of the bus (one may
+// have been missed; reading again is harmless).
+func watchPublished(src SignalSource, subs *subscriptions) {
+	relay(src.SubscribeKinds(context.Background(), store.NoticePublished), subs, isAccountsURI)
+}
+
+// relay notifies the subscribers of the URIs match accepts once per burst
+// of notices, until notices closes: a notice only says "read again".
+func relay(notices <-chan store.EventNotice, subs *subscriptions, match func(uri string) bool) {
+	go func() {
+		for range notices {
+		drain:
+			for {
+				select {
+				case _, ok := <-notices:
+					if !ok {
+						subs.notify(match)
+						return
+					}
+				default:
+					break drain
+				}
+			}
+			subs.notify(match)
+		}
+	}()
 }
 
 // isAccountsURI matches the accounts resource and its template.

@@ -10,6 +10,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/igmcp/igmcp/scope"
+	"github.com/igmcp/igmcp/store"
+	"github.com/igmcp/igmcp/tools"
 )
 
 type accountsDoc struct {
@@ -138,5 +140,62 @@ func TestResources_SubscribersNotifiedAfterPublish(t *testing.T) {
 	notes := e.notifications(string(mcp.MethodNotificationResourceUpdated))
 	if len(notes) != 1 || notes[0].Params.AdditionalFields["uri"] != "igmcp://accounts" {
 		t.Fatalf("updates: %+v", notes)
+	}
+}
+
+// With the replicas' signals (Deps.Signals), the subscribers of the
+// accounts resources hear of a post that went live anywhere: the signal a
+// publisher's store sends, which a post made by another replica or a
+// background job sends as well. Both eras: resources/subscribe, and a
+// 2026-07-28 listen stream.
+func TestResources_PublishSignalNotifiesSubscribers(t *testing.T) {
+	for _, era := range eras {
+		t.Run(eraName(era), func(t *testing.T) {
+			t.Parallel()
+			e := newMCPEnv(t, mcpEnvOpts{era: era, signals: true})
+			ctx := context.Background()
+			if era == "" {
+				stop, err := e.client.ListenAsync(ctx, mcp.SubscriptionFilter{ResourceSubscriptions: []string{tools.AccountsURI}}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stop()
+				deadline := time.Now().Add(30 * time.Second)
+				for len(e.notifications(string(mcp.MethodNotificationSubscriptionsAcknowledged))) == 0 {
+					if time.Now().After(deadline) {
+						t.Fatal("listen stream not acknowledged")
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			} else {
+				sub := mcp.SubscribeRequest{}
+				sub.Params.URI = tools.AccountsURI
+				if err := e.client.Subscribe(ctx, sub); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Another kind of signal is not a reason to re-read.
+			if err := e.st.Signal(ctx, store.NoticeJob, "job_x"); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.Signal(ctx, store.NoticePublished, brandA.ID); err != nil {
+				t.Fatal(err)
+			}
+			updates := func() []mcp.JSONRPCNotification {
+				return e.notifications(string(mcp.MethodNotificationResourceUpdated))
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for len(updates()) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no resources/updated after the publish signal")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // a second, wrong one would be in by now
+			notes := updates()
+			if len(notes) != 1 || notes[0].Params.AdditionalFields["uri"] != tools.AccountsURI {
+				t.Fatalf("updates: %+v", notes)
+			}
+		})
 	}
 }

@@ -279,7 +279,7 @@ type getJobArgs struct {
 type JobStatus struct {
 	JobID  string          `json:"job_id" jsonschema_description:"Id of the job."`
 	Kind   string          `json:"kind" jsonschema_description:"post, carousel, reel, …"`
-	State  string          `json:"state" jsonschema:"enum=scheduled,enum=publishing,enum=published,enum=failed,enum=missed" jsonschema_description:"scheduled (queued) → publishing → published | failed; missed if no server ran it within the grace window."`
+	State  string          `json:"state" jsonschema:"enum=scheduled,enum=publishing,enum=published,enum=failed,enum=cancelled,enum=missed" jsonschema_description:"scheduled (queued) → publishing → published | failed; cancelled (its task was, before the send); missed if no server ran it within the grace window."`
 	Result *publish.Result `json:"result,omitempty" jsonschema_description:"When published: the result the publishing tool would have returned."`
 	Error  *failure.Error  `json:"error,omitempty" jsonschema_description:"When failed: the error object the publishing tool would have returned."`
 }

@@ -25,6 +25,9 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	if d.Confirm {
 		tools = withConfirmArg(tools)
 	}
+	if d.Tasks {
+		tools = withTaskSupport(tools)
+	}
 	byName := make(map[string]Tool, len(tools))
 	for _, t := range tools {
 		byName[t.Tool.Name] = t
@@ -80,6 +83,10 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	if d.Confirm {
 		opts = append(opts, server.WithElicitation(), server.WithToolHandlerMiddleware(confirmWrites(d, byName)))
 	}
+	if d.Tasks {
+		opts = append(opts, server.WithTaskCapabilities(true, true, true),
+			server.WithExtensions(map[string]any{TasksExtension: map[string]any{}}))
+	}
 	s := server.NewMCPServer("igmcp", version, opts...)
 	for _, t := range tools {
 		s.AddTool(t.Tool, t.Handler)
@@ -88,6 +95,9 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	addPrompts(s, tools)
 	if d.Events != nil && d.EventNotices != nil {
 		watchEvents(d.EventNotices, subs)
+	}
+	if d.Signals != nil {
+		watchPublished(d.Signals, subs)
 	}
 	return s
 }
@@ -351,8 +361,8 @@ func notifyClient(d *Deps, byName map[string]Tool, subs *subscriptions) server.T
 					}
 				}
 				send(mcp.LoggingLevelInfo, data)
-				if sc["status"] == "published" {
-					subs.notify(isAccountsURI)
+				if sc["status"] == "published" && d.Signals == nil {
+					subs.notify(isAccountsURI) // with Signals, the publish's signal does
 				}
 			}
 			if ws, ok := sc["warnings"].([]any); ok {

@@ -23,6 +23,7 @@ import (
 	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/webhooks"
 )
 
 // Two accounts on one fake, for the scoping tests: a multi-account source
@@ -57,6 +58,7 @@ func newDeps(accounts tools.Accounts, st store.Store) *tools.Deps {
 }
 
 type mcpEnv struct {
+	st     store.Store
 	srv    *server.MCPServer
 	fake   *fakegraph.Server
 	client *client.Client
@@ -72,6 +74,9 @@ type mcpEnvOpts struct {
 	fake      fakegraph.Options
 	single    bool // auth.Single on the first account, configured by id only
 	sandbox   bool
+	// signals: the store's signals reach the server through a hub, as in
+	// igmcp (Deps.Signals).
+	signals bool
 }
 
 // newMCPEnv builds the real server (tools.NewServer) around the fake with
@@ -113,13 +118,24 @@ func newMCPEnv(t *testing.T, o mcpEnvOpts) *mcpEnv {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	deps := newDeps(accounts, st)
-	deps.Confirm, deps.Sandbox = o.confirm, o.sandbox
+	deps.Confirm, deps.Sandbox, deps.Confirmations = o.confirm, o.sandbox, st
+	if o.signals {
+		hub := webhooks.NewHub(st)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		if err := hub.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deps.Signals = hub
+	}
+	e0 := &mcpEnv{st: st}
 	srv := tools.NewServer(deps, "test", o.selection)
 	var copts []client.ClientOption
 	if o.elicit != nil {
 		copts = append(copts, client.WithElicitationHandler(o.elicit))
 	}
-	e := &mcpEnv{srv: srv, fake: fake}
+	e := e0
+	e.srv, e.fake = srv, fake
 	e.client = startClient(t, srv, o.era, func(n mcp.JSONRPCNotification) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
