@@ -73,7 +73,18 @@ type Config struct {
 	// delivery by its signature and bounds its body itself
 	// (webhooks.Receiver).
 	Webhooks http.Handler
-	Logger   *slog.Logger
+	// Tasks, when set, answers MCP tasks (docs/reference.md §6) on /mcp
+	// before mcp-go sees them: taskfront.Front, from the store, so that
+	// any replica answers for any task.
+	Tasks  TaskFront
+	Logger *slog.Logger
+}
+
+// TaskFront answers the task traffic of Streamable HTTP POSTs
+// (taskfront.Front): it reports whether it answered, and may hand a
+// rewritten request to next (mcp-go).
+type TaskFront interface {
+	ServeMCP(w http.ResponseWriter, r *http.Request, body []byte, owner string, next http.Handler) bool
 }
 
 // Server is the HTTP front of one *server.MCPServer.
@@ -85,6 +96,7 @@ type Server struct {
 	origins    *originPolicy
 	drain      *drainer
 	sessions   *sessionTable
+	tasks      TaskFront
 	maxBody    int64
 	log        *slog.Logger
 	handler    http.Handler
@@ -116,6 +128,7 @@ func New(s *server.MCPServer, cfg Config) (*Server, error) {
 		auth:    a,
 		origins: newOriginPolicy(cfg.AllowedOrigins),
 		drain:   newDrainer(cfg.ShutdownGrace),
+		tasks:   cfg.Tasks,
 		maxBody: cfg.MaxBodyBytes,
 		log:     cfg.Logger,
 	}
@@ -351,7 +364,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		case "/sse":
 			s.serveSSE(w, r, owner)
 		case "/message":
-			s.serveMessage(w, r, owner)
+			s.serveMessage(w, r, owner, body)
 		default:
 			next.ServeHTTP(w, r)
 		}

@@ -398,6 +398,9 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request, owner string, 
 		defer t.stream(id, cancel)()
 		r = r.WithContext(ctx)
 	}
+	if r.Method == http.MethodPost && s.tasks != nil && s.tasks.ServeMCP(w, r, body, owner, s.streamable) {
+		return
+	}
 	s.streamable.ServeHTTP(w, r)
 }
 
@@ -421,7 +424,13 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, owner string) 
 }
 
 // serveMessage lets only the token that opened an SSE session post to it.
-func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request, owner string) {
+// MCP tasks are not served on the SSE transport: there mcp-go would keep
+// them in this process's memory (docs/reference.md §6).
+func (s *Server) serveMessage(w http.ResponseWriter, r *http.Request, owner string, body []byte) {
+	if s.tasks != nil && isTaskTraffic(body) {
+		http.Error(w, "Bad Request: MCP tasks are served on Streamable HTTP (/mcp), not on the SSE transport", http.StatusBadRequest)
+		return
+	}
 	if id := r.URL.Query().Get("sessionId"); id != "" {
 		if !s.sessions.owned(id, owner) {
 			sessionNotFound(w)
@@ -481,6 +490,21 @@ func (p *pendingSSE) finish() {
 	}
 	p.doneFunc()
 	p.table.remove(p.id)
+}
+
+// isTaskTraffic reports whether a JSON-RPC body is a tasks/* request or a
+// task-augmented call.
+func isTaskTraffic(body []byte) bool {
+	var m struct {
+		Method string `json:"method"`
+		Params struct {
+			Task json.RawMessage `json:"task"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	return strings.HasPrefix(m.Method, "tasks/") || m.Method == string(mcp.MethodToolsCall) && len(m.Params.Task) > 0
 }
 
 // isInitialize reports whether a JSON-RPC body is an initialize request.
