@@ -269,7 +269,9 @@ func TestCancelBeforeSend(t *testing.T) {
 			if task, ok := created["task"].(map[string]any); ok {
 				id = task["taskId"].(string)
 			}
-			poll(t, c, id, func(m map[string]any) bool { return strings.Contains(m["statusMessage"].(string), "processing container") })
+			poll(t, c, id, func(m map[string]any) bool {
+				return strings.Contains(m["statusMessage"].(string), "processing container")
+			})
 			ans := object(t, call(t, c, "tasks/cancel", map[string]any{"taskId": id}))
 			if version == mcpwire.Legacy && (ans["status"] != "cancelled" || !strings.Contains(ans["statusMessage"].(string), "will not be published")) {
 				t.Fatalf("cancel answer: %v", ans)
