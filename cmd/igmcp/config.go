@@ -46,6 +46,7 @@ type config struct {
 	httpTokens     []httpserver.TokenEntry
 	allowedOrigins []string
 	shutdownGrace  time.Duration
+	tasks          string // IGMCP_TASKS: video, always or off; "" (stdio): off
 	// The scheduler (schedule_post, wait: false jobs); zero values take
 	// scheduler.Config's defaults.
 	scheduler            bool

@@ -17,6 +17,9 @@ import (
 func runHTTP(ctx context.Context, cfg *config, a *app, ln net.Listener, logger *slog.Logger) int {
 	hc := httpserver.Config{Token: cfg.httpToken, Tokens: cfg.httpTokens, AllowedOrigins: cfg.allowedOrigins,
 		ShutdownGrace: cfg.shutdownGrace, Logger: logger}
+	if f := a.replicas.tasks(); f != nil {
+		hc.Tasks = f
+	}
 	srv, err := httpserver.New(a.server, hc)
 	if err != nil {
 		_ = ln.Close()

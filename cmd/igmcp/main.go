@@ -167,6 +167,8 @@ type app struct {
 	// process cannot act as.
 	scheduler    *scheduler.Scheduler
 	runScheduler bool
+	// replicas: the bus, the task front (replicas.go).
+	replicas *replicaParts
 }
 
 // startScheduler runs the scheduler until ctx ends or stop is called; stop
@@ -214,6 +216,8 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 		return nil, err
 	}
 	closers = append(closers, closeStore)
+	parts, st := startReplicaParts(st, logger) // replicas.go
+	closers = append(closers, parts.stop)
 
 	hc := &http.Client{Timeout: 60 * time.Second}
 	// One governor for the process, sharing usage and blocks with every
@@ -289,15 +293,21 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 	sched, err := scheduler.New(scheduler.Config{
 		Store: st, Accounts: accounts, Publisher: pub, Logger: logger,
 		Grace: cfg.scheduleGrace, Lease: cfg.schedulerLease, Tick: cfg.schedulerTick, Concurrency: cfg.schedulerConcurrency,
+		BeforeSend: parts.beforeSend,
 	})
 	if err != nil {
 		return nil, err
 	}
 	deps.Accounts, deps.Publisher, deps.Scheduler, deps.Journal = accounts, pub, sched, st
 	deps.Sandbox, deps.Confirm, deps.Logger = cfg.sandbox, cfg.confirm, logger
+	parts.wire(cfg, deps, st)
+	srv := tools.NewServer(deps, version, cfg.selection)
+	if err := parts.startFront(cfg, deps, st, logger); err != nil {
+		return nil, err
+	}
 	return &app{
-		server: tools.NewServer(deps, version, cfg.selection), close: closeAll, scheduler: sched,
-		runScheduler: cfg.scheduler,
+		server: srv, close: closeAll, scheduler: sched,
+		runScheduler: cfg.scheduler, replicas: parts,
 	}, nil
 }
 

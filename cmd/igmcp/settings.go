@@ -206,6 +206,16 @@ var settings = []setting{
 			}
 			return err
 		}},
+	{env: "IGMCP_TASKS", def: "video", cmds: cmdHTTP,
+		usage: "MCP tasks on the publishing tools, answered by any replica (docs/reference.md §6): `video` (2026-07-28 clients get a task for a Reel, a video Story, a carousel with a video), `always` (for every publish), `off` (none)",
+		apply: func(c *config, v string) error {
+			switch strings.ToLower(v) {
+			case "video", "always", "off":
+				c.tasks = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("must be video, always or off, got %q", v)
+		}},
 	{flag: "sandbox", boolean: true, cmds: cmdServer, doc: "off",
 		usage: "use the built-in simulated Graph API (no account, no network)",
 		apply: func(c *config, v string) (err error) { c.sandbox, err = onOff(v, false); return err }},
