@@ -148,6 +148,9 @@ func (f *Front) toTask(ctx context.Context, resp json.RawMessage, c call) json.R
 		return b
 	}
 	f.log.Info("task created", "task", stored.ID, "tool", c.tool, "protocol", c.protocol)
+	if !c.modern && stored.Status == "" {
+		f.follow(stored)
+	}
 	v.Updated = stored.CreatedAt
 	var result map[string]any
 	if c.modern {

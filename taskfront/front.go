@@ -71,6 +71,9 @@ type Config struct {
 	Signals Signals
 	// Deps renders a finished job's result as its tool would have.
 	Deps *tools.Deps
+	// Server, when set, is the MCP server behind the front: a 2025-11-25
+	// task's progress goes to its session through it (follow).
+	Server *server.MCPServer
 	// Name and Version identify the server in 2026-07-28 results.
 	Name, Version string
 	Policy        Policy
@@ -82,8 +85,10 @@ type Config struct {
 // Front answers MCP tasks from the store. Its methods are safe for
 // concurrent use.
 type Front struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	ctx  context.Context // ends with Stop: following tasks ends
+	stop context.CancelFunc
 }
 
 // Task lifetimes (docs/reference.md §6): a client may ask for a ttl; it is
@@ -119,8 +124,12 @@ func New(cfg Config) (*Front, error) {
 	if cfg.Name == "" {
 		cfg.Name = "igmcp"
 	}
-	return &Front{cfg: cfg, log: cfg.Logger.With("component", "tasks")}, nil
+	ctx, stop := context.WithCancel(context.Background())
+	return &Front{cfg: cfg, log: cfg.Logger.With("component", "tasks"), ctx: ctx, stop: stop}, nil
 }
+
+// Stop ends the following of tasks (their progress to sessions).
+func (f *Front) Stop() { f.stop() }
 
 // ServeMCP answers the task traffic among Streamable HTTP POSTs: body is
 // the request's body, already read; owner is the name of the bearer token

@@ -106,10 +106,11 @@ func (r *rig) replica(policy taskfront.Policy) *replica {
 	deps := &tools.Deps{Accounts: single, Publisher: pub, Scheduler: sched, Journal: st, Tasks: true,
 		Confirmations: st, Signals: hub}
 	srv := tools.NewServer(deps, "test", tools.Selection{})
-	front, err = taskfront.New(taskfront.Config{Store: st, Signals: hub, Deps: deps, Version: "test", Policy: policy})
+	front, err = taskfront.New(taskfront.Config{Store: st, Signals: hub, Deps: deps, Server: srv, Version: "test", Policy: policy})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(front.Stop)
 	hs, err := httpserver.New(srv, httpserver.Config{Tasks: front, Tokens: []httpserver.TokenEntry{
 		{Name: "team-a", Token: tokenA}, {Name: "team-b", Token: tokenB}}})
 	if err != nil {

@@ -271,7 +271,9 @@ func (f *Front) wait(ctx context.Context, wake <-chan store.EventNotice, id stri
 		case <-ctx.Done():
 			return false
 		case <-timer.C:
-			stream.ping()
+			if stream != nil {
+				stream.ping()
+			}
 			return true
 		case n, ok := <-wake:
 			if !ok {

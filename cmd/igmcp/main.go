@@ -302,7 +302,7 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 	deps.Sandbox, deps.Confirm, deps.Logger = cfg.sandbox, cfg.confirm, logger
 	parts.wire(cfg, deps, st)
 	srv := tools.NewServer(deps, version, cfg.selection)
-	if err := parts.startFront(cfg, deps, st, logger); err != nil {
+	if err := parts.startFront(cfg, deps, st, srv, logger); err != nil {
 		return nil, err
 	}
 	return &app{

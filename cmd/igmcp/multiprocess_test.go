@@ -99,7 +99,7 @@ func (p *testPostgres) stop() {
 // freshPostgres returns the URL of a new, empty schema on the test binary's
 // PostgreSQL. Without PostgreSQL binaries the test skips locally and fails
 // under CI=true (storetest.RequirePostgres; README "Tests").
-func freshPostgres(t *testing.T) string {
+func freshPostgres(t testing.TB) string {
 	t.Helper()
 	sharedPostgres.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

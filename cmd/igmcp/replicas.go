@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mark3labs/mcp-go/server"
+
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/taskfront"
 	"github.com/igmcp/igmcp/tools"
@@ -62,6 +64,9 @@ func startReplicaParts(st store.Store, logger *slog.Logger) (*replicaParts, stor
 		}
 	}()
 	p.stop = func() {
+		if p.front != nil {
+			p.front.Stop()
+		}
 		cancel()
 		<-done
 	}
@@ -79,12 +84,13 @@ func (p *replicaParts) wire(cfg *config, deps *tools.Deps, st store.Store) {
 	deps.Tasks = cfg.tasks != "" && cfg.tasks != "off"
 }
 
-// startFront builds the task front once the tools are wired.
-func (p *replicaParts) startFront(cfg *config, deps *tools.Deps, st store.Store, logger *slog.Logger) error {
+// startFront builds the task front once the tools and their server are
+// wired.
+func (p *replicaParts) startFront(cfg *config, deps *tools.Deps, st store.Store, srv *server.MCPServer, logger *slog.Logger) error {
 	if !deps.Tasks {
 		return nil
 	}
-	fc := taskfront.Config{Store: st, Deps: deps, Version: version, Policy: taskfront.Policy(cfg.tasks), Logger: logger}
+	fc := taskfront.Config{Store: st, Deps: deps, Server: srv, Version: version, Policy: taskfront.Policy(cfg.tasks), Logger: logger}
 	if p.bus != nil {
 		fc.Signals = p.bus
 	}

@@ -45,6 +45,9 @@ type Client struct {
 	Tasks bool
 	// Elicitation declares form elicitation.
 	Elicitation bool
+	// OnResponse, when set, sees each answer's status and headers as they
+	// arrive, before the body (a long stream's, say).
+	OnResponse func(method string, status int, h http.Header)
 
 	ids     atomic.Int64
 	mu      sync.Mutex
@@ -158,6 +161,9 @@ func (c *Client) Call(ctx context.Context, method string, params map[string]any,
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if c.OnResponse != nil {
+		c.OnResponse(method, resp.StatusCode, resp.Header)
+	}
 	out := &Response{Status: resp.StatusCode, Header: resp.Header}
 	if resp.StatusCode == http.StatusNotFound && c.Version != Modern && method != "initialize" {
 		return out, ErrSessionGone
