@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/internal/mcpwire"
 	"github.com/igmcp/igmcp/store"
@@ -103,12 +104,18 @@ func startCluster(t testing.TB, o clusterOpts) *cluster {
 	c.http = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 0}}
 	t.Cleanup(c.http.CloseIdleConnections)
 
-	acct := o.fake.Accounts[0]
 	env := append([]string{
-		"INSTAGRAM_GRAPH_URL=" + c.graph.URL, "INSTAGRAM_ACCESS_TOKEN=" + acct.Token, "INSTAGRAM_USER_ID=" + acct.ID,
-		"IGMCP_DATABASE_URL=" + dbURL, "IGMCP_HTTP_TOKEN=" + lbToken, "IGMCP_LOG_LEVEL=info",
+		"INSTAGRAM_GRAPH_URL=" + c.graph.URL, "IGMCP_DATABASE_URL=" + dbURL, "IGMCP_HTTP_TOKEN=" + lbToken, "IGMCP_LOG_LEVEL=info",
 		"IGMCP_SCHEDULER_LEASE=3s", "IGMCP_SCHEDULER_TICK=100ms", "IGMCP_SEND_GRACE=5s",
 	}, o.env...)
+	if acct := o.fake.Accounts[0]; len(o.fake.Accounts) == 1 {
+		env = append(env, "INSTAGRAM_ACCESS_TOKEN="+acct.Token, "INSTAGRAM_USER_ID="+acct.ID)
+	} else {
+		// Several accounts: the shared token store, as igmcp auth add
+		// leaves it, sealed with the cluster's key.
+		env = append(env, "IGMCP_SECRET_KEY="+clusterKey)
+		c.storeAccounts(o.fake.Accounts)
+	}
 	for i := range 3 {
 		c.replicas = append(c.replicas, startReplica(t, fmt.Sprintf("r%d", i+1), childEnv(append(env, "IGMCP_DATA_DIR="+t.TempDir())...)))
 	}
@@ -142,6 +149,28 @@ func startCluster(t testing.TB, o clusterOpts) *cluster {
 	})
 	c.waitAllUp()
 	return c
+}
+
+// clusterKey seals the token store of a cluster with several accounts.
+const clusterKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func (c *cluster) storeAccounts(accts []fakegraph.Account) {
+	c.t.Helper()
+	ctx := context.Background()
+	settings, err := parseAuthSettings(envOf(map[string]string{"IGMCP_SECRET_KEY": clusterKey}))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	tokens, err := openTokenStore(ctx, c.st, settings)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, a := range accts {
+		if _, err := tokens.Put(ctx, auth.Record{AccountID: a.ID, Username: a.Username, Login: auth.LoginFacebook,
+			Token: auth.Secret(a.Token), IssuedAt: time.Now(), Scopes: auth.DefaultScopes(auth.LoginFacebook)}); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 }
 
 // waitAllUp waits until HAProxy answers /healthz and has sent requests to
