@@ -18,6 +18,7 @@ package taskfront
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -152,8 +153,22 @@ func (f *Front) ServeMCP(w http.ResponseWriter, r *http.Request, body []byte, ow
 		return true
 	case m.Method == string(mcp.MethodToolsCall):
 		return f.serveCall(w, r, m, owner, next)
+	case m.Method == "subscriptions/listen" && m.modern && asksTaskNotifications(m) && !m.declaresTasks():
+		// The Tasks extension: asking for task notifications without
+		// declaring it is -32021. (Declared, mcp-go acknowledges no task
+		// ids: igmcp's tasks are polled.)
+		writeError(w, m, missingCapability())
+		return true
 	}
 	return false
+}
+
+// asksTaskNotifications: a subscriptions/listen naming task ids.
+func asksTaskNotifications(m request) bool {
+	var p struct {
+		TaskIDs []string `json:"taskIds"`
+	}
+	return json.Unmarshal(m.Params["notifications"], &p) == nil && len(p.TaskIDs) > 0
 }
 
 // BeforeSend is the scheduler's Config.BeforeSend: a job whose task was

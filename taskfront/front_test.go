@@ -125,6 +125,10 @@ func TestModernErrors(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s", name, status, out)
 		}
 	}
+	// Task notifications asked for without the extension: -32021.
+	listen := p.client(mcpwire.Modern, false)
+	wantError(t, "listen for tasks without the extension", call(t, listen, "subscriptions/listen",
+		map[string]any{"notifications": map[string]any{"taskIds": []string{id}}}), -32021, 400)
 	// tasks/update: nothing is ever outstanding; acknowledged.
 	ack := object(t, call(t, c, "tasks/update", map[string]any{"taskId": id, "inputResponses": map[string]any{"x": map[string]any{}}}))
 	if ack["resultType"] != "complete" {

@@ -43,19 +43,18 @@ type op struct {
 }
 
 type loadReport struct {
-	cfg                      loadConfig
-	wall                     time.Duration
-	calls, taskPolls         int
-	failedCalls              []string
-	postsLost, postsDup      []string
-	extraSends               int
-	tasksLost                []string
-	latency                  map[string][]time.Duration
-	retries                  map[string]int
-	peakKiB                  map[string]int
-	killed                   string
-	killedAt                 int
-	distinctRepliesPerClient float64
+	cfg                 loadConfig
+	wall                time.Duration
+	calls, taskPolls    int
+	failedCalls         []string
+	postsLost, postsDup []string
+	extraSends          int
+	tasksLost           []string
+	latency             map[string][]time.Duration
+	retries             map[string]int
+	peakKiB             map[string]int
+	killed              string
+	killedAt            int
 }
 
 // loadRun drives one load on a fresh cluster.
