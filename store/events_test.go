@@ -94,19 +94,31 @@ func TestWatchReconnects(t *testing.T) {
 	if n := kill(); n != 1 {
 		t.Fatalf("terminated %d LISTEN connections, want 1", n)
 	}
-	// An event stored while it was away is reported, and it listens again.
+	// An event stored while it was away is reported, and it listens again;
+	// signals sent meanwhile are lost, which a resync says.
+	resyncs := 0
 	for _, key := range []string{"while-away", "after"} {
 		stored, err := s.AppendEvents(ctx, []store.Event{{Key: key, AccountID: "a", Field: "comments", Value: json.RawMessage(`{}`)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case n := <-notices:
-			if n.ID != stored[0].ID {
-				t.Fatalf("%s: heard %+v, want id %d", key, n, stored[0].ID)
+		for heard := false; !heard; {
+			select {
+			case n := <-notices:
+				if n.Kind == store.NoticeResync {
+					resyncs++
+					continue
+				}
+				if n.ID != stored[0].ID {
+					t.Fatalf("%s: heard %+v, want id %d", key, n, stored[0].ID)
+				}
+				heard = true
+			case <-time.After(60 * time.Second):
+				t.Fatalf("%s: no notice", key)
 			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("%s: no notice", key)
 		}
+	}
+	if resyncs != 1 {
+		t.Errorf("%d resyncs after one reconnect, want 1", resyncs)
 	}
 }

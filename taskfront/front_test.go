@@ -19,6 +19,29 @@ func reel(caption string) map[string]any {
 		"video_url": "https://cdn.example.com/" + strings.ReplaceAll(caption, " ", "-") + ".mp4", "caption": caption}}
 }
 
+// reelTask publishes a Reel as a task in the protocol form of version,
+// through a new client of p, and returns the client and the task id.
+func reelTask(t *testing.T, p *replica, version, caption string) (*mcpwire.Client, string) {
+	t.Helper()
+	c := p.client(version, version == mcpwire.Modern)
+	if _, err := c.Initialize(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	params := reel(caption)
+	if version == mcpwire.Legacy {
+		params["task"] = map[string]any{}
+	}
+	created := object(t, call(t, c, "tools/call", params))
+	id, _ := created["taskId"].(string)
+	if task, ok := created["task"].(map[string]any); ok {
+		id, _ = task["taskId"].(string)
+	}
+	if id == "" {
+		t.Fatalf("no task: %v", created)
+	}
+	return c, id
+}
+
 // A 2026-07-28 client declaring the Tasks extension gets a task for a
 // Reel, created on one replica and answered by another from the store:
 // working, then completed with exactly what publish_reel would have
@@ -259,20 +282,7 @@ func TestCancelBeforeSend(t *testing.T) {
 	for _, version := range []string{mcpwire.Legacy, mcpwire.Modern} {
 		t.Run(version, func(t *testing.T) {
 			r := newRig(t, fakegraph.Options{VideoProcessing: 3 * time.Second})
-			p := r.replica(taskfront.PolicyVideo)
-			c := p.client(version, version == mcpwire.Modern)
-			if _, err := c.Initialize(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			params := reel("cancelled " + version)
-			if version == mcpwire.Legacy {
-				params["task"] = map[string]any{}
-			}
-			created := object(t, call(t, c, "tools/call", params))
-			id, _ := created["taskId"].(string)
-			if task, ok := created["task"].(map[string]any); ok {
-				id = task["taskId"].(string)
-			}
+			c, id := reelTask(t, r.replica(taskfront.PolicyVideo), version, "cancelled "+version)
 			poll(t, c, id, func(m map[string]any) bool {
 				return strings.Contains(m["statusMessage"].(string), "processing container")
 			})
@@ -322,22 +332,9 @@ func TestCancelAfterSend(t *testing.T) {
 	for _, version := range []string{mcpwire.Legacy, mcpwire.Modern} {
 		t.Run(version, func(t *testing.T) {
 			r := newRig(t, fakegraph.Options{VideoProcessing: 50 * time.Millisecond})
-			p := r.replica(taskfront.PolicyVideo)
-			c := p.client(version, version == mcpwire.Modern)
-			if _, err := c.Initialize(context.Background()); err != nil {
-				t.Fatal(err)
-			}
 			reached := r.gate.close()
 			defer r.gate.open()
-			params := reel("sent " + version)
-			if version == mcpwire.Legacy {
-				params["task"] = map[string]any{}
-			}
-			created := object(t, call(t, c, "tools/call", params))
-			id, _ := created["taskId"].(string)
-			if task, ok := created["task"].(map[string]any); ok {
-				id = task["taskId"].(string)
-			}
+			c, id := reelTask(t, r.replica(taskfront.PolicyVideo), version, "sent "+version)
 			select {
 			case <-reached:
 			case <-time.After(60 * time.Second):

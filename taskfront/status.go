@@ -83,14 +83,19 @@ func (f *Front) derive(ctx context.Context, t store.Task, modern bool) (view, er
 			// work finished; the message and the result say what it did.
 			v.Status, v.Message = statusCancelled, "Cancel arrived after the publish was sent to Instagram: "+v.Message
 		}
-	case sc.State == store.RunCancelled || cancelled && led.State != store.PublishSent:
+	case (cancelled || sc.State == store.RunCancelled) && led.State != store.PublishSent:
 		// Not sent, and BeforeSend stops any send from now on.
 		v = view{Status: statusCancelled, Result: cancelledResult(t.ID, ""), Message: stoppedMessage(led.ContainerID)}
-	case cancelled: // the send was claimed before the cancel arrived
+	case cancelled || sc.State == store.RunCancelled: // the send was claimed before the cancel arrived
 		v = view{Status: statusWorking, Message: fmt.Sprintf(
 			"Cancel arrived after the publish was sent to Instagram: the post may already be live (container %s); this task says so once it is known.", led.ContainerID)}
-		if !modern {
-			v.Status, v.Result = statusCancelled, cancelledResult(t.ID, led.ContainerID)
+		if sc.State == store.RunCancelled {
+			// Stopped before sending again a send whose outcome was open:
+			// over, that outcome unknown.
+			v.Message = fmt.Sprintf("Cancelled; a publish of container %s had been sent before and its outcome is not known: the post may be live (get_container_status tells).", led.ContainerID)
+		}
+		if !modern || sc.State == store.RunCancelled {
+			v.Status, v.Result = statusCancelled, cancelledResult(t.ID, led.ContainerID) // 2025-11-25 stays cancelled
 		}
 	case sc.State == store.RunFailed || sc.State == store.RunMissed:
 		res, _ := tools.JobResult(f.cfg.Deps, sc)
