@@ -127,6 +127,10 @@ func TestModernErrors(t *testing.T) {
 	r := newRig(t, fakegraph.Options{VideoProcessing: 100 * time.Millisecond})
 	p := r.replica(taskfront.PolicyVideo)
 	c := p.client(mcpwire.Modern, true)
+	discover := object(t, call(t, c, "server/discover", nil))
+	if ext, _ := discover["capabilities"].(map[string]any)["extensions"].(map[string]any); ext["io.modelcontextprotocol/tasks"] == nil {
+		t.Errorf("server/discover does not advertise the Tasks extension: %v", discover["capabilities"])
+	}
 	id := object(t, call(t, c, "tools/call", reel("errors")))["taskId"].(string)
 
 	wantError(t, "tasks/result", call(t, c, "tasks/result", map[string]any{"taskId": id}), -32601, 404)
