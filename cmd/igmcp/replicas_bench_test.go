@@ -25,7 +25,7 @@ import (
 func BenchmarkReplicas(b *testing.B) {
 	for b.Loop() {
 		rep := runLoad(b, loadConfig{clients: 300, calls: 2000, publishes: 200, reels: 100, accounts: 5, kill: true,
-			fake: fakegraph.Options{Latency: 80 * time.Millisecond, ImageProcessing: time.Second, VideoProcessing: 20 * time.Second},
+			fake:         fakegraph.Options{Latency: 80 * time.Millisecond, ImageProcessing: time.Second, VideoProcessing: 20 * time.Second},
 			callDeadline: 5 * time.Minute})
 		table := rep.table()
 		b.Logf("\n%s", table)
