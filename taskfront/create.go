@@ -65,7 +65,7 @@ func (f *Front) serveCall(w http.ResponseWriter, r *http.Request, m request, own
 			ProgressToken json.RawMessage `json:"progressToken"`
 		}
 		_ = json.Unmarshal(m.Params["_meta"], &meta)
-		c.progressToken = meta.ProgressToken
+		c.progressToken = validProgressToken(meta.ProgressToken)
 	}
 
 	// The same call, in the background, without the task: mcp-go runs it
@@ -225,6 +225,18 @@ func isVideo(tool string, args map[string]json.RawMessage) bool {
 		return slices.ContainsFunc(items, func(it map[string]json.RawMessage) bool { return stringArg(it, "video_url") != "" })
 	}
 	return false
+}
+
+// validProgressToken keeps a progress token that is what the spec allows
+// (a string or an integer) and small enough to store with the task; any
+// other gets no progress notifications.
+func validProgressToken(raw json.RawMessage) json.RawMessage {
+	var s string
+	var n int64
+	if len(raw) == 0 || len(raw) > 256 || json.Unmarshal(raw, &s) != nil && json.Unmarshal(raw, &n) != nil {
+		return nil
+	}
+	return raw
 }
 
 func stringArg(args map[string]json.RawMessage, name string) string {

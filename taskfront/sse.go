@@ -84,6 +84,10 @@ func (a *answerRewriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Unwrap lets http.ResponseController reach the connection (deadlines);
+// Flush stays this writer's.
+func (a *answerRewriter) Unwrap() http.ResponseWriter { return a.w }
+
 func (a *answerRewriter) Flush() {
 	if a.sse {
 		_ = http.NewResponseController(a.w).Flush()
