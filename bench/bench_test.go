@@ -21,6 +21,7 @@
 // The first three run against both variants of the simulated Graph API
 // (fakegraph/README.md): pessimistic (the default and the sandbox's: no
 // read-after-write, a status that lags the publish) and optimistic.
+//
 //	BenchmarkToolsListBytes          bytes of the tools/list result, tools
 //	BenchmarkStartToInitialize       ms/op from process start to the initialize response
 //	BenchmarkConcurrentCreatePost    seq-ms/50, conc-ms/50, x-concurrent-rate (SQLite, PostgreSQL)
