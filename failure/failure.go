@@ -253,6 +253,8 @@ var mediaActions = map[int]classification{
 	2207077: {MediaRejected, videoHostAction, ""},
 	2207082: {MediaRejected, videoHostAction, ""},
 	2207085: {MediaRejected, videoHostAction, ""},
+	// DELETE /{ig-media-id} refusing the media's type (docs/graph-api.md §9).
+	2207073: {Upstream, "Instagram refuses to delete this kind of media through the API (a carousel item, possibly a Story): delete the whole carousel instead, or remove the media in the Instagram app.", ""},
 }
 
 const videoHostAction = "Instagram could not download or process the video: host it where it is served with Content-Length and HTTP Range support, as MP4 (H.264/AAC), then create a new post."

@@ -84,6 +84,10 @@ type publicComment struct {
 	username string
 	text     string
 	ts       time.Time
+	// written by one of the fake's accounts through /mentions, under
+	// replyTo (nil: on the media)
+	mentionReply bool
+	replyTo      *publicComment
 }
 
 type hashtag struct {

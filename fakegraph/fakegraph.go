@@ -105,6 +105,11 @@ type Options struct {
 	// SeedComments is how many comments from simulated other users each
 	// newly published media gets (sandbox realism; default 0).
 	SeedComments int
+	// PermalinkBase is the scheme and host of permalinks (default
+	// https://www.instagram.com, as Meta answers; the sandbox uses
+	// SandboxPermalinkBase so nobody mistakes a simulated post for a real
+	// one).
+	PermalinkBase string
 }
 
 // DefaultStatusLag is the pessimistic fake's StatusLag: a few seconds,
@@ -224,6 +229,9 @@ func New(opts Options) *Server {
 		opts.StatusLag = 0
 	case opts.StatusLag == 0 && !opts.Optimistic:
 		opts.StatusLag = DefaultStatusLag
+	}
+	if opts.PermalinkBase == "" {
+		opts.PermalinkBase = "https://www.instagram.com"
 	}
 	s := &Server{
 		opts:     opts,

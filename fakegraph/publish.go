@@ -730,13 +730,14 @@ func (s *Server) publishContainer(c *container, now time.Time) *media {
 	default:
 		m.mediaType, m.productType = "IMAGE", "FEED"
 	}
+	base := s.opts.PermalinkBase
 	switch m.productType {
 	case "REELS":
-		m.permalink = "https://www.instagram.com/reel/" + m.shortcode + "/"
+		m.permalink = base + "/reel/" + m.shortcode + "/"
 	case "STORY":
-		m.permalink = "https://www.instagram.com/stories/" + a.Username + "/" + m.id + "/"
+		m.permalink = base + "/stories/" + a.Username + "/" + m.id + "/"
 	default:
-		m.permalink = "https://www.instagram.com/p/" + m.shortcode + "/"
+		m.permalink = base + "/p/" + m.shortcode + "/"
 	}
 	c.mediaID, c.publishedAt = m.id, now
 	a.published = append(a.published, m.id)

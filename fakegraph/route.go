@@ -176,6 +176,9 @@ func (s *Server) routeFBUser(w http.ResponseWriter, q *request) *apiError {
 		writeJSON(w, 200, out)
 		return nil
 	}
+	if len(q.segs) == 2 && q.segs[1] == "permissions" && q.method == http.MethodGet {
+		return s.mePermissions(w, q) // permissions.go
+	}
 	return errUnknownPath("/" + strings.Join(q.segs[1:], "/"))
 }
 
@@ -296,6 +299,8 @@ func (s *Server) routeUser(w http.ResponseWriter, q *request, a *account, viaMe 
 		return s.recentlySearched(w, q, a)
 	case edge == "subscribed_apps":
 		return s.subscribedApps(w, q, a)
+	case edge == "mentions":
+		return s.replyToMention(w, q, a)
 	case edge == "media", edge == "media_publish", edge == "content_publishing_limit", edge == "insights", edge == "stories", edge == "tags", edge == "recently_searched_hashtags":
 		return errUnsupported(q.method, a.ID)
 	}
@@ -451,6 +456,8 @@ func (s *Server) routeMedia(w http.ResponseWriter, q *request, m *media) *apiErr
 		return s.postComment(w, q, m)
 	case edge == "insights" && q.method == http.MethodGet:
 		return s.mediaInsights(w, q, m)
+	case edge == "collaborators":
+		return s.collaborators(w, q, m)
 	case edge == "children" && q.method == http.MethodGet:
 		fields, e := fieldsParam(q, "id")
 		if e != nil {

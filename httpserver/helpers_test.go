@@ -87,6 +87,12 @@ type srvEnv struct {
 type srvOpts struct {
 	cfg  httpserver.Config
 	fake fakegraph.Options
+	// store is where durable state lives (default: SQLite in a temporary
+	// directory); servers on one store stand for replicas.
+	store store.Config
+	// webhooks mounts a receiver on the store (cfg.Webhooks) and tells the
+	// MCP server of new events through a hub.
+	webhooks bool
 }
 
 // startServer runs the real stack — tools.NewServer, httpserver, a loopback
@@ -111,12 +117,19 @@ func startServer(t testing.TB, o srvOpts) *srvEnv {
 		}
 		acc.list = append(acc.list, &auth.Account{ID: a.ID, Username: a.Username, Login: auth.LoginFacebook, Client: c})
 	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	if o.store == (store.Config{}) {
+		o.store = store.Config{DataDir: t.TempDir()}
+	}
+	st, err := store.Open(context.Background(), o.store)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	deps := &tools.Deps{Accounts: acc, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st, Sandbox: true}
+	if o.webhooks {
+		o.cfg.Webhooks, deps.EventNotices = startHooks(t, st)
+		deps.Events = st
+	}
 	mcpSrv := tools.NewServer(deps, "test", tools.Selection{})
 
 	logs := &syncBuffer{}

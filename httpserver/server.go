@@ -2,7 +2,8 @@
 // /mcp, the legacy SSE transport at /sse and /message, and /healthz, behind
 // bearer-token authentication (optionally scoped per token to accounts and
 // toolsets), Origin validation, request limits and a graceful shutdown that
-// lets running tool calls finish.
+// lets running tool calls finish; and, when configured, Meta's webhooks at
+// /webhooks/instagram, outside those guards (Config.Webhooks).
 package httpserver
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/igmcp/igmcp/scope"
+	"github.com/igmcp/igmcp/webhooks"
 )
 
 // Defaults; see Config.
@@ -64,6 +66,13 @@ type Config struct {
 	MaxBodyBytes int64
 	// Sessions bound the MCP sessions (zero values: the defaults).
 	Sessions SessionLimits
+	// Webhooks, when set, serves webhooks.Path (/webhooks/instagram):
+	// Meta's deliveries and verification requests (docs/reference.md §5).
+	// It is outside the bearer-token, Origin and body-size guards: Meta
+	// sends no token and no Origin, and the handler authenticates every
+	// delivery by its signature and bounds its body itself
+	// (webhooks.Receiver).
+	Webhooks http.Handler
 	Logger   *slog.Logger
 }
 
@@ -144,7 +153,28 @@ func New(s *server.MCPServer, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", hs.healthz)
 	hs.handler = hs.guard(mux)
+	if cfg.Webhooks != nil {
+		hs.handler = hs.withWebhooks(cfg.Webhooks, hs.handler)
+	}
 	return hs, nil
+}
+
+// withWebhooks sends webhooks.Path to the receiver, unguarded, and
+// everything else to next. The path is matched exactly, before any
+// cleaning: /webhooks/instagram/ or //webhooks/instagram go to next, and
+// its guards.
+func (s *Server) withWebhooks(receiver, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != webhooks.Path {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		receiver.ServeHTTP(rec, r)
+		s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start), "remote", r.RemoteAddr, "token", "-")
+	})
 }
 
 // Sessions is how many MCP sessions are open (Streamable HTTP sessions with

@@ -1,7 +1,8 @@
 // Package store is igmcp's durable state: the idempotency ledger of
 // publishes, the journal of writes, schedules (background publish jobs are schedules too),
 // encrypted token records, the rate-limit and hashtag-search state that
-// several igmcp processes share, and the webhook events Meta delivered.
+// several igmcp processes share, the webhook events Meta delivered, and
+// what `igmcp doctor --probe` measured about the Graph API (observations).
 //
 // Two backends implement Store with identical behaviour: SQLite in a data
 // directory (the embedded default) and PostgreSQL when a postgres:// URL is
@@ -77,6 +78,7 @@ type Store interface {
 	RateLimits
 	Hashtags
 	Events
+	Observations
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }

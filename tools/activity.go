@@ -9,7 +9,7 @@ import (
 )
 
 type listActivityArgs struct {
-	Action string `json:"action,omitempty" jsonschema:"enum=publish,enum=comment,enum=moderate" jsonschema_description:"Only this kind of write."`
+	Action string `json:"action,omitempty" jsonschema:"enum=publish,enum=comment,enum=moderate,enum=delete" jsonschema_description:"Only this kind of write."`
 	ListOptions
 	AccountArg
 }

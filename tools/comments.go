@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -55,8 +56,9 @@ func journal(ctx context.Context, d *Deps, acct *auth.Account, action, outcome s
 }
 
 type replyCommentArgs struct {
-	CommentID string `json:"comment_id" jsonschema_description:"Comment to reply to (replies attach to the top-level comment)."`
+	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Comment to reply to (replies attach to the top-level comment)."`
 	Message   string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Reply text; ≤30 #hashtags, ≤20 @mentions."`
+	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Answer a mention: its media (comment_id optional)."`
 	AccountArg
 }
 
@@ -64,20 +66,58 @@ type replyCommentArgs struct {
 type ReplyResult struct {
 	CommentID string `json:"comment_id" jsonschema_description:"The comment replied to."`
 	ReplyID   string `json:"reply_id" jsonschema_description:"Id of the new reply."`
+	// MediaID is set for a reply to a mention.
+	MediaID string `json:"media_id,omitempty"`
 }
 
-// ReplyComment replies to a comment on the account's media.
+// ReplyComment replies to a comment on the account's media, or, with
+// media_id, where someone @mentioned the account on their own media
+// (POST /{ig-user-id}/mentions): under the mentioning comment, or on the
+// media for a caption mention.
 func ReplyComment(d *Deps) Tool {
-	return newTool[replyCommentArgs, ReplyResult](d, "reply_comment", "Reply to a comment on one of the account's media.",
+	return newTool[replyCommentArgs, ReplyResult](d, "reply_comment", "Reply to a comment, or to a mention (media_id).",
 		annotations{}, auth.CommentScopes(),
 		func(ctx context.Context, c *call, a *replyCommentArgs) (any, string, error) {
-			cm, err := writeComment(ctx, c, "comment_id", a.CommentID, a.Message, (*graph.Client).ReplyComment)
+			if a.MediaID != "" {
+				return replyMention(ctx, c, a)
+			}
+			if a.CommentID == "" {
+				return nil, "", invalid("comment_id", "comment_id is required (only a reply to a caption mention, with media_id, has none)")
+			}
+			cm, err := writeComment(ctx, c, "comment_id", a.CommentID, a.Message, func(ctx context.Context, acct *auth.Account) (*graph.Comment, error) {
+				cm, _, err := acct.Client.ReplyComment(ctx, a.CommentID, a.Message)
+				return cm, err
+			})
 			if err != nil {
 				return nil, "", err
 			}
 			r := ReplyResult{CommentID: a.CommentID, ReplyID: cm.ID}
 			return r, fmt.Sprintf("replied to comment %s with reply %s", r.CommentID, r.ReplyID), nil
 		})
+}
+
+// replyMention answers a mention: a comment by the account on someone
+// else's media, under the comment that mentioned it when comment_id is
+// given.
+func replyMention(ctx context.Context, c *call, a *replyCommentArgs) (any, string, error) {
+	if a.CommentID != "" {
+		if err := checkID("comment_id", a.CommentID); err != nil {
+			return nil, "", err
+		}
+	}
+	cm, err := writeComment(ctx, c, "media_id", a.MediaID, a.Message, func(ctx context.Context, acct *auth.Account) (*graph.Comment, error) {
+		cm, _, err := acct.Client.ReplyToMention(ctx, acct.ID, a.MediaID, a.CommentID, a.Message)
+		return cm, err
+	}, a.CommentID)
+	if err != nil {
+		return nil, "", err
+	}
+	r := ReplyResult{CommentID: a.CommentID, ReplyID: cm.ID, MediaID: a.MediaID}
+	where := "the caption mention on media " + a.MediaID
+	if a.CommentID != "" {
+		where = "the mention in comment " + a.CommentID
+	}
+	return r, fmt.Sprintf("replied to %s with comment %s", where, cm.ID), nil
 }
 
 type createCommentArgs struct {
@@ -97,7 +137,10 @@ func CreateComment(d *Deps) Tool {
 	return newTool[createCommentArgs, CommentCreated](d, "create_comment", "Comment on one of the account's media.",
 		annotations{}, auth.CommentScopes(),
 		func(ctx context.Context, c *call, a *createCommentArgs) (any, string, error) {
-			cm, err := writeComment(ctx, c, "media_id", a.MediaID, a.Message, (*graph.Client).CreateComment)
+			cm, err := writeComment(ctx, c, "media_id", a.MediaID, a.Message, func(ctx context.Context, acct *auth.Account) (*graph.Comment, error) {
+				cm, _, err := acct.Client.CreateComment(ctx, a.MediaID, a.Message)
+				return cm, err
+			})
 			if err != nil {
 				return nil, "", err
 			}
@@ -302,9 +345,10 @@ func reply(acct *auth.Account, c commentJSON) Reply {
 }
 
 // writeComment is the path of every comment write: rules first (no Graph
-// call on bad input), then the account, the write, and the journal entry.
+// call on bad input), then the account, the write, and the journal entry
+// (targetID, the further ids, and the new comment's).
 func writeComment(ctx context.Context, c *call, idField, targetID, message string,
-	write func(*graph.Client, context.Context, string, string) (*graph.Comment, *graph.Response, error)) (*graph.Comment, error) {
+	write func(context.Context, *auth.Account) (*graph.Comment, error), ids ...string) (*graph.Comment, error) {
 	if err := checkID(idField, targetID); err != nil {
 		return nil, err
 	}
@@ -315,11 +359,12 @@ func writeComment(ctx context.Context, c *call, idField, targetID, message strin
 	if err != nil {
 		return nil, err
 	}
-	cm, _, err := write(acct.Client, ctx, targetID, message)
+	ids = append([]string{targetID}, slices.DeleteFunc(ids, func(id string) bool { return id == "" })...)
+	cm, err := write(ctx, acct)
 	if err != nil {
-		journal(ctx, c.d, acct, "comment", "failed", err, targetID)
+		journal(ctx, c.d, acct, "comment", "failed", err, ids...)
 		return nil, err
 	}
-	journal(ctx, c.d, acct, "comment", "ok", nil, targetID, cm.ID)
+	journal(ctx, c.d, acct, "comment", "ok", nil, append(ids, cm.ID)...)
 	return cm, nil
 }

@@ -268,10 +268,13 @@ func confirmMessage(t Tool, args map[string]json.RawMessage) string {
 			args = merged
 		}
 	}
-	for _, k := range []string{"kind", "publish_at", "action", "image_url", "video_url", "container_id", "comment_id", "schedule_id"} {
+	for _, k := range []string{"kind", "publish_at", "action", "image_url", "video_url", "container_id", "media_id", "comment_id", "schedule_id"} {
 		if v := stringArg(args, k); v != "" {
 			fmt.Fprintf(&b, "\n%s: %s", k, clip(v, 200))
 		}
+	}
+	if v, ok := boolArg(args, "enabled"); ok {
+		fmt.Fprintf(&b, "\nenabled: %t", v)
 	}
 	if raw, ok := args["items"]; ok {
 		var items []map[string]any
@@ -317,6 +320,10 @@ func confirmVerb(t Tool) string {
 		return "Schedule a post"
 	case "cancel_scheduled_post":
 		return "Cancel a scheduled post"
+	case "delete_media":
+		return "Delete this media from Instagram for good"
+	case "set_comments_enabled":
+		return "Turn comments on or off"
 	case "search_hashtag":
 		return "Search a hashtag (it counts against the 30 hashtags a week)"
 	}

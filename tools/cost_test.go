@@ -49,6 +49,10 @@ func TestToolsList_ContextCost(t *testing.T) {
 	if def.model() > defaultBudget {
 		t.Errorf("the default toolsets cost a model %d bytes, over the %d budget", def.model(), defaultBudget)
 	}
+	// With webhooks configured the default also has the events toolset
+	// (docs/reference.md §2); logged, not held to the budget: see README.
+	hooks := measure(t, &tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(true)}, nil)
+	t.Logf("default with webhooks (%s + context): %d tools, %d bytes", strings.Join(tools.DefaultToolsets(true), ","), hooks.tools, hooks.model())
 	all := measure(t, &tools.Deps{}, tools.Selection{}, nil)
 	t.Logf("all: %d tools, tools/list result %d bytes (budget %d); model cost %d", all.tools, all.listBytes, allBudget, all.model())
 	if all.listBytes > allBudget {
@@ -82,6 +86,7 @@ func costTable(t *testing.T) string {
 		row("`"+ts.Name+"` + context", measure(t, &tools.Deps{}, sel, nil))
 	}
 	row("default (`"+strings.Join(tools.DefaultToolsets(false), ",")+"`)", measure(t, &tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(false)}, nil))
+	row("default with webhooks configured (`"+strings.Join(tools.DefaultToolsets(true), ",")+"`)", measure(t, &tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(true)}, nil))
 	row("`all`", measure(t, &tools.Deps{}, tools.Selection{}, nil))
 	row("`all` with `IGMCP_CONFIRM=1`", measure(t, &tools.Deps{Confirm: true}, tools.Selection{}, nil))
 	return b.String()

@@ -71,8 +71,10 @@ type testEnv struct {
 	sched   *scheduler.Scheduler
 	server  *server.MCPServer
 	client  *client.Client
-	mu      sync.Mutex
-	notes   []mcp.JSONRPCNotification
+	// hooks is the webhook receiver and hub (envOpts.webhooks).
+	hooks *hookEnv
+	mu    sync.Mutex
+	notes []mcp.JSONRPCNotification
 }
 
 type envOpts struct {
@@ -81,10 +83,15 @@ type envOpts struct {
 	selection tools.Selection
 	noToken   bool
 	sandbox   bool
-	login     auth.Login
+	// sandboxFake runs the fake as --sandbox does (fakegraph.NewSandbox).
+	sandboxFake bool
+	login       auth.Login
 	// media sets the media part of Deps: Preflight, Stager, MediaRoot,
 	// Files, Upload, Hashtags (the other fields are ignored).
 	media tools.Deps
+	// webhooks connects the fake's webhook sender to a receiver on the
+	// env's store, with a hub telling the server of new events.
+	webhooks bool
 }
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
@@ -102,6 +109,9 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		o.fake.Accounts = []fakegraph.Account{acct}
 	}
 	fake := fakegraph.New(o.fake)
+	if o.sandboxFake {
+		fake = fakegraph.NewSandbox(o.fake)
+	}
 	base, stop := fake.Start()
 	t.Cleanup(stop)
 	return newEnvOn(t, fake, base, o)
@@ -138,8 +148,13 @@ func newEnvOn(t *testing.T, fake *fakegraph.Server, base string, o envOpts) *tes
 	}
 	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Sandbox: o.sandbox,
 		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Files: m.Files, Upload: m.Upload, Hashtags: m.Hashtags}
+	var hooks *hookEnv
+	if o.webhooks {
+		hooks = connectHooks(t, fake, st)
+		deps.Events, deps.EventNotices = st, hooks.hub
+	}
 	srv := tools.NewServer(deps, "test", o.selection)
-	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv}
+	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv, hooks: hooks}
 	e.client = startClient(t, srv, o.era, e.record)
 	return e
 }

@@ -175,6 +175,8 @@ type InsightsResult struct {
 	// no insights for the media yet: a Story seen by fewer than 5 accounts.
 	Available bool   `json:"available" jsonschema_description:"false when Instagram has no insights for this media yet; reason says why."`
 	Reason    string `json:"reason,omitempty" jsonschema_description:"Why insights are not available."`
+	// Note says where the rows come from when not from live insights.
+	Note string `json:"note,omitempty"`
 }
 
 // GetInsights reads account or media metrics as normalised rows.
@@ -200,6 +202,12 @@ func GetInsights(d *Deps) Tool {
 				// ones, instead of spending an insights call on an error.
 				m, _, err := acct.Client.GetMedia(ctx, a.MediaID, "id", "media_type", "media_product_type")
 				if err != nil {
+					// an expired Story may be gone from Graph altogether
+					if failure.Classify(err).Kind == failure.NotFound {
+						if r, text, ok := storyFromEvents(ctx, d, acct, a.MediaID); ok {
+							return r, text, nil
+						}
+					}
 					return nil, "", err
 				}
 				res.ProductType = productType(m)
@@ -207,6 +215,11 @@ func GetInsights(d *Deps) Tool {
 					return nil, "", err
 				}
 				data, _, err = acct.Client.MediaInsights(ctx, a.MediaID, opts)
+				if res.ProductType == "STORY" && (err != nil || len(normalise(data)) == 0) {
+					if r, text, ok := storyFromEvents(ctx, d, acct, a.MediaID); ok {
+						return r, text, nil
+					}
+				}
 				var ge *graph.Error
 				if errors.As(err, &ge) && ge.IsNotEnoughViewers() {
 					// Not an error (and no missing permission): the answer

@@ -198,6 +198,10 @@ type MediaDetail struct {
 	AltText          string   `json:"alt_text,omitempty"`
 	IsCommentEnabled *bool    `json:"is_comment_enabled,omitempty"`
 	Children         []string `json:"children,omitempty"`
+	// Collaborators (Facebook Login, not Stories); CollaboratorsError says
+	// why they could not be read.
+	Collaborators      []CollaboratorItem `json:"collaborators,omitempty"`
+	CollaboratorsError string             `json:"collaborators_error,omitempty"`
 }
 
 // GetMedia reads one of the account's media.
@@ -223,6 +227,7 @@ func GetMedia(d *Deps) Tool {
 					res.Children = append(res.Children, c.ID)
 				}
 			}
+			res.Collaborators, res.CollaboratorsError = collaborators(ctx, acct, m)
 			return res, strings.TrimSpace(fmt.Sprintf("%s %s %s", res.MediaType, res.ID, res.Permalink)), nil
 		})
 }

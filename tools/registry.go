@@ -75,10 +75,10 @@ func Toolsets() []Toolset {
 			Instructions: "A publishing tool does container, wait, publish and first comment in one call; media are public https URLs (or file_path where offered). " +
 				"On status processing, poll get_container_status, then call publish_container (safe to repeat). " +
 				"Never re-run a publishing tool after processing or outcome_unknown: that posts twice. The same idempotency_key returns the first result.",
-			Tools: []func(*Deps) Tool{CreatePost, CreateCarousel, PublishReel, PublishStory, PublishContainer, GetContainerStatus, ValidatePost, GetPublishingLimit}},
+			Tools: []func(*Deps) Tool{CreatePost, CreateCarousel, PublishReel, PublishStory, PublishContainer, GetContainerStatus, ValidatePost, GetPublishingLimit, DeleteMedia}},
 		{Name: ToolsetComments, When: ByDefault,
 			Description: "Read, write and moderate comments on the account's media.",
-			Tools:       []func(*Deps) Tool{ListComments, CreateComment, ReplyComment, ModerateComment}},
+			Tools:       []func(*Deps) Tool{ListComments, CreateComment, ReplyComment, ModerateComment, SetCommentsEnabled}},
 		{Name: ToolsetInsights, When: ByDefault,
 			Description: "The account's media and their metrics.",
 			Tools:       []func(*Deps) Tool{GetInsights, ListMedia, GetMedia}},
@@ -91,7 +91,9 @@ func Toolsets() []Toolset {
 			Instructions: "search_hashtag spends 1 of 30 new hashtags per 7 days; repeats are free.",
 			Tools:        []func(*Deps) Tool{SearchHashtag, GetHashtagMedia, ListMentions, GetBusinessProfile}},
 		{Name: ToolsetEvents, When: WithWebhooks,
-			Description: "What Meta's webhooks delivered."},
+			Description:  "What Meta's webhooks delivered.",
+			Instructions: "Subscribe to instagram://events to hear of new webhook events. own: true marks the account's own comments: never answer those.",
+			Tools:        []func(*Deps) Tool{ListEvents}},
 	}
 }
 
@@ -182,6 +184,15 @@ type Deps struct {
 	// through the store when it has one); nil: search_hashtag keeps one in
 	// memory.
 	Hashtags *HashtagBudget
+	// Events are the webhook deliveries the receiver stored (list_events,
+	// instagram://events, and the Story insights get_insights falls back
+	// to); nil when webhooks are not configured.
+	Events store.Events
+	// EventNotices tells subscribers of instagram://events that events
+	// arrived: the process's webhooks.Hub (one per process; on PostgreSQL
+	// it hears every replica). The goroutine that forwards its notices
+	// ends when it stops. nil: no notifications.
+	EventNotices EventSource
 	// Sandbox marks every successful result with "sandbox": true.
 	Sandbox bool
 	// Confirm asks the user (MCP elicitation, where the client supports it)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -70,6 +71,15 @@ func addResources(s *server.MCPServer, d *Deps) {
 		}
 		return jsonContents(req.Params.URI, oneAccount(ctx, d, name))
 	})
+	if d.Events != nil {
+		s.AddResource(mcp.NewResource(EventsURI, "events",
+			mcp.WithResourceTitle("Instagram webhook events"),
+			mcp.WithResourceDescription("The newest events Meta's webhooks delivered for your accounts (comments, mentions, story insights, …), newest first; subscribe to hear when new ones arrive. Text by other users is in untrusted_* fields."),
+			mcp.WithMIMEType("application/json"),
+		), func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			return jsonContents(req.Params.URI, readEvents(ctx, d))
+		})
+	}
 }
 
 func listAccounts(ctx context.Context, d *Deps) accountsDoc {
@@ -125,61 +135,116 @@ func listAccountsNoQuota(ctx context.Context, d *Deps) []*auth.Account {
 }
 
 // subscriptions remembers which sessions subscribed to which resources:
-// mcp-go acknowledges resources/subscribe but leaves the bookkeeping to the
-// server. After a publish the quota moved, so subscribers of the accounts
-// resources get notifications/resources/updated (sessions of the 2025
-// protocol era; 2026-07-28 clients re-read instead).
+// mcp-go acknowledges resources/subscribe (and, for 2026-07-28 clients,
+// opens the subscriptions/listen stream) but leaves the bookkeeping to the
+// server. Subscribers then get notifications/resources/updated: for the
+// accounts resources after a publish (the quota moved), for
+// instagram://events when events arrive.
+//
+// Sessions are kept as objects, not ids: a 2026-07-28 listen stream is
+// served by a session no registry knows by id, and its notifications go
+// through that session's own channel (mcp-go tags them with the
+// subscription id on the stream). A URI counts the listen streams that
+// name it: a client replacing its stream ends the old one after opening the
+// new one on the same session (stdio, in process).
 type subscriptions struct {
 	mu        sync.Mutex
-	bySession map[string]map[string]bool
+	bySession map[server.ClientSession]map[string]int
 }
 
 func newSubscriptions(h *server.Hooks) *subscriptions {
-	s := &subscriptions{bySession: map[string]map[string]bool{}}
+	s := &subscriptions{bySession: map[server.ClientSession]map[string]int{}}
+	// resources/subscribe twice is one subscription; one unsubscribe ends it.
 	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
 		if sess := server.ClientSessionFromContext(ctx); sess != nil && req != nil {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.bySession[sess.SessionID()] == nil {
-				s.bySession[sess.SessionID()] = map[string]bool{}
-			}
-			s.bySession[sess.SessionID()][req.Params.URI] = true
+			s.update(sess, req.Params.URI, func(int) int { return 1 })
 		}
 	})
 	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
 		if sess := server.ClientSessionFromContext(ctx); sess != nil && req != nil {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			delete(s.bySession[sess.SessionID()], req.Params.URI)
+			s.update(sess, req.Params.URI, func(int) int { return 0 })
 		}
+	})
+	// 2026-07-28: the subscriptions live as long as the listen request;
+	// its context ends when the client closes the stream.
+	h.AddBeforeSubscriptionsListen(func(ctx context.Context, _ any, req *mcp.SubscriptionsListenRequest) {
+		sess := server.ClientSessionFromContext(ctx)
+		if sess == nil || req == nil || len(req.Params.Notifications.ResourceSubscriptions) == 0 {
+			return
+		}
+		uris := slices.Clone(req.Params.Notifications.ResourceSubscriptions)
+		for _, uri := range uris {
+			s.update(sess, uri, func(n int) int { return n + 1 })
+		}
+		context.AfterFunc(ctx, func() {
+			for _, uri := range uris {
+				s.update(sess, uri, func(n int) int { return n - 1 })
+			}
+		})
 	})
 	h.AddOnUnregisterSession(func(_ context.Context, sess server.ClientSession) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		delete(s.bySession, sess.SessionID())
+		delete(s.bySession, sess)
 	})
 	return s
 }
 
-// accountsChanged notifies every subscriber of an accounts resource.
-func (s *subscriptions) accountsChanged(srv *server.MCPServer) {
-	if srv == nil {
-		return
+// update sets the session's count for uri to f(count); 0 unsubscribes.
+func (s *subscriptions) update(sess server.ClientSession, uri string, f func(int) int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uris := s.bySession[sess]
+	if uris == nil {
+		uris = map[string]int{}
+		s.bySession[sess] = uris
 	}
-	type target struct{ session, uri string }
+	if n := f(uris[uri]); n > 0 {
+		uris[uri] = n
+	} else {
+		delete(uris, uri)
+	}
+	if len(uris) == 0 {
+		delete(s.bySession, sess)
+	}
+}
+
+// notify sends notifications/resources/updated to every session subscribed
+// to a URI that match accepts. A session whose channel is full misses it:
+// it has notifications to read already.
+func (s *subscriptions) notify(match func(uri string) bool) {
+	type target struct {
+		sess server.ClientSession
+		uri  string
+	}
 	var targets []target
 	s.mu.Lock()
-	for sid, uris := range s.bySession {
+	for sess, uris := range s.bySession {
 		for uri := range uris {
-			if uri == AccountsURI || strings.HasPrefix(uri, AccountsURI+"/") {
-				targets = append(targets, target{sid, uri})
+			if match(uri) {
+				targets = append(targets, target{sess, uri})
 			}
 		}
 	}
 	s.mu.Unlock()
 	for _, t := range targets {
-		_ = srv.SendNotificationToSpecificClient(t.session, string(mcp.MethodNotificationResourceUpdated), map[string]any{"uri": t.uri})
+		if up, ok := t.sess.(server.SessionWithStreamableHTTPConfig); ok {
+			up.UpgradeToSSEWhenReceiveNotification()
+		}
+		n := mcp.JSONRPCNotification{JSONRPC: mcp.JSONRPC_VERSION, Notification: mcp.Notification{
+			Method: string(mcp.MethodNotificationResourceUpdated),
+			Params: mcp.NotificationParams{AdditionalFields: map[string]any{"uri": t.uri}},
+		}}
+		select {
+		case t.sess.NotificationChannel() <- n:
+		default:
+		}
 	}
+}
+
+// isAccountsURI matches the accounts resource and its template.
+func isAccountsURI(uri string) bool {
+	return uri == AccountsURI || strings.HasPrefix(uri, AccountsURI+"/")
 }
 
 func oneAccount(ctx context.Context, d *Deps, name string) accountsDoc {

@@ -29,14 +29,15 @@ func inputSchema[T any]() json.RawMessage {
 
 // outputSchema describes structuredContent: its top-level fields and their
 // JSON types. It allows additional properties so new result fields never
-// break a client validating against an old snapshot, and always lists
-// `sandbox`. It stops at the top level and carries no descriptions or enums:
-// the model reads results, not their schema, and every byte of tools/list is
-// context an agent pays for on every turn (nested shapes are in README.md).
+// break a client validating against an old snapshot; that is also how the
+// sandbox's "sandbox": true passes (docs/reference.md §1 documents it, and
+// listing it in every tool cost 30 bytes of tools/list each). It stops at
+// the top level and carries no descriptions or enums: the model reads
+// results, not their schema, and every byte of tools/list is context an
+// agent pays for on every turn (nested shapes are in README.md).
 func outputSchema[T any]() json.RawMessage {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, AllowAdditionalProperties: true}
 	s := r.Reflect(new(T))
-	s.Properties.Set("sandbox", &jsonschema.Schema{Type: "boolean"})
 	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
 		pair.Value = &jsonschema.Schema{Type: pair.Value.Type}
 		s.Properties.Set(pair.Key, pair.Value)

@@ -44,10 +44,12 @@ var wantTools = map[string]struct {
 	"get_container_status":  {"publish", true},
 	"validate_post":         {"publish", true},
 	"get_publishing_limit":  {"publish", true},
+	"delete_media":          {"publish", false},
 	"list_comments":         {"comments", true},
 	"create_comment":        {"comments", false},
 	"reply_comment":         {"comments", false},
 	"moderate_comment":      {"comments", false},
+	"set_comments_enabled":  {"comments", false},
 	"get_insights":          {"insights", true},
 	"list_media":            {"insights", true},
 	"get_media":             {"insights", true},
@@ -59,6 +61,7 @@ var wantTools = map[string]struct {
 	"get_hashtag_media":     {"discovery", true},
 	"list_mentions":         {"discovery", true},
 	"get_business_profile":  {"discovery", true},
+	"list_events":           {"events", true},
 }
 
 // Tool schemas are snapshot-tested so a change to what the model sees is
@@ -231,10 +234,10 @@ func TestReadOnlyAndToolsets(t *testing.T) {
 		}
 		return strings.Join(n, ",")
 	}
-	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_business_profile,get_container_status,get_hashtag_media,get_insights,get_job,get_media,get_publishing_limit,list_accounts,list_activity,list_comments,list_media,list_mentions,list_scheduled_posts,validate_post" {
+	if got := names(listTools(t, tools.Selection{ReadOnly: true})); got != "get_business_profile,get_container_status,get_hashtag_media,get_insights,get_job,get_media,get_publishing_limit,list_accounts,list_activity,list_comments,list_events,list_media,list_mentions,list_scheduled_posts,validate_post" {
 		t.Errorf("read-only tools: %s", got)
 	}
-	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "create_comment,get_insights,get_media,list_accounts,list_activity,list_comments,list_media,moderate_comment,reply_comment" {
+	if got := names(listTools(t, tools.Selection{Toolsets: []string{"comments", "insights"}})); got != "create_comment,get_insights,get_media,list_accounts,list_activity,list_comments,list_media,moderate_comment,reply_comment,set_comments_enabled" {
 		t.Errorf("comments+insights tools: %s", got)
 	}
 }
@@ -291,10 +294,12 @@ var wantScopes = map[string][2][]string{
 	"get_container_status":  {{"instagram_basic"}, {"instagram_business_basic"}},
 	"validate_post":         {nil, nil},
 	"get_publishing_limit":  {{"instagram_basic"}, {"instagram_business_basic"}},
+	"delete_media":          {nil, nil},
 	"list_comments":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
 	"create_comment":        {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
 	"reply_comment":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
 	"moderate_comment":      {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"set_comments_enabled":  {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
 	"get_insights":          {{"instagram_basic", "instagram_manage_insights"}, {"instagram_business_basic", "instagram_business_manage_insights"}},
 	"list_media":            {{"instagram_basic"}, {"instagram_business_basic"}},
 	"get_media":             {{"instagram_basic"}, {"instagram_business_basic"}},
@@ -306,6 +311,7 @@ var wantScopes = map[string][2][]string{
 	"get_hashtag_media":     {{"instagram_basic"}, nil},
 	"list_mentions":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
 	"get_business_profile":  {{"instagram_basic", "pages_read_engagement"}, nil},
+	"list_events":           {nil, nil},
 }
 
 // Every tool declares its scopes for both login flows, they are the ones

@@ -86,6 +86,9 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 	}
 	addResources(s, d)
 	addPrompts(s, tools)
+	if d.Events != nil && d.EventNotices != nil {
+		watchEvents(d.EventNotices, subs)
+	}
 	return s
 }
 
@@ -149,7 +152,8 @@ func instructions(tools []Tool, d *Deps) string {
 		parts = append(parts, "Confirmation is on: the user approves every write; if the client cannot show the dialog, a write answers invalid_input on field confirm: ask the user, and only after a yes repeat the call with confirm: true.")
 	}
 	if d.Sandbox {
-		parts = append(parts, "SANDBOX: this server talks to a built-in simulated Graph API; nothing reaches Instagram.")
+		parts = append(parts, "SANDBOX: this server talks to a built-in simulated Graph API; nothing reaches Instagram. "+
+			"To see a refused media, put sandbox-reject-fetch, -size, -aspect (image) or -format (video) in its URL.")
 	}
 	return strings.Join(parts, " ")
 }
@@ -348,7 +352,7 @@ func notifyClient(d *Deps, byName map[string]Tool, subs *subscriptions) server.T
 				}
 				send(mcp.LoggingLevelInfo, data)
 				if sc["status"] == "published" {
-					subs.accountsChanged(server.ServerFromContext(ctx))
+					subs.notify(isAccountsURI)
 				}
 			}
 			if ws, ok := sc["warnings"].([]any); ok {

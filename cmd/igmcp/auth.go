@@ -50,7 +50,7 @@ INSTAGRAM_TOKEN_URL, INSTAGRAM_GRAPH_URL.
 `
 
 // authSettings is the configuration the auth commands and the token store
-// share with the server (see build).
+// share with the server (see build); parseAuthSettings (config.go) reads it.
 type authSettings struct {
 	dataDir        string
 	databaseURL    string
@@ -63,64 +63,7 @@ type authSettings struct {
 	apiVersion     string
 	defaultAccount string
 	logLevel       slog.Level
-}
-
-// parseAuthSettings reads the environment: IGMCP_DATA_DIR,
-// IGMCP_DATABASE_URL(_FILE), IGMCP_SECRET_KEY(_FILE), INSTAGRAM_APP_ID,
-// INSTAGRAM_APP_SECRET(_FILE), INSTAGRAM_LOGIN, INSTAGRAM_AUTHORIZE_URL,
-// INSTAGRAM_TOKEN_URL, INSTAGRAM_GRAPH_URL, INSTAGRAM_API_VERSION,
-// IGMCP_DEFAULT_ACCOUNT (else INSTAGRAM_USER_ID), IGMCP_LOG_LEVEL.
-func parseAuthSettings(getenv env) (authSettings, error) {
-	s := authSettings{
-		dataDir:       strings.TrimSpace(getenv("IGMCP_DATA_DIR")),
-		secretKey:     strings.TrimSpace(getenv("IGMCP_SECRET_KEY")),
-		secretKeyFile: strings.TrimSpace(getenv("IGMCP_SECRET_KEY_FILE")),
-		appID:         strings.TrimSpace(getenv("INSTAGRAM_APP_ID")),
-		endpoints: auth.Endpoints{
-			AuthorizeURL: strings.TrimSpace(getenv("INSTAGRAM_AUTHORIZE_URL")),
-			TokenURL:     strings.TrimSpace(getenv("INSTAGRAM_TOKEN_URL")),
-			GraphURL:     strings.TrimSpace(getenv("INSTAGRAM_GRAPH_URL")),
-		},
-		apiVersion:     strings.TrimSpace(getenv("INSTAGRAM_API_VERSION")),
-		defaultAccount: strings.TrimSpace(getenv("IGMCP_DEFAULT_ACCOUNT")),
-	}
-	if s.defaultAccount == "" {
-		s.defaultAccount = strings.TrimSpace(getenv("INSTAGRAM_USER_ID"))
-	}
-	var err error
-	if s.secretKey != "" && s.secretKeyFile != "" {
-		return s, errors.New("set IGMCP_SECRET_KEY or IGMCP_SECRET_KEY_FILE, not both")
-	}
-	if s.appSecret, err = secret(getenv, "INSTAGRAM_APP_SECRET"); err != nil {
-		return s, err
-	}
-	if s.databaseURL, err = secret(getenv, "IGMCP_DATABASE_URL"); err != nil {
-		return s, err
-	}
-	if s.login, err = auth.ParseLogin(getenv("INSTAGRAM_LOGIN")); err != nil {
-		return s, err
-	}
-	if s.apiVersion == "" {
-		s.apiVersion = graph.DefaultAPIVersion
-	} else if !validVersion(s.apiVersion) {
-		return s, fmt.Errorf("INSTAGRAM_API_VERSION must look like v25.0, got %q", s.apiVersion)
-	}
-	for name, u := range map[string]string{"INSTAGRAM_AUTHORIZE_URL": s.endpoints.AuthorizeURL, "INSTAGRAM_TOKEN_URL": s.endpoints.TokenURL} {
-		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-			return s, fmt.Errorf("%s must be an http(s) URL", name)
-		}
-	}
-	if s.logLevel, err = parseLevel(getenv("IGMCP_LOG_LEVEL")); err != nil {
-		return s, err
-	}
-	if s.dataDir == "" {
-		// Left empty when there is no config dir: the commands that need
-		// the store say so (the sandbox never does).
-		if dir, err := os.UserConfigDir(); err == nil {
-			s.dataDir = filepath.Join(dir, "igmcp")
-		}
-	}
-	return s, nil
+	token          string // INSTAGRAM_ACCESS_TOKEN(_FILE): what `auth add` stores
 }
 
 func (s authSettings) keyConfig() auth.KeyConfig {
@@ -187,7 +130,6 @@ type authCmd struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
-	getenv env
 	// openBrowser opens a URL; tests never reach it (--no-browser).
 	openBrowser func(string) error
 }
@@ -209,7 +151,7 @@ func runAuth(args []string, getenv env, stdin io.Reader, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "igmcp auth: %v\n", err)
 		return 2
 	}
-	c := &authCmd{s: s, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, openBrowser: openBrowser,
+	c := &authCmd{s: s, stdin: stdin, stdout: stdout, stderr: stderr, openBrowser: openBrowser,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: s.logLevel}))}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -429,10 +371,7 @@ func (c *authCmd) add(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	tok, err := secret(c.getenv, "INSTAGRAM_ACCESS_TOKEN")
-	if err != nil {
-		return usageError{err}
-	}
+	tok := c.s.token
 	if tok == "" {
 		fmt.Fprintln(c.stderr, "Paste the access token and press Enter:")
 		line, _ := bufio.NewReader(c.stdin).ReadString('\n')

@@ -1,24 +1,24 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/igmcp/igmcp/auth"
-	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/preflight"
+	"github.com/igmcp/igmcp/httpserver"
 	"github.com/igmcp/igmcp/staging"
 	"github.com/igmcp/igmcp/tools"
 )
 
-// config is the resolved configuration: flags override environment variables
-// (docs/reference.md §2); secrets come only from the environment or files.
+// config is the resolved configuration of one command (docs/reference.md
+// §2). It is filled from the settings table (settings.go): flags override
+// environment variables, secrets come only from the environment or files.
 type config struct {
 	sandbox      bool
 	sandboxImage time.Duration
@@ -28,14 +28,24 @@ type config struct {
 	appID        string
 	appSecret    string
 	login        auth.Login
-	graphURL     string
+	graphURL     string // INSTAGRAM_GRAPH_URL as given; "" = per login flow
 	apiVersion   string
 	selection    tools.Selection
 	logLevel     slog.Level
-	listen       string
-	httpToken    string
 	dataDir      string // "" with sandbox: a temporary directory
 	databaseURL  string
+	// The token store (igmcp auth and a server without a token).
+	secretKey      string
+	secretKeyFile  string // a path: auth.LoadKey checks its permissions
+	authorizeURL   string
+	tokenURL       string
+	defaultAccount string
+	// igmcp http.
+	listen         string
+	httpToken      string
+	httpTokens     []httpserver.TokenEntry
+	allowedOrigins []string
+	shutdownGrace  time.Duration
 	// The scheduler (schedule_post, wait: false jobs); zero values take
 	// scheduler.Config's defaults.
 	scheduler            bool
@@ -44,181 +54,149 @@ type config struct {
 	schedulerLease       time.Duration
 	schedulerTick        time.Duration
 	schedulerConcurrency int
-	auth                 authSettings // token store, secret key, login hosts (auth.go)
 	confirm              bool
 	preflight            bool            // IGMCP_PREFLIGHT (default on)
 	mediaRoot            string          // IGMCP_MEDIA_ROOT: the only directory file_path may read
 	staging              *staging.Config // IGMCP_STAGING_*; nil: no image staging
+	auth                 authSettings    // what the token store needs (auth.go), derived from the above
 }
 
 type env func(string) string
 
-// secret reads NAME or NAME_FILE; both set is a configuration error.
-func secret(getenv env, name string) (string, error) {
-	v, file := getenv(name), getenv(name+"_FILE")
-	if v != "" && file != "" {
-		return "", fmt.Errorf("set %s or %s_FILE, not both", name, name)
-	}
-	if file == "" {
-		return strings.TrimSpace(v), nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
+// parseConfig reads the settings of command cmd ("stdio", "http" or "auth";
+// auth takes no flags here) from args and the environment. Every error is
+// one line that names the setting and never echoes a secret.
 func parseConfig(cmd string, args []string, getenv env) (*config, error) {
+	use := commandOf(cmd)
 	fs := flag.NewFlagSet("igmcp "+cmd, flag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder)) // errors are reported by the caller in one line
-	var (
-		sandbox    = fs.Bool("sandbox", false, "run against the built-in simulated Graph API (no account, no network)")
-		sbImage    = fs.Duration("sandbox-image-delay", time.Second, "sandbox: how long image containers process")
-		sbVideo    = fs.Duration("sandbox-video-delay", 15*time.Second, "sandbox: how long video containers process")
-		toolsets   = fs.String("toolsets", getenv("IGMCP_TOOLSETS"), "comma list of toolsets, or all")
-		readOnly   = fs.Bool("read-only", isTrue(getenv("IGMCP_READ_ONLY")), "expose only tools that change nothing")
-		logLevel   = fs.String("log-level", getenv("IGMCP_LOG_LEVEL"), "debug, info, warn or error")
-		graphURL   = fs.String("graph-url", getenv("INSTAGRAM_GRAPH_URL"), "Graph API base URL")
-		apiVersion = fs.String("api-version", getenv("INSTAGRAM_API_VERSION"), "Graph API version")
-		login      = fs.String("login", getenv("INSTAGRAM_LOGIN"), "facebook or instagram")
-		userID     = fs.String("user-id", getenv("INSTAGRAM_USER_ID"), "Instagram professional account id")
-		listen     = fs.String("listen", "127.0.0.1:8080", "HTTP listen address (igmcp http)")
-		schedOn    = fs.String("scheduler", getenv("IGMCP_SCHEDULER"), "on (default) or off: publish scheduled posts and background jobs from this process")
-		schedGrace = fs.String("schedule-grace", getenv("IGMCP_SCHEDULE_GRACE"), "how late a post whose time passed while no server ran is still published, else missed (default 1h)")
-		schedLease = fs.String("scheduler-lease", getenv("IGMCP_SCHEDULER_LEASE"), "how long a dead process holds a post before another takes it over (default 1m)")
-		schedTick  = fs.String("scheduler-tick", getenv("IGMCP_SCHEDULER_TICK"), "how often due posts are looked for (default 1s)")
-		schedConc  = fs.String("scheduler-concurrency", getenv("IGMCP_SCHEDULER_CONCURRENCY"), "publishes this process runs at once (default 8)")
-		confirm    = fs.Bool("confirm", isTrue(getenv("IGMCP_CONFIRM")), "ask the user to confirm every write (MCP elicitation)")
-	)
+	fs.SetOutput(io.Discard) // errors are reported by the caller in one line
+	fs.Usage = func() {}
+	values := map[string]*flagValue{}
+	for _, s := range settings {
+		if s.flag != "" && s.cmds&use != 0 {
+			v := &flagValue{boolean: s.boolean}
+			values[s.flag] = v
+			fs.Var(v, s.flag, s.usage)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err // --help: the caller prints it and exits 0
+		}
+		return nil, fmt.Errorf("%v (igmcp %s --help lists the flags)", err, cmd)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (igmcp %s --help lists the flags)", fs.Arg(0), cmd)
 	}
-	c := &config{sandbox: *sandbox, sandboxImage: *sbImage, sandboxVideo: *sbVideo, userID: strings.TrimSpace(*userID),
-		appID: getenv("INSTAGRAM_APP_ID"), graphURL: strings.TrimSpace(*graphURL), apiVersion: strings.TrimSpace(*apiVersion), listen: *listen, confirm: *confirm}
-	var err error
-	if c.login, err = auth.ParseLogin(*login); err != nil {
-		return nil, err
-	}
-	if c.apiVersion == "" {
-		c.apiVersion = graph.DefaultAPIVersion
-	} else if !validVersion(c.apiVersion) {
-		return nil, fmt.Errorf("API version (INSTAGRAM_API_VERSION, --api-version) must look like v25.0, got %q", c.apiVersion)
-	}
-	if c.graphURL == "" {
-		c.graphURL = c.login.GraphURL()
-	}
-	var ts []string // unset: every toolset until the default (tools.DefaultToolsets) is applied here
-	if strings.TrimSpace(*toolsets) != "" {
-		if ts, err = tools.ParseToolsets(*toolsets); err != nil {
-			return nil, fmt.Errorf("toolsets (IGMCP_TOOLSETS, --toolsets): %w", err)
+	c := &config{}
+	for _, s := range settings {
+		if s.cmds&use == 0 || s.apply == nil {
+			continue
 		}
-	}
-	c.selection = tools.Selection{Toolsets: ts, ReadOnly: *readOnly}
-	if c.logLevel, err = parseLevel(*logLevel); err != nil {
-		return nil, err
-	}
-	if c.token, err = secret(getenv, "INSTAGRAM_ACCESS_TOKEN"); err != nil {
-		return nil, err
-	}
-	if c.appSecret, err = secret(getenv, "INSTAGRAM_APP_SECRET"); err != nil {
-		return nil, err
-	}
-	if c.httpToken, err = secret(getenv, "IGMCP_HTTP_TOKEN"); err != nil {
-		return nil, err
-	}
-	// The database URL may hold a password: it gets a _FILE variant too.
-	if c.databaseURL, err = secret(getenv, "IGMCP_DATABASE_URL"); err != nil {
-		return nil, err
-	}
-	switch strings.ToLower(strings.TrimSpace(*schedOn)) {
-	case "", "on", "1", "true", "yes":
-		c.scheduler = true
-	case "off", "0", "false", "no":
-	default:
-		return nil, fmt.Errorf("IGMCP_SCHEDULER (--scheduler) must be on or off, got %q", *schedOn)
-	}
-	for _, d := range []struct {
-		name, val string
-		into      *time.Duration
-	}{
-		{"IGMCP_SCHEDULE_GRACE (--schedule-grace)", *schedGrace, &c.scheduleGrace},
-		{"IGMCP_SCHEDULER_LEASE (--scheduler-lease)", *schedLease, &c.schedulerLease},
-		{"IGMCP_SCHEDULER_TICK (--scheduler-tick)", *schedTick, &c.schedulerTick},
-		{"IGMCP_SEND_GRACE", getenv("IGMCP_SEND_GRACE"), &c.sendGrace},
-	} {
-		if v := strings.TrimSpace(d.val); v != "" {
-			dur, err := time.ParseDuration(v)
-			if err != nil || dur <= 0 {
-				return nil, fmt.Errorf("%s must be a positive duration such as 90s or 2h, got %q", d.name, d.val)
-			}
-			*d.into = dur
+		v, err := s.value(values[s.flag], getenv)
+		if err == nil {
+			err = s.apply(c, v)
 		}
-	}
-	if v := strings.TrimSpace(*schedConc); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
-			return nil, fmt.Errorf("IGMCP_SCHEDULER_CONCURRENCY (--scheduler-concurrency) must be 1 to 256, got %q", *schedConc)
-		}
-		c.schedulerConcurrency = n
-	}
-	c.dataDir = strings.TrimSpace(getenv("IGMCP_DATA_DIR"))
-	if c.dataDir == "" && !c.sandbox {
-		dir, err := os.UserConfigDir()
 		if err != nil {
-			return nil, fmt.Errorf("cannot find a data directory (set IGMCP_DATA_DIR): %v", err)
-		}
-		c.dataDir = filepath.Join(dir, "igmcp")
-	}
-	if c.auth, err = parseAuthSettings(getenv); err != nil {
-		return nil, err
-	}
-	// What the flags set wins here too.
-	c.auth.dataDir, c.auth.databaseURL, c.auth.apiVersion, c.auth.login = c.dataDir, c.databaseURL, c.apiVersion, c.login
-	if *graphURL != "" {
-		c.auth.endpoints.GraphURL = strings.TrimSpace(*graphURL)
-	}
-	if c.preflight, err = preflight.ParseMode(getenv("IGMCP_PREFLIGHT")); err != nil {
-		return nil, err
-	}
-	if c.mediaRoot = strings.TrimSpace(getenv("IGMCP_MEDIA_ROOT")); c.mediaRoot != "" {
-		if st, err := os.Stat(c.mediaRoot); err != nil || !st.IsDir() || !filepath.IsAbs(c.mediaRoot) {
-			return nil, fmt.Errorf("IGMCP_MEDIA_ROOT must be an absolute path to a directory, got %q", c.mediaRoot)
+			return nil, s.wrap(err)
 		}
 	}
-	if c.staging, err = staging.FromEnv(getenv); err != nil {
-		return nil, fmt.Errorf("media staging: %w", err)
+	if err := c.finish(use, getenv); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-func validVersion(v string) bool {
-	var major, minor int
-	n, err := fmt.Sscanf(v, "v%d.%d", &major, &minor)
-	return err == nil && n == 2 && fmt.Sprintf("v%d.%d", major, minor) == v
+// finish applies the rules that involve more than one setting.
+func (c *config) finish(use command, getenv env) error {
+	if c.secretKey != "" && c.secretKeyFile != "" {
+		return errors.New("set IGMCP_SECRET_KEY or IGMCP_SECRET_KEY_FILE, not both")
+	}
+	if c.defaultAccount == "" {
+		c.defaultAccount = c.userID
+	}
+	if c.dataDir == "" && !c.sandbox {
+		dir, err := os.UserConfigDir()
+		switch {
+		case err == nil:
+			c.dataDir = filepath.Join(dir, "igmcp")
+		case use != cmdAuth:
+			return fmt.Errorf("cannot find a data directory (set IGMCP_DATA_DIR): %v", err)
+		}
+		// igmcp auth: the commands that need the store say so.
+	}
+	if use&cmdServer != 0 {
+		var err error
+		if c.staging, err = staging.FromEnv(getenv); err != nil {
+			return fmt.Errorf("media staging: %w", err)
+		}
+	}
+	if use == cmdHTTP {
+		if err := c.checkHTTPAuth(); err != nil {
+			return err
+		}
+	}
+	c.auth = c.authSettings()
+	return nil
 }
 
-func isTrue(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "true", "yes", "on":
-		return true
+// checkHTTPAuth refuses what would leave `igmcp http` open to the network:
+// no token, or a guessable one, on an address beyond loopback.
+func (c *config) checkHTTPAuth() error {
+	if httpserver.IsLoopback(c.listen) {
+		return nil
 	}
-	return false
+	if c.httpToken == "" && len(c.httpTokens) == 0 {
+		return fmt.Errorf("refusing to listen on %s without a token: set IGMCP_HTTP_TOKEN (or IGMCP_HTTP_TOKEN_FILE, IGMCP_HTTP_TOKENS_FILE), or listen on 127.0.0.1", c.listen)
+	}
+	if c.httpToken != "" && len(c.httpToken) < httpserver.MinTokenLength {
+		return fmt.Errorf("refusing to listen on %s: IGMCP_HTTP_TOKEN is shorter than %d characters; use a long random token (e.g. openssl rand -hex 32)", c.listen, httpserver.MinTokenLength)
+	}
+	return nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "info":
-		return slog.LevelInfo, nil
-	case "debug":
-		return slog.LevelDebug, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
+// authSettings is what the token store and the auth commands need.
+func (c *config) authSettings() authSettings {
+	return authSettings{
+		dataDir: c.dataDir, databaseURL: c.databaseURL, secretKey: c.secretKey, secretKeyFile: c.secretKeyFile,
+		appID: c.appID, appSecret: c.appSecret, login: c.login, apiVersion: c.apiVersion,
+		endpoints:      auth.Endpoints{AuthorizeURL: c.authorizeURL, TokenURL: c.tokenURL, GraphURL: c.graphURL},
+		defaultAccount: c.defaultAccount, logLevel: c.logLevel, token: c.token,
 	}
-	return 0, fmt.Errorf("log level (IGMCP_LOG_LEVEL, --log-level) must be debug, info, warn or error, got %q", s)
 }
+
+// serverGraphURL is the Graph host the server calls with
+// INSTAGRAM_ACCESS_TOKEN: INSTAGRAM_GRAPH_URL, else the login flow's host.
+func (c *config) serverGraphURL() string {
+	return c.auth.graphURL(c.login)
+}
+
+// parseAuthSettings reads the settings `igmcp auth` uses (the rows of the
+// table marked for it) from the environment.
+func parseAuthSettings(getenv env) (authSettings, error) {
+	c, err := parseConfig("auth", nil, getenv)
+	if err != nil {
+		return authSettings{}, err
+	}
+	return c.auth, nil
+}
+
+// flagValue is a flag's raw text; set tells a given flag from its default
+// (the environment variable, then the table's default, apply then).
+type flagValue struct {
+	text    string
+	set     bool
+	boolean bool
+}
+
+func (v *flagValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.text
+}
+
+func (v *flagValue) Set(s string) error { v.text, v.set = s, true; return nil }
+
+// IsBoolFlag lets --sandbox and --read-only stand without a value.
+func (v *flagValue) IsBoolFlag() bool { return v.boolean }

@@ -129,8 +129,8 @@ func newCrashRig(t *testing.T, fo fakegraph.Options, extraEnv ...string) *crashR
 	return &crashRig{t: t, graph: hg, url: ts.URL, acct: fakegraph.DefaultAccount, dataDir: t.TempDir(), extra: extraEnv}
 }
 
-// start runs an igmcp process on the rig's data; it skips the test when
-// the binary does not schedule yet (issue 5's main.go wiring not applied).
+// start runs an igmcp process on the rig's data. A binary without the
+// schedule tools fails the test: these tests exist to exercise them.
 func (c *crashRig) start() *e2eServer {
 	c.t.Helper()
 	env := childEnv(append([]string{
@@ -140,9 +140,8 @@ func (c *crashRig) start() *e2eServer {
 		"IGMCP_SCHEDULER_LEASE=2s", "IGMCP_SCHEDULER_TICK=100ms",
 	}, c.extra...)...)
 	s := startClient(c.t, "", env, "stdio")
-	if !slices.Contains(s.toolNames(c.t), "schedule_post") {
-		c.t.Skip("this igmcp binary has no schedule_post: apply issue 5's wiring of tools.All and main.go")
-	}
+	requireArg(c.t, s, "schedule_post", "publish_at")
+	requireArg(c.t, s, "list_scheduled_posts", "limit")
 	return s
 }
 
@@ -222,6 +221,7 @@ func waitReached(t *testing.T, h *hold, s *e2eServer, what string) {
 }
 
 func TestCrash_KillAtEachStage(t *testing.T) {
+	t.Parallel()
 	type stage struct {
 		name string
 		// fo configures the fake; extraEnv the igmcp processes.
@@ -353,7 +353,7 @@ func TestCrash_KillAtEachStage(t *testing.T) {
 			time.Sleep(st.down)
 
 			s2 := c.start()
-			got := c.waitFinal(s2, id, 60*time.Second)
+			got := c.waitFinal(s2, id, 2*time.Minute)
 			if got["state"] != st.want {
 				t.Fatalf("after restart: %v\nstderr:\n%s", got, s2.stderr.String())
 			}
@@ -398,9 +398,8 @@ func TestCrash_JobFinishedByNextProcess(t *testing.T) {
 	t.Parallel()
 	c := newCrashRig(t, fakegraph.Options{})
 	s := c.start()
-	if !hasArg(t, s, "create_post", "wait") {
-		t.Skip("create_post has no wait argument yet (issue 5's tools/publish.go wiring)")
-	}
+	requireArg(t, s, "create_post", "wait")
+	requireArg(t, s, "get_job", "job_id")
 	h := c.graph.add(true, func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/media_publish") })
 	m := s.ok(t, "create_post", map[string]any{"image_url": "https://cdn.example.com/job.jpg", "caption": "crash job", "wait": false})
 	id, _ := m["job_id"].(string)
@@ -410,7 +409,7 @@ func TestCrash_JobFinishedByNextProcess(t *testing.T) {
 	waitReached(t, h, s, "media_publish of the job")
 	c.kill(s)
 	s2 := c.start()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // hang guard
 	for {
 		j := s2.ok(t, "get_job", map[string]any{"job_id": id})
 		if j["state"] == "published" {
@@ -427,18 +426,23 @@ func TestCrash_JobFinishedByNextProcess(t *testing.T) {
 	s2.close(t)
 }
 
-// hasArg reports whether the server's tool takes arg.
-func hasArg(t *testing.T, s *e2eServer, tool, arg string) bool {
+// requireArg fails the test unless the server lists tool with argument
+// arg: a test that needs a tool must fail, never skip, when it is gone.
+func requireArg(t *testing.T, s *e2eServer, tool, arg string) {
 	t.Helper()
-	res, err := s.client.ListTools(context.Background(), mcp.ListToolsRequest{})
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	res, err := s.client.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("tools/list: %v", err)
 	}
 	for _, tl := range res.Tools {
 		if tl.Name == tool {
-			_, ok := tl.InputSchema.Properties[arg]
-			return ok
+			if _, ok := tl.InputSchema.Properties[arg]; !ok {
+				t.Fatalf("the server's %s has no argument %q", tool, arg)
+			}
+			return
 		}
 	}
-	return false
+	t.Fatalf("the server does not list %s (default toolsets)", tool)
 }

@@ -29,8 +29,12 @@ import (
 	"github.com/igmcp/igmcp/fakegraph"
 )
 
-// binPath is the igmcp binary TestMain built.
+// binPath is the igmcp binary TestMain built, once for the whole test
+// binary; every real-binary test runs it.
 var binPath string
+
+// sharedPostgres is the test binary's PostgreSQL (freshPostgres).
+var sharedPostgres testPostgres
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "igmcp-e2e-")
@@ -39,7 +43,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "igmcp")
-	build := exec.Command(goTool(), "build", "-o", binPath, ".")
+	// -buildvcs=auto stamps the commit when this is a git checkout (the
+	// environment may say -buildvcs=false), for igmcp version's test.
+	build := exec.Command(goTool(), "build", "-buildvcs=auto", "-o", binPath, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: go build:", err)
@@ -47,6 +53,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	sharedPostgres.stop()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -74,14 +81,24 @@ func childEnv(extra ...string) []string {
 }
 
 // hangGuard bounds every e2e wait; it is a safety net against a hung child,
-// not a timing assertion.
-const hangGuard = 30 * time.Second
+// not a timing assertion, so it is generous for a loaded machine.
+const hangGuard = time.Minute
 
 var sandboxArgs = []string{"stdio", "--sandbox", "--sandbox-image-delay", "0s", "--sandbox-video-delay", "2s"}
 
-// allTools is what the binary must list: the tools package's own registry
-// (built without dependencies; only the definitions are read).
-var allTools = toolNames(tools.Selection{})
+// defaultTools is what the binary must list without IGMCP_TOOLSETS: the
+// default toolsets of docs/reference.md §2, selected by the tools
+// package's own registry (built without dependencies; only the definitions
+// are read).
+var defaultTools = toolNames(tools.Selection{Toolsets: defaultToolsetNames()})
+
+func defaultToolsetNames() []string {
+	ts, err := tools.ParseToolsets("publish,comments,insights,schedule")
+	if err != nil {
+		panic(err)
+	}
+	return ts
+}
 
 func toolNames(sel tools.Selection) []string {
 	var names []string
@@ -266,13 +283,14 @@ func eraLabel(era string) string {
 }
 
 func TestE2E_SandboxPublishing(t *testing.T) {
+	t.Parallel()
 	for _, era := range []string{"", mcp.LATEST_LEGACY_PROTOCOL_VERSION} {
 		t.Run(eraLabel(era), func(t *testing.T) {
 			t.Parallel()
 			s := startClient(t, era, childEnv("IGMCP_LOG_LEVEL=debug"), sandboxArgs...)
 
-			if got := s.toolNames(t); !slices.Equal(got, allTools) {
-				t.Fatalf("tools/list: %v, want %v", got, allTools)
+			if got := s.toolNames(t); !slices.Equal(got, defaultTools) {
+				t.Fatalf("tools/list: %v, want %v", got, defaultTools)
 			}
 
 			post := s.ok(t, "create_post", map[string]any{"image_url": "https://cdn.example.com/photo.jpg", "caption": "Hello from e2e #igmcp"})
@@ -327,7 +345,7 @@ func TestE2E_ReadOnly(t *testing.T) {
 			t.Fatalf("read-only mode exposes %s (all: %v)", name, got)
 		}
 	}
-	if want := toolNames(tools.Selection{ReadOnly: true}); !slices.Equal(got, want) || len(want) == 0 {
+	if want := toolNames(tools.Selection{Toolsets: defaultToolsetNames(), ReadOnly: true}); !slices.Equal(got, want) || len(want) == 0 {
 		t.Fatalf("read-only tools: %v, want %v", got, want)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
@@ -354,8 +372,8 @@ func TestE2E_NoTokenAnswersAuthExpired(t *testing.T) {
 	if err := s.client.Ping(ctx); err != nil {
 		t.Fatalf("server stopped answering after auth_expired: %v", err)
 	}
-	if got := s.toolNames(t); !slices.Equal(got, allTools) {
-		t.Fatalf("tools/list: %v", got)
+	if got := s.toolNames(t); !slices.Equal(got, defaultTools) {
+		t.Fatalf("tools/list: %v, want %v", got, defaultTools)
 	}
 	s.close(t)
 }
@@ -466,6 +484,7 @@ func (r *rawServer) requireExit0(t *testing.T, how string) {
 }
 
 func TestE2E_ProcessLifecycle(t *testing.T) {
+	t.Parallel()
 	args := []string{"stdio", "--sandbox", "--sandbox-video-delay", "1h"}
 	env := childEnv("IGMCP_LOG_LEVEL=debug")
 	for _, tc := range []struct {

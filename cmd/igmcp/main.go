@@ -5,9 +5,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/mattn/go-isatty"
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/auth"
@@ -29,82 +32,131 @@ import (
 	"github.com/igmcp/igmcp/tools"
 )
 
-// Set at build time with -ldflags "-X main.version=… -X main.commit=…".
+// Set at build time with -ldflags "-X main.version=… -X main.commit=…";
+// otherwise they come from the build information (version.go).
 var (
 	version = "0.1.0-dev"
-	commit  = "unknown"
+	commit  = ""
 )
 
 const usage = `usage: igmcp <command> [flags]
 
 commands:
-  stdio     MCP server on standard input/output (add --sandbox to try it without an account)
-  http      MCP server over HTTP: Streamable HTTP at /mcp, SSE at /sse (--listen ADDR, default 127.0.0.1:8080)
+  stdio     MCP server on standard input/output, started by an MCP client (Claude Desktop,
+            Cursor, VS Code); add --sandbox to try it without an account
+  http      MCP server over HTTP: Streamable HTTP at /mcp, SSE at /sse (--listen ADDR,
+            default 127.0.0.1:8080)
   auth      log accounts in and manage their tokens (igmcp auth help)
   version   print version, commit and Graph API version
 
-Configuration is read from the environment (INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_USER_ID,
-INSTAGRAM_LOGIN, INSTAGRAM_GRAPH_URL, INSTAGRAM_API_VERSION, IGMCP_TOOLSETS,
-IGMCP_READ_ONLY, IGMCP_LOG_LEVEL, …); flags override it. See README.md.
+igmcp stdio --help and igmcp http --help list the flags. Configuration is read from the
+environment (INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_USER_ID, IGMCP_TOOLSETS, …); flags override
+it. See README.md "Configuration".
+
+` + exitStatusHelp
+
+const exitStatusHelp = `exit status: 0 clean shutdown (end of input, SIGINT, SIGTERM) or help; 1 the server
+could not start (store, key, listen address) or stopped on an error; 2 bad command line
+or configuration (one line on standard error, nothing started).
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
+// Exit statuses (exitStatusHelp, README "Configuration").
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
 func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitUsage
 	}
 	switch args[0] {
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "igmcp %s (commit %s), Graph API %s\n", version, commit, graph.DefaultAPIVersion)
-		return 0
+		fmt.Fprintln(stdout, versionLine(readBuildInfo()))
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
-		return 0
+		return exitOK
 	case "auth":
 		return runAuth(args[1:], getenv, stdin, stdout, stderr)
 	case "stdio", "http":
 	default:
 		fmt.Fprintf(stderr, "igmcp: unknown command %q\n%s", args[0], usage)
-		return 2
+		return exitUsage
 	}
-	cfg, err := parseConfig(args[0], args[1:], getenv)
+	cmd := args[0]
+	cfg, err := parseConfig(cmd, args[1:], getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		commandHelp(stdout, cmd)
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "igmcp: %v\n", err)
-		return 2
+		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The address first: a port in use is one line, before anything starts.
+	var ln net.Listener
+	if cmd == "http" {
+		if ln, err = net.Listen("tcp", cfg.listen); err != nil {
+			fmt.Fprintf(stderr, "igmcp: listen %s: %v\n", cfg.listen, err)
+			return exitFailure
+		}
+	}
 	app, err := build(cfg, logger)
 	if err != nil {
+		if ln != nil {
+			_ = ln.Close()
+		}
 		fmt.Fprintf(stderr, "igmcp: %v\n", err)
-		return 2
+		return exitFailure
 	}
 	defer app.close()
 	// The scheduler publishes due posts while the server serves, and stops
 	// (handing back what it holds) before the store closes.
 	defer app.startScheduler(ctx)()
-	if args[0] == "http" {
-		return runHTTP(ctx, cfg, app, getenv, stderr, logger)
+	if cmd == "http" {
+		return runHTTP(ctx, cfg, app, ln, logger)
 	}
+	return serveStdio(ctx, cfg, app, stdin, stdout, stderr, logger)
+}
 
+// serveStdio serves MCP on stdin/stdout until the input ends or ctx does.
+func serveStdio(ctx context.Context, cfg *config, app *app, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) int {
 	stdio := server.NewStdioServer(app.server)
 	// The default pool of 5 would let five waiting Reels block every other
 	// call, including cheap status reads.
 	server.WithWorkerPoolSize(16)(stdio)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
 	logger.Info("igmcp serving on stdio", "version", version, "sandbox", cfg.sandbox, "graph_api", cfg.apiVersion)
-	err = stdio.Listen(ctx, stdin, stdout)
+	if isTerminal(stdin) {
+		// Someone typed igmcp stdio in a shell: say why nothing happens.
+		fmt.Fprintln(stderr, waitingNotice)
+	}
+	err := stdio.Listen(ctx, stdin, stdout)
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) {
 		logger.Error("stdio server stopped", "err", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
+}
+
+const waitingNotice = "igmcp: waiting for an MCP client on standard input. igmcp stdio is meant to be started by an MCP client " +
+	"(Claude Desktop, Cursor, VS Code): see README.md \"Connect a client\". Press Ctrl-C to stop."
+
+// isTerminal reports whether r is a terminal (a user, not an MCP client).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 type app struct {
@@ -149,7 +201,7 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 			closeAll()
 		}
 	}()
-	graphURL, token, userID := cfg.graphURL, cfg.token, cfg.userID
+	graphURL, token, userID := cfg.serverGraphURL(), cfg.token, cfg.userID
 	if cfg.sandbox {
 		fake := fakegraph.New(fakegraph.Options{ImageProcessing: cfg.sandboxImage, VideoProcessing: cfg.sandboxVideo})
 		acct := fakegraph.DefaultAccount
