@@ -17,14 +17,13 @@
 //	BenchmarkCarousel10Latency100ms  wall-ms/op, x-critical-path (wall / 4×100 ms), graph-requests/op
 //	BenchmarkImagePostGraphRequests  graph-requests/op (steady), cold-graph-requests, wall-ms/op at 100 ms
 //	BenchmarkReel2MinGraphCalls      graph-calls/op, status-reads/op, sim-status-reads
+//	BenchmarkToolsListBytes          bytes of the tools/list result, tools
+//	BenchmarkStartToInitialize       ms/op from process start to the initialize response
+//	BenchmarkConcurrentCreatePost    seq-ms/50, conc-ms/50, x-concurrent-rate (SQLite, PostgreSQL)
 //
 // The first three run against both variants of the simulated Graph API
 // (fakegraph/README.md): pessimistic (the default and the sandbox's: no
 // read-after-write, a status that lags the publish) and optimistic.
-//
-//	BenchmarkToolsListBytes          bytes of the tools/list result, tools
-//	BenchmarkStartToInitialize       ms/op from process start to the initialize response
-//	BenchmarkConcurrentCreatePost    seq-ms/50, conc-ms/50, x-concurrent-rate (SQLite, PostgreSQL)
 package bench_test
 
 import (
