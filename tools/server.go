@@ -14,14 +14,16 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/scope"
+	"github.com/igmcp/igmcp/views"
 )
 
 // NewServer builds the MCP server with the selected tools, the resources and
-// prompts that go with them, and the tool middleware every transport shares:
-// client log notifications, per-token scoping and (IGMCP_CONFIRM) the user's
+// prompts that go with them, the MCP Apps views linked from the tools that
+// have one, and the tool middleware every transport shares: client log
+// notifications, per-token scoping and (IGMCP_CONFIRM) the user's
 // confirmation before a write.
 func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
-	tools := withErrorOutput(Select(All(d), sel))
+	tools := linkViews(withErrorOutput(Select(All(d), sel)))
 	if d.Confirm {
 		tools = withConfirmArg(tools)
 	}
@@ -85,8 +87,42 @@ func NewServer(d *Deps, version string, sel Selection) *server.MCPServer {
 		s.AddTool(t.Tool, t.Handler)
 	}
 	addResources(s, d)
+	// The views cost a host without the MCP Apps extension nothing but the
+	// tools' _meta links: it never reads ui:// resources. Register fails only
+	// on bad options, and these are the defaults: a failure is a broken
+	// build (the embedded views over their budget), which the views tests
+	// catch first.
+	if err := views.Register(s, views.Options{}); err != nil {
+		panic(fmt.Sprintf("tools: %v", err))
+	}
 	addPrompts(s, tools)
 	return s
+}
+
+// viewOf names the MCP Apps view (README "Views (MCP Apps)") each tool links
+// to. Of the publishing tools only create_post makes drafts (publish:
+// false), the one publish result the preview acts on.
+func viewOf(tool string) *mcp.Meta {
+	switch tool {
+	case "validate_post", "create_post":
+		return views.PreviewMeta()
+	case "get_insights":
+		return views.InsightsMeta()
+	}
+	return nil
+}
+
+// linkViews sets the _meta link of the tools that have a view. Hosts
+// without the extension ignore it; the link is all they see of the views.
+func linkViews(tools []Tool) []Tool {
+	out := make([]Tool, len(tools))
+	for i, t := range tools {
+		out[i] = t
+		if m := viewOf(t.Tool.Name); m != nil {
+			out[i].Tool.Meta = m
+		}
+	}
+	return out
 }
 
 // withErrorOutput lets every output schema accept the docs/reference.md §4 error result.
