@@ -260,3 +260,37 @@ func TestRegister_ThroughTheProtocol(t *testing.T) {
 		})
 	}
 }
+
+// The server igmcp runs links its tools to the views and serves them: in
+// tools/list, validate_post and create_post link the preview and
+// get_insights the insights (both forms of the link), no other tool has
+// _meta, and each linked view reads back through resources/read.
+func TestToolsLinkTheViews(t *testing.T) {
+	sb := newSandbox(t)
+	want := map[string]string{"validate_post": views.PreviewURI, "create_post": views.PreviewURI, "get_insights": views.InsightsURI}
+	for name, tl := range sb.tools {
+		got := linkedView(tl)
+		if got != want[name] {
+			t.Errorf("%s links to %q, want %q", name, got, want[name])
+		}
+		if got == "" {
+			if tl.Meta != nil {
+				t.Errorf("%s has _meta %+v", name, tl.Meta)
+			}
+			continue
+		}
+		if flat := tl.Meta.AdditionalFields["ui/resourceUri"]; flat != got || len(tl.Meta.AdditionalFields) != 2 {
+			t.Errorf("%s _meta %v", name, tl.Meta.AdditionalFields)
+		}
+	}
+	for name := range want {
+		if _, ok := sb.tools[name]; !ok {
+			t.Errorf("no %s in tools/list", name)
+		}
+	}
+	for _, uri := range []string{views.PreviewURI, views.InsightsURI} {
+		if d := readView(t, sb, uri); !strings.HasPrefix(d.html, "<!DOCTYPE html>") {
+			t.Errorf("%s: %.40q", uri, d.html)
+		}
+	}
+}
