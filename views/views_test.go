@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/igmcp/igmcp/tools/toolstest"
 	"github.com/igmcp/igmcp/views"
 )
 
@@ -201,25 +201,8 @@ func TestRegister_ThroughTheProtocol(t *testing.T) {
 			if err := views.Register(s, views.Options{MediaOrigins: []string{"https://cdn.example.com"}}); err != nil {
 				t.Fatal(err)
 			}
-			var opts []client.ClientOption
-			if era != "" {
-				opts = append(opts, client.WithProtocolVersion(era))
-			}
-			c, err := client.NewInProcessClientWithOptions(s, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := toolstest.Connect(t, s, era, nil)
 			ctx := context.Background()
-			if err := c.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			init := mcp.InitializeRequest{}
-			init.Params.ClientInfo = mcp.Implementation{Name: "t", Version: "1"}
-			init.Params.ProtocolVersion = era
-			if _, err := c.Initialize(ctx, init); err != nil {
-				t.Fatal(err)
-			}
 			list, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
 			if err != nil {
 				t.Fatal(err)
