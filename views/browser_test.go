@@ -155,6 +155,10 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 	}
 	b.screenshot(t, "preview-image-post")
 	checkBridge(t, b)
+	// The arguments Approve sends, shown: the post and the derived key.
+	b.press(t, ".approve summary", kb.Enter)
+	b.waitFor(t, "the arguments", `document.querySelector(".approve details").open`)
+	b.screenshot(t, "preview-image-post-arguments")
 
 	if got := get[string](t, b, `document.querySelector(".phone-head b").textContent`); got != sb.account.Username {
 		t.Errorf("the post is shown as by %q, want the account's username %q", got, sb.account.Username)
