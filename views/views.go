@@ -106,7 +106,7 @@ func InsightsMeta() *mcp.Meta { return toolMeta(InsightsURI) }
 // toolMeta links a tool to its view: _meta.ui.resourceUri ("Resource
 // Discovery"), plus the flat "ui/resourceUri" key the specification keeps,
 // deprecated, for hosts that predate the nested form (the reference SDK's
-// registerAppTool sets both for the same reason). About 90 bytes.
+// registerAppTool sets both for the same reason). About 110 bytes in tools/list.
 func toolMeta(uri string) *mcp.Meta {
 	return &mcp.Meta{AdditionalFields: map[string]any{
 		"ui":             map[string]any{"resourceUri": uri},
