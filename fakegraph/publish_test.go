@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+// publishedImage creates an image container and publishes it.
+func publishedImage(c *client) string {
+	id := c.createImage("https://cdn.example.com/a.jpg")
+	if a := c.publish(id); a.status != 200 {
+		c.t.Fatalf("publish: %s", a.raw)
+	}
+	return id
+}
+
 func TestContainerStateMachine(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -123,14 +132,8 @@ func TestContainerStateMachine(t *testing.T) {
 			wantStatus: statusExpired,
 		},
 		{
-			name: "PUBLISHED after publish, once the status lag has passed",
-			create: func(c *client) string {
-				id := c.createImage("https://cdn.example.com/a.jpg")
-				if a := c.publish(id); a.status != 200 {
-					c.t.Fatalf("publish: %s", a.raw)
-				}
-				return id
-			},
+			name:   "PUBLISHED after publish, once the status lag has passed",
+			create: publishedImage,
 			steps: []struct {
 				advance time.Duration
 				want    string
@@ -138,15 +141,9 @@ func TestContainerStateMachine(t *testing.T) {
 			wantStatus: statusPublished,
 		},
 		{
-			name: "StatusLag set",
-			opts: Options{StatusLag: 10 * time.Second},
-			create: func(c *client) string {
-				id := c.createImage("https://cdn.example.com/a.jpg")
-				if a := c.publish(id); a.status != 200 {
-					c.t.Fatalf("publish: %s", a.raw)
-				}
-				return id
-			},
+			name:   "StatusLag set",
+			opts:   Options{StatusLag: 10 * time.Second},
+			create: publishedImage,
 			steps: []struct {
 				advance time.Duration
 				want    string
@@ -154,15 +151,9 @@ func TestContainerStateMachine(t *testing.T) {
 			wantStatus: statusPublished,
 		},
 		{
-			name: "PUBLISHED at once: Optimistic, or a negative StatusLag",
-			opts: Options{StatusLag: -1},
-			create: func(c *client) string {
-				id := c.createImage("https://cdn.example.com/a.jpg")
-				if a := c.publish(id); a.status != 200 {
-					c.t.Fatalf("publish: %s", a.raw)
-				}
-				return id
-			},
+			name:   "PUBLISHED at once: Optimistic, or a negative StatusLag",
+			opts:   Options{StatusLag: -1},
+			create: publishedImage,
 			steps: []struct {
 				advance time.Duration
 				want    string
@@ -170,15 +161,9 @@ func TestContainerStateMachine(t *testing.T) {
 			wantStatus: statusPublished,
 		},
 		{
-			name: "PUBLISHED at once: Optimistic",
-			opts: Options{Optimistic: true},
-			create: func(c *client) string {
-				id := c.createImage("https://cdn.example.com/a.jpg")
-				if a := c.publish(id); a.status != 200 {
-					c.t.Fatalf("publish: %s", a.raw)
-				}
-				return id
-			},
+			name:   "PUBLISHED at once: Optimistic",
+			opts:   Options{Optimistic: true},
+			create: publishedImage,
 			steps: []struct {
 				advance time.Duration
 				want    string
