@@ -138,6 +138,11 @@ func newEnv(t *testing.T, cfg store.Config, fo fakegraph.Options) *env {
 	if len(fo.Accounts) == 0 {
 		fo.Accounts = accounts(2)
 	}
+	if fo.StatusLag == 0 && !fo.Optimistic {
+		// the fake's status lag (2 s) scaled down with the send grace,
+		// inside which it must stay (as 2 s is inside 2 minutes)
+		fo.StatusLag = sendGrace / 10
+	}
 	fake := fakegraph.New(fo)
 	base, stop := fake.Start()
 	t.Cleanup(stop)

@@ -299,7 +299,7 @@ func (s *Scheduler) publishOnce(ctx context.Context, sc store.Schedule, r publis
 		}
 		return nil, err
 	}
-	return s.cfg.Publisher.Run(ctx, &publish.Account{ID: acct.ID, Username: acct.Username, Graph: acct.Client}, r,
+	return s.cfg.Publisher.Run(ctx, &publish.Account{ID: acct.ID, Username: acct.Username, Login: acct.Login, Graph: acct.Client}, r,
 		publish.Options{Wait: s.cfg.PublishWait})
 }
 

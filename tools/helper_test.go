@@ -80,6 +80,11 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
+	if o.fake.StatusLag == 0 && !o.fake.Optimistic {
+		// the fake's status lag (2 s) scaled down with the send grace,
+		// inside which it must stay (as 2 s is inside 2 minutes)
+		o.fake.StatusLag = toolstest.SendGrace / 10
+	}
 	if len(o.fake.Accounts) == 0 {
 		acct := fakegraph.DefaultAccount
 		if o.login == auth.LoginInstagram {

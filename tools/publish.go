@@ -239,11 +239,16 @@ func prepare(ctx context.Context, c *call, r *publish.Request) (*auth.Account, e
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return c.account(ctx)
+	acct, err := c.account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// the account's own rules (a local video needs Facebook Login)
+	return acct, r.ValidateFor(pubAccount(acct))
 }
 
 func pubAccount(a *auth.Account) *publish.Account {
-	return &publish.Account{ID: a.ID, Username: a.Username, Graph: a.Client}
+	return &publish.Account{ID: a.ID, Username: a.Username, Login: a.Login, Graph: a.Client}
 }
 
 func resultText(r *publish.Result) string {

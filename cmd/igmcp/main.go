@@ -23,6 +23,7 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/learned"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
@@ -187,6 +188,20 @@ func (a *app) startScheduler(ctx context.Context) (stop func()) {
 	}
 }
 
+// observed gives the publisher what `igmcp doctor --probe` measured for
+// the app acting as the account (package learned), so that it leaves out a
+// try it knows Instagram would answer "not ready". Facts measured on
+// another Graph API version are not used.
+func observed(st store.Observations, appID, apiVersion string) func(context.Context, string) publish.Observations {
+	return func(ctx context.Context, accountID string) publish.Observations {
+		f, err := learned.Load(ctx, st, appID, accountID)
+		if err != nil || (f.APIVersion != "" && apiVersion != "" && f.APIVersion != apiVersion) {
+			return publish.Observations{}
+		}
+		return publish.Observations{ImageReady: f.ImageReady}
+	}
+}
+
 // build wires the server: the Graph client per account (or the sandbox's
 // simulated Graph API), the publisher and the tools.
 func build(cfg *config, logger *slog.Logger) (a *app, err error) {
@@ -284,6 +299,9 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 	pubOpts := []publish.Option{publish.WithLogger(logger), publish.WithSendGrace(cfg.sendGrace), publish.WithLocalMedia(publish.Local{Stager: deps.Stager})}
 	if deps.Preflight != nil {
 		pubOpts = append(pubOpts, publish.WithPreflight(deps.Preflight.Check))
+	}
+	if !cfg.sandbox {
+		pubOpts = append(pubOpts, publish.WithObservations(observed(st, cfg.appID, cfg.apiVersion)))
 	}
 	pub := publish.New(st, pubOpts...)
 	sched, err := scheduler.New(scheduler.Config{
