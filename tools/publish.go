@@ -239,7 +239,11 @@ func prepare(ctx context.Context, c *call, r *publish.Request) (*auth.Account, e
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return c.account(ctx)
+	acct, err := c.account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return acct, r.CheckLogin(acct.Login != auth.LoginInstagram)
 }
 
 func pubAccount(a *auth.Account) *publish.Account {
