@@ -23,6 +23,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/httpserver"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
@@ -87,6 +88,9 @@ type srvEnv struct {
 type srvOpts struct {
 	cfg  httpserver.Config
 	fake fakegraph.Options
+	// schedules gives the tools a scheduler (not running): schedules and
+	// jobs are stored and can be listed, read and cancelled.
+	schedules bool
 }
 
 // startServer runs the real stack — tools.NewServer, httpserver, a loopback
@@ -117,6 +121,11 @@ func startServer(t testing.TB, o srvOpts) *srvEnv {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	deps := &tools.Deps{Accounts: acc, Publisher: publish.New(st, publish.WithPollPolicy(fastPolls)), Journal: st, Sandbox: true}
+	if o.schedules {
+		if deps.Scheduler, err = scheduler.New(scheduler.Config{Store: st, Accounts: acc, Publisher: deps.Publisher}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mcpSrv := tools.NewServer(deps, "test", tools.Selection{})
 
 	logs := &syncBuffer{}

@@ -270,6 +270,10 @@ type Schedule struct {
 	PublishAt      time.Time
 	Args           json.RawMessage // the post arguments, as the tool received them
 	IdempotencyKey string
+	// CreatedBy is the scoped HTTP token (its grant's name) that created
+	// the schedule, "" for an unscoped caller: only that token, and
+	// unscoped callers, may see or cancel it (docs/reference.md §3).
+	CreatedBy      string
 	State          RunState
 	LeaseOwner     string    // set while publishing
 	LeaseExpiresAt time.Time // zero when not leased
@@ -301,7 +305,9 @@ type ScheduleFilter struct {
 	// background jobs as schedules with ids of their own prefix, and
 	// list_scheduled_posts must not show them.
 	IDPrefix string
-	Limit    int // 0 means no limit
+	// CreatedBy keeps only schedules that token created ("" matches all).
+	CreatedBy string
+	Limit     int // 0 means no limit
 }
 
 // Schedules are posts to publish later. A process claims due schedules with

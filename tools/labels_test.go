@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/igmcp/igmcp/auth"
 )
@@ -55,11 +56,16 @@ func TestLabels_PartnershipFacebookLoginOnly(t *testing.T) {
 	}{
 		{"create_post", map[string]any{"image_url": jpeg, "is_paid_partnership": true}},
 		{"publish_reel", map[string]any{"video_url": mp4, "is_paid_partnership": true, "sponsor_ids": []any{"17841400000000077"}}},
+		{"schedule_post", map[string]any{"kind": "story", "publish_at": time.Now().Add(time.Hour).Format(time.RFC3339), "post": map[string]any{"image_url": jpeg, "is_paid_partnership": true}}},
 	} {
 		before := e.graphCalls()
 		errObj := mustErr(t, e.call(t, tc.tool, tc.args), "invalid_input")
-		if errObj["field"] != "is_paid_partnership" {
-			t.Errorf("%s: field %v", tc.tool, errObj["field"])
+		want := "is_paid_partnership"
+		if tc.tool == "schedule_post" {
+			want = "post.is_paid_partnership"
+		}
+		if errObj["field"] != want {
+			t.Errorf("%s: field %v, want %s", tc.tool, errObj["field"], want)
 		}
 		if n := e.graphCalls() - before; n != 0 {
 			t.Errorf("%s: %d Graph requests", tc.tool, n)

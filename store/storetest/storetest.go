@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimConcurrency", testClaimConcurrency},
 		{"ClaimSkipsAccounts", testClaimSkipsAccounts},
 		{"ListByIDPrefix", testListByIDPrefix},
+		{"SchedulesCreatedBy", testSchedulesCreatedBy},
 		{"MarkMissedSparesSentPublishes", testMarkMissedSparesSent},
 		{"Tokens", testTokens},
 		{"Meta", testMeta},
@@ -511,6 +512,51 @@ func testSchedulesCRUD(t *testing.T, s store.Store) {
 		if got := list(c.f); got != c.want {
 			t.Errorf("ListSchedules(%+v) = %s, want %s", c.f, got, c.want)
 		}
+	}
+}
+
+// A schedule keeps the token that created it; listing filters by it, and
+// "" (an unscoped caller) lists every creator's.
+func testSchedulesCreatedBy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok := must[store.Schedule](t)
+	for i, by := range []string{"team-a", "team-b", "", "team-a"} {
+		sc := newSchedule(fmt.Sprintf("s%d", i), "a", base.Add(time.Duration(i)*time.Minute))
+		sc.CreatedBy = by
+		if got := ok(s.CreateSchedule(ctx, sc)); got.CreatedBy != by {
+			t.Fatalf("created by %q, want %q", got.CreatedBy, by)
+		}
+	}
+	other := newSchedule("s9", "b", base)
+	other.CreatedBy = "team-a"
+	ok(s.CreateSchedule(ctx, other))
+	if got := ok(s.GetSchedule(ctx, "s1")); got.CreatedBy != "team-b" {
+		t.Fatalf("Get: created by %q", got.CreatedBy)
+	}
+	for _, c := range []struct {
+		f    store.ScheduleFilter
+		want string
+	}{
+		{store.ScheduleFilter{AccountID: "a", CreatedBy: "team-a"}, "[s0 s3]"},
+		{store.ScheduleFilter{AccountID: "a", CreatedBy: "team-b"}, "[s1]"},
+		{store.ScheduleFilter{CreatedBy: "team-a"}, "[s0 s9 s3]"},
+		{store.ScheduleFilter{AccountID: "a"}, "[s0 s1 s2 s3]"},
+		{store.ScheduleFilter{AccountID: "a", CreatedBy: "team-c"}, "[]"},
+	} {
+		ss, err := s.ListSchedules(ctx, c.f)
+		noErr(t, err)
+		var ids []string
+		for _, x := range ss {
+			ids = append(ids, x.ID)
+		}
+		if got := fmt.Sprint(ids); got != c.want {
+			t.Errorf("ListSchedules(%+v) = %s, want %s", c.f, got, c.want)
+		}
+	}
+	// The lifecycle keeps the creator.
+	must[[]store.Schedule](t)(s.ClaimDue(ctx, base, "w", time.Minute, 1))
+	if got := ok(s.CompleteSchedule(ctx, "s0", "w", store.RunOutcome{To: store.RunPublished, MediaID: "m"})); got.CreatedBy != "team-a" {
+		t.Fatalf("completed: created by %q", got.CreatedBy)
 	}
 }
 
