@@ -441,9 +441,9 @@ type HashtagSearch struct {
 }
 
 // Hashtags records when each account searched which hashtag. Instagram's
-// own list (recently_searched_hashtags) says which names count against the
-// budget but not since when; this says when, across restarts and across
-// the processes sharing the store.
+// own list (recently_searched_hashtags) says which hashtags (by id) count
+// against the budget but not since when; this says when, across restarts
+// and across the processes sharing the store.
 type Hashtags interface {
 	// RecordHashtagSearch records that accountID searched name at at. A
 	// name already recorded keeps the earlier of the two times (the first
@@ -455,10 +455,11 @@ type Hashtags interface {
 	// oldest first, then by name.
 	HashtagSearches(ctx context.Context, accountID string, since time.Time) ([]HashtagSearch, error)
 	// ForgetHashtagSearches removes the account's searches recorded before
-	// before whose name is not in keep (Instagram no longer counts them),
-	// and returns how many. Searches at or after before are kept: they may
-	// be newer than the list keep was read from.
-	ForgetHashtagSearches(ctx context.Context, accountID string, keep []string, before time.Time) (int64, error)
+	// before whose hashtag id is not in keepIDs (Instagram no longer counts
+	// them; a search that found no hashtag is never in its list), and
+	// returns how many. Searches at or after before are kept: they may be
+	// newer than the list keepIDs was read from.
+	ForgetHashtagSearches(ctx context.Context, accountID string, keepIDs []string, before time.Time) (int64, error)
 	// PruneHashtagSearches removes searches before before, of every
 	// account, and returns how many were removed.
 	PruneHashtagSearches(ctx context.Context, before time.Time) (int64, error)

@@ -1136,12 +1136,15 @@ func testHashtagForget(t *testing.T, s store.Store) {
 	forget := must[int64](t)
 	var many []string
 	for i := range 40 { // more than Instagram's 30: the query takes any number
-		many = append(many, fmt.Sprintf("tag%02d", i))
+		many = append(many, fmt.Sprintf("17843%012d", i))
 	}
-	for i, name := range []string{"old", "listed", "late", "tag07"} {
-		noErr(t, s.RecordHashtagSearch(ctx, "a", name, "", base.Add(time.Duration(i)*time.Hour)))
+	// Instagram lists hashtags by id (recently_searched_hashtags): what is
+	// kept is decided by id, and a search that found nothing ("") is never
+	// listed.
+	for i, x := range [][2]string{{"old", "101"}, {"listed", "102"}, {"late", "103"}, {"tag07", many[7]}, {"nothing", ""}} {
+		noErr(t, s.RecordHashtagSearch(ctx, "a", x[0], x[1], base.Add(time.Duration(min(i, 3))*time.Hour)))
 	}
-	noErr(t, s.RecordHashtagSearch(ctx, "b", "old", "", base))
+	noErr(t, s.RecordHashtagSearch(ctx, "b", "old", "101", base))
 	// The list was read at base+2h: "late" (base+2h) may be newer than it.
 	tests := []struct {
 		keep   []string
@@ -1149,9 +1152,10 @@ func testHashtagForget(t *testing.T, s store.Store) {
 		gone   int64
 		left   string
 	}{
-		{append([]string{"listed"}, many...), 2 * time.Hour, 1, "[listed@1h0m0s: late@2h0m0s: tag07@3h0m0s:]"},
-		{[]string{"listed", "x'); DROP TABLE hashtag_searches; --"}, 2 * time.Hour, 0, "[listed@1h0m0s: late@2h0m0s: tag07@3h0m0s:]"},
-		{nil, 3 * time.Hour, 2, "[tag07@3h0m0s:]"},
+		{append([]string{"102"}, many...), 2 * time.Hour, 1, "[listed@1h0m0s:102 late@2h0m0s:103 nothing@3h0m0s: tag07@3h0m0s:17843000000000007]"},
+		{[]string{"102", "x'); DROP TABLE hashtag_searches; --"}, 2 * time.Hour, 0, "[listed@1h0m0s:102 late@2h0m0s:103 nothing@3h0m0s: tag07@3h0m0s:17843000000000007]"},
+		{[]string{"old", "listed"}, 2 * time.Hour, 1, "[late@2h0m0s:103 nothing@3h0m0s: tag07@3h0m0s:17843000000000007]"}, // names are not ids
+		{[]string{many[7]}, 4 * time.Hour, 2, "[tag07@3h0m0s:17843000000000007]"},
 		{nil, 4 * time.Hour, 1, "[]"},
 	}
 	for i, tc := range tests {
