@@ -192,6 +192,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts:     opts,
+		seq:      idBase(),
 		acctByID: map[string]*account{},
 		tokens:   map[string]*tokenInfo{},
 		pages:    map[string]*account{},
