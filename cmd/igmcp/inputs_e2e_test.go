@@ -36,3 +36,26 @@ func TestE2E_SandboxRestartNeverAdoptsAnotherPost(t *testing.T) {
 	}
 	second.close(t)
 }
+
+// Over the real stdio stream, a caption with bytes that are not UTF-8 is
+// invalid_input on caption, and the stream stays intact for the next call,
+// which publishes. (Mutant: tools' decodeArgs without checkText: the post is
+// published with U+FFFD in its caption.)
+func TestE2E_InvalidUTF8Refused(t *testing.T) {
+	t.Parallel()
+	r := startRaw(t, childEnv(), "stdio", "--sandbox", "--sandbox-image-delay", "0s")
+	r.initialize(t)
+	r.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_post","arguments":{"image_url":"https://cdn.example.com/a.jpg","caption":"caf`+"\xe9"+` au lait"}}}`)
+	resp := r.readUntil(t, "the create_post answer", responseTo(2))
+	res, _ := resp["result"].(map[string]any)
+	sc, _ := res["structuredContent"].(map[string]any)
+	e, _ := sc["error"].(map[string]any)
+	if res["isError"] != true || e["kind"] != "invalid_input" || e["field"] != "caption" {
+		t.Fatalf("invalid UTF-8 caption: %v", resp)
+	}
+	r.send(t, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"create_post","arguments":{"image_url":"https://cdn.example.com/a.jpg","caption":"café au lait"}}}`)
+	resp = r.readUntil(t, "the next answer", responseTo(3))
+	if res, _ := resp["result"].(map[string]any); res["isError"] == true {
+		t.Fatalf("valid caption after the refusal: %v", resp)
+	}
+}
