@@ -139,13 +139,20 @@ func TestUserTagPositions(t *testing.T) {
 		} else {
 			err = (&PostInput{ImageURL: "https://cdn.example.com/p.jpg", UserTags: []UserTag{tc.tag}}).Validate()
 		}
-		var fe *failure.Error
-		switch {
-		case tc.field == "" && err != nil:
-			t.Errorf("%s: refused: %v", tc.name, err)
-		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
-			t.Errorf("%s: %v, want invalid_input on %s", tc.name, err, tc.field)
-		}
+		wantField(t, tc.name, err, tc.field)
+	}
+}
+
+// wantField checks a validation outcome: accepted when field is "", else
+// invalid_input on field.
+func wantField(t *testing.T, name string, err error, field string) {
+	t.Helper()
+	var fe *failure.Error
+	switch {
+	case field == "" && err != nil:
+		t.Errorf("%s: refused: %v", name, err)
+	case field != "" && (!errors.As(err, &fe) || fe.Kind != failure.InvalidInput || fe.Field != field):
+		t.Errorf("%s: %v, want invalid_input on %s", name, err, field)
 	}
 }
 
@@ -167,13 +174,7 @@ func TestLabels(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := (&PostInput{ImageURL: "https://cdn.example.com/p.jpg", Common: Common{Labels: tc.l}}).Validate()
-		var fe *failure.Error
-		switch {
-		case tc.field == "" && err != nil:
-			t.Errorf("%s: refused: %v", tc.name, err)
-		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
-			t.Errorf("%s: %v, want invalid_input on %s", tc.name, err, tc.field)
-		}
+		wantField(t, tc.name, err, tc.field)
 	}
 }
 
