@@ -106,18 +106,7 @@ func (r *Request) CheckLogin(facebook bool) error {
 	if err != nil {
 		return err
 	}
-	var l *Labels
-	switch in := k.(type) {
-	case *PostInput:
-		l = &in.Labels
-	case *CarouselInput:
-		l = &in.Labels
-	case *ReelInput:
-		l = &in.Labels
-	case *StoryInput:
-		l = &in.Labels
-	}
-	if l != nil && l.PaidPartnership {
+	if in, ok := k.(interface{ labels() *Labels }); ok && in.labels().PaidPartnership {
 		e := failure.Invalid("is_paid_partnership", "the paid partnership label can be set through the API only with Facebook Login, and this account uses Instagram Login")
 		e.Action = "Leave is_paid_partnership and sponsor_ids out and add the label in the Instagram app after publishing, or publish from an account connected through Facebook Login."
 		return e
@@ -125,6 +114,8 @@ func (r *Request) CheckLogin(facebook bool) error {
 	return nil
 }
 
+func (c *Common) labels() *Labels      { return &c.Labels }
+func (in *StoryInput) labels() *Labels { return &in.Labels }
 func (c *Common) caption() string      { return c.Caption }
 func (c *Common) firstComment() string { return c.FirstComment }
 
