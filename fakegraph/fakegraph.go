@@ -235,6 +235,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts:     opts,
+		seq:      idBase(),
 		acctByID: map[string]*account{},
 		tokens:   map[string]*tokenInfo{},
 		pages:    map[string]*account{},

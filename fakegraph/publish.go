@@ -397,6 +397,9 @@ func (s *Server) createContainer(w http.ResponseWriter, q *request, a *account) 
 	if e := s.checkContainerParams(c, p, what); e != nil {
 		return e
 	}
+	if e := s.checkPartnership(c, p, what); e != nil {
+		return e
+	}
 	if c.kind == KindCarousel {
 		if e := s.checkChildren(c, p, now); e != nil {
 			return e

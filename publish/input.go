@@ -7,24 +7,37 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/preflight"
 )
 
 // UserTag tags a person in an image or video at (x, y), fractions of the width
-// and height from the top-left corner.
+// and height from the top-left corner. Story tags may leave the position
+// out (docs/graph-api.md §2).
 type UserTag struct {
-	Username string  `json:"username" jsonschema_description:"No '@'."`
-	X        float64 `json:"x" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 left to 1 right."`
-	Y        float64 `json:"y" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0 top to 1 bottom."`
+	Username string   `json:"username" jsonschema_description:"No '@'."`
+	X        *float64 `json:"x,omitempty" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0–1 from left."`
+	Y        *float64 `json:"y,omitempty" jsonschema:"minimum=0,maximum=1" jsonschema_description:"0–1 from top."`
+}
+
+// Labels are a post's disclosure labels (docs/graph-api.md §2): Instagram's
+// AI info label, and the paid partnership label (Facebook Login only) with
+// the brands it names.
+type Labels struct {
+	AIGenerated     bool     `json:"is_ai_generated,omitempty" jsonschema_description:"AI info label."`
+	PaidPartnership bool     `json:"is_paid_partnership,omitempty" jsonschema_description:"Paid partnership label; Facebook Login."`
+	SponsorIDs      []string `json:"sponsor_ids,omitempty" jsonschema:"maxItems=2" jsonschema_description:"Brand account ids."`
 }
 
 // Common are the publish arguments every post kind shares (docs/reference.md §3).
 type Common struct {
-	Caption       string   `json:"caption,omitempty" jsonschema_description:"≤2200 chars, ≤30 #hashtags, ≤20 @mentions."`
+	Caption       string   `json:"caption,omitempty" jsonschema_description:"≤2200 chars, ≤5 #hashtags, ≤20 @mentions."`
 	LocationID    string   `json:"location_id,omitempty" jsonschema_description:"Facebook Page id of a place."`
-	Collaborators []string `json:"collaborators,omitempty" jsonschema:"maxItems=3" jsonschema_description:"Usernames to invite as collaborators."`
-	FirstComment  string   `json:"first_comment,omitempty" jsonschema_description:"Comment posted right after publishing."`
+	Collaborators []string `json:"collaborators,omitempty" jsonschema:"maxItems=3" jsonschema_description:"Usernames to invite."`
+	FirstComment  string   `json:"first_comment,omitempty" jsonschema_description:"Posted as the first comment."`
+	Labels
 }
 
 // PostInput is one image post.
@@ -73,6 +86,37 @@ func graphTags(in []UserTag) []graph.UserTag {
 	return out
 }
 
+func (l Labels) graph() graph.Labels {
+	return graph.Labels{AIGenerated: l.AIGenerated, PaidPartnership: l.PaidPartnership, SponsorIDs: l.SponsorIDs}
+}
+
+// KeyReused is the refusal of an idempotency key given again with other
+// content: the ledger's, the in-flight guard's and the background jobs'.
+func KeyReused() error {
+	return failure.Invalid("idempotency_key", "this idempotency_key was already used for a different post; use a new key for new content")
+}
+
+// checkLabels refuses, before any Graph call, a label the account's login
+// type cannot set: the paid partnership label exists only with Facebook
+// Login (docs/graph-api.md §1).
+func (r *Request) checkLabels(a *Account) error {
+	if a.Login != auth.LoginInstagram {
+		return nil
+	}
+	k, err := r.kind()
+	if err != nil {
+		return err
+	}
+	if in, ok := k.(interface{ labels() *Labels }); ok && in.labels().PaidPartnership {
+		e := failure.Invalid("is_paid_partnership", "the paid partnership label can be set through the API only with Facebook Login, and this account uses Instagram Login")
+		e.Action = "Leave is_paid_partnership and sponsor_ids out and add the label in the Instagram app after publishing, or publish from an account connected through Facebook Login."
+		return e
+	}
+	return nil
+}
+
+func (c *Common) labels() *Labels      { return &c.Labels }
+func (in *StoryInput) labels() *Labels { return &in.Labels }
 func (c *Common) caption() string      { return c.Caption }
 func (c *Common) firstComment() string { return c.FirstComment }
 
@@ -80,6 +124,7 @@ func (c Common) apply(r *graph.ContainerRequest) {
 	r.Caption = c.Caption
 	r.LocationID = c.LocationID
 	r.Collaborators = c.Collaborators
+	r.Labels = c.Labels.graph()
 }
 
 func (in *PostInput) request() *graph.ContainerRequest {

@@ -69,7 +69,7 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	if err := checkUpload(a, c.file); err != nil {
+	if err := r.ValidateFor(a); err != nil {
 		return nil, err
 	}
 	if c.file != nil && !c.file.Video && p.local.Stager == nil {
@@ -163,14 +163,19 @@ type keyedRun struct {
 
 // runKeyed drives one ledger record from wherever it stands to an outcome.
 func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Options) (*Result, error) {
-	unlock, ok := p.inflight.lock(a.ID + "\x00" + job.key)
+	unlock, held, ok := p.inflight.lock(a.ID+"\x00"+job.key, job.digest)
 	if !ok {
+		// Another post under the key is refused as such even while the
+		// first one runs: retrying it could never succeed.
+		if held != job.digest {
+			return nil, KeyReused()
+		}
 		return nil, inFlight()
 	}
 	defer unlock()
 	rec, _, err := p.store.Reserve(ctx, a.ID, job.key, job.digest)
 	if errors.Is(err, store.ErrConflict) {
-		return nil, failure.Invalid("idempotency_key", "this idempotency_key was already used for a different post; use a new key for new content")
+		return nil, KeyReused()
 	}
 	if err != nil {
 		return nil, storeError(err)
@@ -651,24 +656,26 @@ func storeError(err error) error {
 // compare-and-set guards across processes.
 type inflight struct {
 	mu   sync.Mutex
-	keys map[string]bool
+	keys map[string]string // key → digest of the call holding it
 }
 
-func (f *inflight) lock(key string) (func(), bool) {
+// lock takes key for a call publishing digest; when another call holds it,
+// it answers that call's digest.
+func (f *inflight) lock(key, digest string) (func(), string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.keys[key] {
-		return nil, false
+	if held, busy := f.keys[key]; busy {
+		return nil, held, false
 	}
 	if f.keys == nil {
-		f.keys = map[string]bool{}
+		f.keys = map[string]string{}
 	}
-	f.keys[key] = true
+	f.keys[key] = digest
 	return func() {
 		f.mu.Lock()
 		delete(f.keys, key)
 		f.mu.Unlock()
-	}, true
+	}, "", true
 }
 
 func randomID() string {

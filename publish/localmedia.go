@@ -123,15 +123,18 @@ func checkUpload(a *Account, f *LocalFile) error {
 }
 
 // ValidateFor is Validate plus the rules of the account that will publish
-// the request (a local video needs Facebook Login). A tool calls it once
-// the account is known, before anything reaches Instagram; Run checks the
-// same itself.
+// the request (a local video and the paid partnership label need Facebook
+// Login). A tool calls it once the account is known, before anything
+// reaches Instagram; Run checks the same itself.
 func (r *Request) ValidateFor(a *Account) error {
 	c, err := r.checkOnce()
 	if err != nil {
 		return err
 	}
-	return checkUpload(a, c.file)
+	if err := checkUpload(a, c.file); err != nil {
+		return err
+	}
+	return r.checkLabels(a)
 }
 
 // stageImage stages an image file; remove deletes the staged copy.

@@ -52,7 +52,7 @@ func TestStory_ImageURL_OnceAndReplayed(t *testing.T) {
 	eachVariant(t, func(t *testing.T, v variant) {
 		r := v.rig(t, fakegraph.Options{ProcessingPolls: 1}, ratelimit.Config{})
 		a := r.accounts[0]
-		in := &publish.StoryInput{ImageURL: "https://cdn.example.com/story.jpg", UserTags: []publish.UserTag{{Username: "friend", X: 0.5, Y: 0.5}}}
+		in := &publish.StoryInput{ImageURL: "https://cdn.example.com/story.jpg", UserTags: []publish.UserTag{{Username: "friend"}}}
 		res, err := r.pub.Run(t.Context(), a, story(in, "story-1"), publish.Options{Wait: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -171,7 +171,7 @@ func TestStory_RefusedBeforeAnyGraphCall(t *testing.T) {
 			{"png", publish.StoryInput{FilePath: png}, failure.MediaRejected, "file_path"},
 			{"90 s video", publish.StoryInput{FilePath: long}, failure.MediaRejected, "file_path"},
 			{"image without staging", publish.StoryInput{FilePath: jpg}, failure.InvalidInput, "file_path"},
-			{"bad tag", publish.StoryInput{ImageURL: "https://cdn.example.com/a.jpg", UserTags: []publish.UserTag{{Username: "@x", X: 0.5, Y: 0.5}}}, failure.InvalidInput, "user_tags[0].username"},
+			{"bad tag", publish.StoryInput{ImageURL: "https://cdn.example.com/a.jpg", UserTags: []publish.UserTag{{Username: "@x"}}}, failure.InvalidInput, "user_tags[0].username"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

@@ -306,3 +306,27 @@ func errorObject(t *testing.T, sc store.Schedule) map[string]any {
 	}
 	return m
 }
+
+// as is a requester without a scoped token (stdio), acting as acct.
+func as(acct string) scheduler.Requester { return scheduler.Requester{AccountID: acct} }
+
+// clock is a clock the test moves: the schedulers' leases and the fake's
+// processing follow it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}

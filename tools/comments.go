@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
@@ -29,16 +28,9 @@ func checkID(field, v string) error {
 	return nil
 }
 
-// checkMessage applies the caption rules to a comment.
-func checkMessage(field, msg string) error {
-	if strings.TrimSpace(msg) == "" {
-		return invalid(field, "%s is required", field)
-	}
-	if utf8.RuneCountInString(msg) > publish.MaxCaptionChars {
-		return invalid(field, "%s is at most %d characters", field, publish.MaxCaptionChars)
-	}
-	return publish.CheckCaption(field, msg)
-}
+// checkMessage applies the comment rules, the very ones a post's
+// first_comment is checked by.
+func checkMessage(field, msg string) error { return publish.CheckComment(field, msg) }
 
 // journal records a comment or moderation write (issue 4: every write is
 // in the journal); a journal failure never fails the write itself.

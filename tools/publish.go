@@ -229,7 +229,7 @@ func runJob(ctx context.Context, c *call, r publish.Request, o publish.Options) 
 	if err != nil {
 		return nil, "", err
 	}
-	return startJob(ctx, c.d.Scheduler, acct.ID, r, o)
+	return startJob(ctx, c.d.Scheduler, acct, r, o)
 }
 
 // prepare checks a publish before anything reaches Instagram (the caller's

@@ -15,6 +15,7 @@ import (
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/scheduler"
+	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 )
 
@@ -31,7 +32,7 @@ func errNoScheduler(field string) error {
 
 type schedulePostArgs struct {
 	Kind      string          `json:"kind" jsonschema_description:"Kind of post."`
-	PublishAt string          `json:"publish_at" jsonschema:"format=date-time" jsonschema_description:"RFC 3339 with zone, e.g. 2026-07-01T09:30:00+02:00."`
+	PublishAt string          `json:"publish_at" jsonschema:"format=date-time" jsonschema_description:"RFC 3339 with zone, ≤75 days ahead."`
 	Post      json.RawMessage `json:"post" jsonschema_description:"That kind's tool arguments except account, wait, wait_seconds, idempotency_key."`
 	AccountArg
 }
@@ -101,7 +102,10 @@ func SchedulePost(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			sc, err := s.Schedule(ctx, acct.ID, a.Kind, a.Post, at)
+			if err := r.ValidateFor(pubAccount(acct)); err != nil {
+				return nil, "", scheduler.UnderPost(err)
+			}
+			sc, err := s.Schedule(ctx, requester(ctx, acct), a.Kind, a.Post, at)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -214,7 +218,7 @@ func ListScheduledPosts(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			list, err := s.List(ctx, acct.ID, states, limit)
+			list, err := s.List(ctx, requester(ctx, acct), states, limit)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -262,7 +266,7 @@ func CancelScheduledPost(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			sc, err := s.Cancel(ctx, acct.ID, a.ScheduleID)
+			sc, err := s.Cancel(ctx, requester(ctx, acct), a.ScheduleID)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -300,7 +304,7 @@ func GetJob(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			j, err := s.Job(ctx, acct.ID, a.JobID)
+			j, err := s.Job(ctx, requester(ctx, acct), a.JobID)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -314,6 +318,12 @@ func GetJob(d *Deps) Tool {
 			}
 			return st, text, nil
 		})
+}
+
+// requester is who a schedule tool call comes from: the account, and the
+// caller's scoped token, which owns what it creates (docs/reference.md §3).
+func requester(ctx context.Context, acct *auth.Account) scheduler.Requester {
+	return scheduler.Requester{AccountID: acct.ID, Token: scope.From(ctx).Owner()}
 }
 
 // storeFailure keeps structured errors and turns a database failure into a
@@ -334,7 +344,7 @@ func storeFailure(err error) error {
 
 // JobArg is the `wait` argument of the publishing tools.
 type JobArg struct {
-	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: publish in the background; poll get_job."`
+	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: run in the background (get_job)."`
 }
 
 // Background reports whether the caller asked for a job.
@@ -350,11 +360,11 @@ type PublishOutput struct {
 // startJob is the wait: false branch of a publishing tool, after its input
 // is checked and its account resolved: the publish is stored as a job and
 // the call returns at once.
-func startJob(ctx context.Context, s *scheduler.Scheduler, accountID string, r publish.Request, o publish.Options) (any, string, error) {
+func startJob(ctx context.Context, s *scheduler.Scheduler, acct *auth.Account, r publish.Request, o publish.Options) (any, string, error) {
 	if s == nil {
 		return nil, "", errNoScheduler("wait")
 	}
-	id, err := s.StartJob(ctx, accountID, r, o)
+	id, err := s.StartJob(ctx, requester(ctx, acct), r, o)
 	if err != nil {
 		return nil, "", storeFailure(err)
 	}

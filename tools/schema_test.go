@@ -309,7 +309,7 @@ var wantScopes = map[string][2][]string{
 	"get_job":               {nil, nil},
 	"search_hashtag":        {{"instagram_basic"}, nil},
 	"get_hashtag_media":     {{"instagram_basic"}, nil},
-	"list_mentions":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, {"instagram_business_basic", "instagram_business_manage_comments"}},
+	"list_mentions":         {{"instagram_basic", "instagram_manage_comments", "pages_read_engagement"}, nil},
 	"get_business_profile":  {{"instagram_basic", "pages_read_engagement"}, nil},
 	"list_events":           {nil, nil},
 }

@@ -90,10 +90,10 @@ func ValidatePost(d *Deps) Tool {
 			if err := checkCallArgs(a.Kind, a.Post, a.Account); err != nil {
 				res.Problems = append(res.Problems, problem(err, "post."))
 			}
-			req, err := decodePost(a.Kind, a.Post)
+			req, decodeErr := decodePost(a.Kind, a.Post)
 			var media []preflight.Media
-			if err != nil {
-				res.Problems = append(res.Problems, problem(err, "post."))
+			if decodeErr != nil {
+				res.Problems = append(res.Problems, problem(decodeErr, "post."))
 			} else {
 				// Input the checks refused (an http:// or private URL) is
 				// never fetched.
@@ -129,6 +129,13 @@ func ValidatePost(d *Deps) Tool {
 				}
 			} else {
 				res.Warnings = append(res.Warnings, "The publishing quota could not be read: "+failure.Classify(err).Message)
+			}
+			if decodeErr == nil {
+				// the account's own rules (a local video or the paid
+				// partnership label need Facebook Login)
+				if err := req.ValidateFor(pubAccount(acct)); err != nil {
+					res.Problems = append(res.Problems, problem(err, "post."))
+				}
 			}
 			res.Username = acct.Username
 			res.Valid = len(res.Problems) == 0

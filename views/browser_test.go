@@ -29,6 +29,7 @@ func TestViewsInBrowser(t *testing.T) {
 	t.Run("carousel_wrong_ratio", func(t *testing.T) { testCarousel(t, sb, h, b) })
 	t.Run("reel", func(t *testing.T) { testReel(t, sb, h, b) })
 	t.Run("long_caption", func(t *testing.T) { testLongCaption(t, sb, h, b) })
+	t.Run("caption_rules", func(t *testing.T) { testCaptionRules(t, sb, h, b) })
 	t.Run("draft", func(t *testing.T) { testDraft(t, sb, h, b) })
 	t.Run("story", func(t *testing.T) { testStory(t, sb, h, b) })
 	t.Run("insights_30_posts", func(t *testing.T) { testInsights(t, sb, h, b) })

@@ -8,10 +8,14 @@ const FEED_MIN_RATIO = 4 / 5;
 const FEED_MAX_RATIO = 1.91;
 const TALL_RATIO = 9 / 16;
 const CAPTION_PREVIEW = 125; // characters shown before "… more"
-const LIMITS = { caption: 2200, hashtags: 5, mentions: 20, collaborators: 3 };
-// The server's own patterns (publish.CountHashtags, publish.CountMentions).
-const HASHTAG_RE = /#[\p{L}\p{N}_]+/gu;
-const MENTION_RE = /(^|[^\p{L}\p{N}_.@])(@[A-Za-z0-9._]+)/gu;
+// The server's own limits and counting rules (publish.MaxHashtags …,
+// publish.HashtagPattern, publish.MentionPattern), filled in by the server
+// when it builds the view: the preview counts exactly as validation does.
+const LIMITS = /*CAPTION_LIMITS*/{};
+const HASHTAG_RE = new RegExp(/*HASHTAG_PATTERN*/"", "gu");
+// Group 2 is a run of mentions written together (@a@b): one per '@'.
+const MENTION_RE = new RegExp(/*MENTION_PATTERN*/"", "gu");
+const MENTION_ONE = /[@＠][A-Za-z0-9._]+/gu;
 
 const PUBLISH_TOOL = { post: "create_post", carousel: "create_carousel", reel: "publish_reel", story: "publish_story" };
 const KIND_OF_TOOL = { create_post: "post", create_carousel: "carousel", publish_reel: "reel", publish_story: "story" };
@@ -265,8 +269,11 @@ function tokens(text) {
   const marks = [];
   for (const x of text.matchAll(HASHTAG_RE)) marks.push([x.index, x.index + x[0].length, "hashtag"]);
   for (const x of text.matchAll(MENTION_RE)) {
-    const s = x.index + x[1].length;
-    marks.push([s, s + mentionName(x[2]).length, "mention"]);
+    const run = x.index + x[1].length;
+    for (const m of x[2].matchAll(MENTION_ONE)) {
+      const s = run + m.index;
+      marks.push([s, s + mentionName(m[0]).length, "mention"]);
+    }
   }
   marks.sort((a, b) => a[0] - b[0]);
   const out = [];
@@ -316,7 +323,7 @@ function captionBox(m) {
   if (m.kind === "story") return null;
   const text = str(m.post.caption);
   const tags = text.match(HASHTAG_RE) || [];
-  const mentions = Array.from(text.matchAll(MENTION_RE), (x) => mentionName(x[2]));
+  const mentions = Array.from(text.matchAll(MENTION_RE)).flatMap((x) => Array.from(x[2].matchAll(MENTION_ONE), (m) => mentionName(m[0])));
   return h("section", { class: "box", id: "caption-box", "aria-label": "Caption" },
     h("h2", {}, "Caption"),
     h("ul", { class: "counts" },
