@@ -12,9 +12,9 @@ import (
 // local file. Stories have no caption, collaborators or first comment
 // (Instagram does not support them on stories).
 type StoryInput struct {
-	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https JPEG URL."`
-	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https MP4/MOV URL (3–60 s)."`
-	FilePath string    `json:"file_path,omitempty" jsonschema_description:"Local JPEG or MP4/MOV (absolute path) instead."`
+	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https JPEG."`
+	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https MP4/MOV, 3–60 s."`
+	FilePath string    `json:"file_path,omitempty" jsonschema_description:"Absolute path of a local JPEG/MP4/MOV."`
 	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
 	Labels
 }

@@ -42,7 +42,7 @@ const (
 
 // confirmProperty is added to write tools' input schemas when confirmation
 // is on, so a strict client may send it and the model learns of it.
-const confirmProperty = `{"description":"Set true only after the user approved this exact call.","type":"boolean"}`
+const confirmProperty = `{"description":"User said yes.","type":"boolean"}`
 
 // withConfirmArg copies the tools, adding `confirm` to each write tool's
 // input schema. Read tools are untouched.

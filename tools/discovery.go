@@ -334,7 +334,7 @@ func SearchHashtag(d *Deps) Tool {
 		budget = &HashtagBudget{}
 	}
 	return newTool[searchHashtagArgs, HashtagFound](d, "search_hashtag",
-		"A hashtag's id, for get_hashtag_media. A new hashtag uses 1 of 30 per 7 days (see budget).",
+		"A hashtag's id, for get_hashtag_media.",
 		annotations{idempotent: true}, auth.FacebookOnlyScopes("instagram_basic"),
 		func(ctx context.Context, c *call, a *searchHashtagArgs) (any, string, error) {
 			name := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(a.Hashtag), "#"))
@@ -444,8 +444,8 @@ func publicList(media []graph.Media) []PublicMedia {
 }
 
 type hashtagMediaArgs struct {
-	HashtagID string `json:"hashtag_id" jsonschema_description:"Id from search_hashtag."`
-	Order     string `json:"order,omitempty" jsonschema:"enum=top,enum=recent" jsonschema_description:"Default top; recent = 24 h."`
+	HashtagID string `json:"hashtag_id" jsonschema_description:"From search_hashtag."`
+	Order     string `json:"order,omitempty" jsonschema:"enum=top,enum=recent" jsonschema_description:"Default top; recent: 24 h."`
 	ListOptions
 	AccountArg
 }
@@ -461,7 +461,7 @@ type PublicMediaList struct {
 
 // GetHashtagMedia lists a hashtag's top or recent public media.
 func GetHashtagMedia(d *Deps) Tool {
-	return newTool[hashtagMediaArgs, PublicMediaList](d, "get_hashtag_media", "Top or recent public media of a hashtag, paginated.",
+	return newTool[hashtagMediaArgs, PublicMediaList](d, "get_hashtag_media", "A hashtag's top or recent media.",
 		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes("instagram_basic"),
 		func(ctx context.Context, c *call, a *hashtagMediaArgs) (any, string, error) {
 			if err := checkID("hashtag_id", a.HashtagID); err != nil {
@@ -519,7 +519,7 @@ type Mentions struct {
 // ListMentions lists media the account is tagged in, or reads a media or
 // comment that @mentions it.
 func ListMentions(d *Deps) Tool {
-	return newTool[mentionsArgs, Mentions](d, "list_mentions", "Media the account is tagged in; or the media/comment of an @mention.",
+	return newTool[mentionsArgs, Mentions](d, "list_mentions", "Media the account is tagged in, or an @mention.",
 		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes(auth.CommentScopes()[auth.LoginFacebook]...),
 		func(ctx context.Context, c *call, a *mentionsArgs) (any, string, error) {
 			if a.MediaID != "" && a.CommentID != "" {
@@ -583,8 +583,8 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
 
 type businessArgs struct {
 	Username   string `json:"username" jsonschema_description:"Username."`
-	MediaLimit *int   `json:"media_limit,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Media to include (default 6)."`
-	Cursor     string `json:"cursor,omitempty" jsonschema_description:"next_cursor of the last page."`
+	MediaLimit *int   `json:"media_limit,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Media count; default 6."`
+	Cursor     string `json:"cursor,omitempty" jsonschema_description:"A next_cursor."`
 	AccountArg
 }
 
@@ -606,7 +606,7 @@ type BusinessProfile struct {
 // GetBusinessProfile reads another professional account through business
 // discovery.
 func GetBusinessProfile(d *Deps) Tool {
-	return newTool[businessArgs, BusinessProfile](d, "get_business_profile", "Another professional account's profile and recent media.",
+	return newTool[businessArgs, BusinessProfile](d, "get_business_profile", "A professional account's profile and media.",
 		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes("instagram_basic", "pages_read_engagement"),
 		func(ctx context.Context, c *call, a *businessArgs) (any, string, error) {
 			username := strings.TrimPrefix(strings.TrimSpace(a.Username), "@")

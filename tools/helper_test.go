@@ -254,6 +254,20 @@ func (e *testEnv) progress() []map[string]any {
 // graphCalls is the number of requests the fake saw.
 func (e *testEnv) graphCalls() int { return len(e.fake.Calls()) }
 
+// mustRefuse calls tool with args and expects invalid_input on field,
+// before any Graph call.
+func (e *testEnv) mustRefuse(t *testing.T, tool string, args map[string]any, field string) {
+	t.Helper()
+	before := e.graphCalls()
+	errObj := mustErr(t, e.call(t, tool, args), "invalid_input")
+	if errObj["field"] != field {
+		t.Errorf("field %v, want %q (%v)", errObj["field"], field, errObj["message"])
+	}
+	if after := e.graphCalls(); after != before {
+		t.Errorf("invalid input reached the Graph API (%d calls)", after-before)
+	}
+}
+
 // publishImage publishes an image post straight through the fake's API
 // (test setup, not under test).
 func (e *testEnv) publishImage(t *testing.T, url, caption string) string {

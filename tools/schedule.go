@@ -31,9 +31,9 @@ func errNoScheduler(field string) error {
 }
 
 type schedulePostArgs struct {
-	Kind      string          `json:"kind" jsonschema_description:"Kind of post."`
+	Kind      string          `json:"kind" jsonschema_description:"Post kind."`
 	PublishAt string          `json:"publish_at" jsonschema:"format=date-time" jsonschema_description:"RFC 3339 with zone, ≤75 days ahead."`
-	Post      json.RawMessage `json:"post" jsonschema_description:"That kind's tool arguments except account, wait, wait_seconds, idempotency_key."`
+	Post      json.RawMessage `json:"post" jsonschema_description:"Its kind's tool arguments, https media only; no account, wait, wait_seconds, idempotency_key."`
 	AccountArg
 }
 
@@ -70,7 +70,7 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // publish_at; every input rule is checked now, not at publish time.
 func SchedulePost(d *Deps) Tool {
 	return newTool[schedulePostArgs, ScheduleResult](d, "schedule_post",
-		"Have the server publish a post at publish_at (durable); inputs are checked now.",
+		"Publish a post at publish_at; checked now.",
 		annotations{}, auth.PublishScopes(),
 		func(ctx context.Context, c *call, a *schedulePostArgs) (any, string, error) {
 			s := d.Scheduler
@@ -192,7 +192,7 @@ func storedError(sc store.Schedule) *failure.Error {
 
 // ListScheduledPosts lists the account's schedules with their outcome.
 func ListScheduledPosts(d *Deps) Tool {
-	return newTool[listScheduledArgs, ScheduleList](d, "list_scheduled_posts", "Scheduled posts with state, media id or error.",
+	return newTool[listScheduledArgs, ScheduleList](d, "list_scheduled_posts", "Scheduled posts and their state.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *listScheduledArgs) (any, string, error) {
 			s := d.Scheduler
@@ -252,7 +252,7 @@ type cancelScheduleArgs struct {
 
 // CancelScheduledPost cancels a schedule that has not started publishing.
 func CancelScheduledPost(d *Deps) Tool {
-	return newTool[cancelScheduleArgs, ScheduleResult](d, "cancel_scheduled_post", "Cancel a scheduled post not yet publishing; safe to repeat.",
+	return newTool[cancelScheduleArgs, ScheduleResult](d, "cancel_scheduled_post", "Cancel a scheduled post; safe to repeat.",
 		annotations{destructive: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *cancelScheduleArgs) (any, string, error) {
 			s := d.Scheduler
@@ -275,7 +275,7 @@ func CancelScheduledPost(d *Deps) Tool {
 }
 
 type getJobArgs struct {
-	JobID string `json:"job_id" jsonschema_description:"From a publishing tool called with wait: false."`
+	JobID string `json:"job_id" jsonschema_description:"From a publishing tool."`
 	AccountArg
 }
 
@@ -290,7 +290,7 @@ type JobStatus struct {
 
 // GetJob reports a background publish started with wait: false.
 func GetJob(d *Deps) Tool {
-	return newTool[getJobArgs, JobStatus](d, "get_job", "State and result of a publish started with wait: false.",
+	return newTool[getJobArgs, JobStatus](d, "get_job", "A background publish's state and result.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *getJobArgs) (any, string, error) {
 			s := d.Scheduler
@@ -344,7 +344,7 @@ func storeFailure(err error) error {
 
 // JobArg is the `wait` argument of the publishing tools.
 type JobArg struct {
-	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: run in the background (get_job)."`
+	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: background job (get_job)."`
 }
 
 // Background reports whether the caller asked for a job.

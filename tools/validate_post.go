@@ -69,7 +69,7 @@ const approvalKeyPrefix = "approve-"
 // Nothing is checked up front (auth.NoScopes): a quota it cannot read is a
 // warning of its result.
 func ValidatePost(d *Deps) Tool {
-	return newTool[validatePostArgs, Validation](d, "validate_post", "Check a post as a publish would (input, media, quota) without publishing.",
+	return newTool[validatePostArgs, Validation](d, "validate_post", "Check a post without publishing it.",
 		annotations{readOnly: true, idempotent: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *validatePostArgs) (any, string, error) {
 			switch a.Kind {
