@@ -98,14 +98,9 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	cmd := args[0]
-	cfg, err := parseConfig(cmd, args[1:], getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		commandHelp(stdout, cmd)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "igmcp: %v\n", err)
-		return exitUsage
+	cfg, code, done := commandConfig(cmd, args[1:], getenv, stdout, stderr)
+	if done {
+		return code
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -114,6 +109,7 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 	// The address first: a port in use is one line, before anything starts.
 	var ln net.Listener
 	if cmd == "http" {
+		var err error
 		if ln, err = net.Listen("tcp", cfg.listen); err != nil {
 			fmt.Fprintf(stderr, "igmcp: listen %s: %v\n", cfg.listen, err)
 			return exitFailure
@@ -135,6 +131,22 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 	// (handing back what it holds) before the store closes.
 	defer app.start(ctx)()
 	return serveStdio(ctx, cfg, app, stdin, stdout, stderr, logger)
+}
+
+// commandConfig reads the settings of a command and its own flags
+// (extra); done says the command is over: --help printed (exit 0), or a
+// bad command line or setting in one line (exit 2).
+func commandConfig(cmd string, args []string, getenv env, stdout, stderr io.Writer, extra ...func(*flag.FlagSet)) (cfg *config, code int, done bool) {
+	cfg, err := parseConfig(cmd, args, getenv, extra...)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		commandHelp(stdout, cmd, extra...)
+		return nil, exitOK, true
+	case err != nil:
+		fmt.Fprintf(stderr, "igmcp: %v\n", err)
+		return nil, exitUsage, true
+	}
+	return cfg, exitOK, false
 }
 
 // serveStdio serves MCP on stdin/stdout until the input ends or ctx does.

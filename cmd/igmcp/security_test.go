@@ -6,6 +6,7 @@ package main
 // start a tokens file whose entries name no real scope.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -240,13 +241,21 @@ func TestSecurity_MediaRootGate(t *testing.T) {
 func initializeStatus(t *testing.T, addr, bearer string) int {
 	t.Helper()
 	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + mcp.LATEST_LEGACY_PROTOCOL_VERSION + `","capabilities":{},"clientInfo":{"name":"cmd-sessions","version":"1"}}}`
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(body))
+	return postStatus(t, "http://"+addr+"/mcp", []byte(body), map[string]string{
+		"Accept": "application/json, text/event-stream", "Authorization": "Bearer " + bearer})
+}
+
+// postStatus POSTs a JSON body with headers and returns the status.
+func postStatus(t *testing.T, url string, body []byte, headers map[string]string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+bearer)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -56,14 +56,9 @@ func runWebhooks(args []string, getenv env, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	sub := args[0]
-	cfg, err := parseConfig("webhooks", args[1:], getenv, f.register)
-	if errors.Is(err, flag.ErrHelp) {
-		commandHelp(stdout, "webhooks", new(webhookFlags).register)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "igmcp: %v\n", err)
-		return exitUsage
+	cfg, code, done := commandConfig("webhooks", args[1:], getenv, stdout, stderr, f.register)
+	if done {
+		return code
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

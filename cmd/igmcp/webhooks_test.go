@@ -52,19 +52,7 @@ func commentDelivery(commentID, text string) []byte {
 
 func postDelivery(t *testing.T, addr string, body []byte, signature string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/instagram", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Hub-Signature-256", signature)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	_ = res.Body.Close()
-	return res.StatusCode
+	return postStatus(t, "http://"+addr+"/webhooks/instagram", body, map[string]string{"X-Hub-Signature-256": signature})
 }
 
 // listedEvents is list_events' events (docs/reference.md §5).
