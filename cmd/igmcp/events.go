@@ -53,7 +53,9 @@ func openEvents(cfg *config, st store.Store, sb *sandbox, logger *slog.Logger, c
 		for range stopped {
 		}
 	})
-	if !cfg.webhooks() {
+	// The receiver is served by igmcp http, and fed in process by the
+	// sandbox; igmcp stdio otherwise only reads what another process received.
+	if !cfg.webhooks() || (cfg.use != cmdHTTP && sb == nil) {
 		return ev, nil
 	}
 	rc, err := webhooks.New(webhooks.Config{VerifyToken: cfg.verifyToken, AppSecrets: []string{cfg.appSecret}, Store: st, Logger: logger})

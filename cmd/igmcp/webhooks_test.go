@@ -211,6 +211,33 @@ func TestWebhooks_StdioSandboxDeliversInProcess(t *testing.T) {
 	s.close(t)
 }
 
+// igmcp stdio serves no receiver, but with webhooks configured it lists
+// the events another process (an igmcp http) stored in the same store.
+func TestWebhooks_StdioReadsTheSharedStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	acct := fakegraph.DefaultAccount
+	st, err := store.Open(context.Background(), store.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.AppendEvents(context.Background(), []store.Event{{Key: "from-http", AccountID: acct.ID, Field: "comments",
+		MediaID: "17900000000000005", CommentID: "17800000000000005", Text: "received elsewhere", Value: json.RawMessage(`{}`)}})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := fakegraph.New(fakegraph.Options{})
+	base, stop := fake.Start()
+	defer stop()
+	s := startClient(t, "", hookEnv("IGMCP_DATA_DIR="+dir, "INSTAGRAM_ACCESS_TOKEN="+acct.Token, "INSTAGRAM_USER_ID="+acct.ID, "INSTAGRAM_GRAPH_URL="+base), "stdio")
+	got := decodeEvents(t, s.ok(t, "list_events", nil))
+	if len(got.Events) != 1 || got.Events[0].CommentID != "17800000000000005" || got.Events[0].UntrustedText != "received elsewhere" {
+		t.Fatalf("events: %+v", got)
+	}
+	s.close(t)
+}
+
 // Events older than 30 days are removed at start, except story_insights
 // (a Story's final insights outlive it).
 func TestWebhooks_OldEventsPruned(t *testing.T) {
