@@ -23,8 +23,9 @@ const (
 )
 
 // events are a server's webhook events: the receiver of
-// /webhooks/instagram (nil unless webhooks are configured) and the hub that
-// tells instagram://events subscribers of new ones (one per process).
+// /webhooks/instagram (nil unless webhooks are configured and igmcp http
+// serves it or the sandbox feeds it) and the hub that tells
+// instagram://events subscribers of new ones (one per process).
 type events struct {
 	receiver *webhooks.Receiver
 	hub      *webhooks.Hub

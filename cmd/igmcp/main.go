@@ -188,7 +188,7 @@ type app struct {
 	runScheduler bool
 	// events are the webhook events of the store (nil: not wired), pruned
 	// while the server runs; receiver is /webhooks/instagram (nil unless
-	// webhooks are configured).
+	// webhooks are configured and this is igmcp http or the sandbox).
 	events   store.Events
 	receiver *webhooks.Receiver
 	logger   *slog.Logger
