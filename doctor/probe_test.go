@@ -27,11 +27,11 @@ func TestProbeBothVariants(t *testing.T) {
 		statusReads    int // GET /{container} made by the probe
 	}{
 		// The creation answer says FINISHED: no read is needed.
-		{"read-after-write honoured, ready at once", fakegraph.Options{}, true, 0},
+		{"read-after-write honoured, ready at once", fakegraph.Options{ReadAfterWrite: true}, true, 0},
 		// Only {"id"}: one read finds it FINISHED.
 		{"read-after-write ignored, ready at once", fakegraph.Options{NoReadAfterWrite: true}, false, 1},
 		// IN_PROGRESS for two reads, FINISHED on the third.
-		{"read-after-write honoured, two reads processing", fakegraph.Options{ProcessingPolls: 2}, true, 3},
+		{"read-after-write honoured, two reads processing", fakegraph.Options{ReadAfterWrite: true, ProcessingPolls: 2}, true, 3},
 		{"read-after-write ignored, two reads processing", fakegraph.Options{NoReadAfterWrite: true, ProcessingPolls: 2}, false, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestProbeOutcomes(t *testing.T) {
 		}
 	})
 	t.Run("still processing at the timeout", func(t *testing.T) {
-		s := newSetup(t, fakegraph.Options{ImageProcessing: time.Hour})
+		s := newSetup(t, fakegraph.Options{ReadAfterWrite: true, ImageProcessing: time.Hour})
 		s.cfg.Probe = doctor.Probe{Enabled: true, PollInterval: time.Millisecond, Timeout: 20 * time.Millisecond}
 		o := run(t, s.cfg)
 		o.want(t, doctor.CheckProbe, doctor.Warn, "still IN_PROGRESS", "--probe-timeout")

@@ -77,7 +77,7 @@ func TestInstagramLoginScopesFromStore(t *testing.T) {
 	s.cfg.Token = ""
 	s.cfg.Toolsets = tools.ToolsetNames()
 	o := run(t, s.cfg)
-	r := o.want(t, doctor.CheckScopes, doctor.Warn, "search_hashtag, get_hashtag_media, get_business_profile work only with Facebook Login", "Facebook Login")
+	r := o.want(t, doctor.CheckScopes, doctor.Warn, "search_hashtag, get_hashtag_media, list_mentions, get_business_profile work only with Facebook Login", "Facebook Login")
 	if r.Facts["from"] != "the token store (recorded at login)" {
 		t.Errorf("from %v", r.Facts["from"])
 	}

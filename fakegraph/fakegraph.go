@@ -66,14 +66,33 @@ type Options struct {
 	// QuotaTotal is config.quota_total of content_publishing_limit and the
 	// number of publishes allowed per rolling 24 h (default 100).
 	QuotaTotal int
-	// NoReadAfterWrite makes POST calls ignore `fields` and answer only
-	// {"id"} (real Instagram may not honour Graph read-after-write).
+	// Optimistic is the variant that assumes the best where Meta is
+	// silent: POST calls honour `fields` (read-after-write), a published
+	// container reads PUBLISHED at once (no StatusLag) and a second
+	// media_publish of a container is refused (RefuseRepublish). The
+	// default is pessimistic: none of the three.
+	Optimistic bool
+	// ReadAfterWrite makes POST calls honour `fields` (Graph
+	// read-after-write) without the rest of Optimistic. Meta documents
+	// read-after-write Graph-wide (Graph API v2.9 changelog) but nothing
+	// says IG container and media_publish answers honour it, so by default
+	// POST answers carry only {"id"} (and "uri").
+	ReadAfterWrite bool
+	// NoReadAfterWrite makes POST calls ignore `fields` even when
+	// Optimistic or ReadAfterWrite is set.
 	NoReadAfterWrite bool
 	// RefuseRepublish makes a media_publish of an already published
 	// container answer 24/2207008 and post nothing. It is optimistic: Meta
 	// documents no such guard, so by default a second media_publish of a
 	// container makes a second post (the worst plausible answer).
 	RefuseRepublish bool
+	// StatusLag is how long a published container still reads FINISHED
+	// (status reads and read-after-write) before it reads PUBLISHED, on
+	// the clock Now: Meta does not say how soon the status follows a
+	// publish. 0 means DefaultStatusLag (none when Optimistic); negative
+	// means none. A media_publish during the lag posts again (unless
+	// RefuseRepublish), like any second media_publish.
+	StatusLag time.Duration
 	// Latency is added to every request (real time, not Now).
 	Latency time.Duration
 	// UsagePerCall is how many percentage points each authenticated call
@@ -92,6 +111,10 @@ type Options struct {
 	// one).
 	PermalinkBase string
 }
+
+// DefaultStatusLag is the pessimistic fake's StatusLag: a few seconds,
+// well inside a client's send grace (IGMCP_SEND_GRACE, 2 minutes).
+const DefaultStatusLag = 2 * time.Second
 
 // DefaultAccount is the account used when Options.Accounts is empty.
 var DefaultAccount = Account{ID: "17841400000000001", Username: "sandbox_creator", Token: "EAAsandbox", Login: LoginFacebook}
@@ -123,6 +146,9 @@ type Call struct {
 	// Fault is the injected fault that decided the answer (0: none;
 	// latency faults are not recorded).
 	Fault FaultAction
+	// ErrorCode and ErrorSubcode are those of a Graph error answered (0:
+	// none, or a string code).
+	ErrorCode, ErrorSubcode int
 
 	start, end int64 // event sequence numbers for MaxConcurrent
 }
@@ -195,11 +221,21 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Optimistic {
+		opts.ReadAfterWrite, opts.RefuseRepublish = true, true
+	}
+	switch {
+	case opts.StatusLag < 0:
+		opts.StatusLag = 0
+	case opts.StatusLag == 0 && !opts.Optimistic:
+		opts.StatusLag = DefaultStatusLag
+	}
 	if opts.PermalinkBase == "" {
 		opts.PermalinkBase = "https://www.instagram.com"
 	}
 	s := &Server{
 		opts:     opts,
+		seq:      idBase(),
 		acctByID: map[string]*account{},
 		tokens:   map[string]*tokenInfo{},
 		pages:    map[string]*account{},
@@ -313,6 +349,24 @@ func (s *Server) MediaPublishes(containerID string) int {
 	n := 0
 	for _, c := range s.calls {
 		if strings.EqualFold(c.Method, http.MethodPost) && strings.HasSuffix(c.Path, "/media_publish") && c.Params.Get("creation_id") == containerID {
+			n++
+		}
+	}
+	return n
+}
+
+// PublishSends counts the media_publish requests for containerID that may
+// have put it live: all of them (MediaPublishes) except those answered
+// "not ready" (9007/2207027), which publish nothing. A client that tries
+// media_publish before the container is ready, and never sends it twice,
+// keeps this at 1 whatever its not-ready attempts.
+func (s *Server) PublishSends(containerID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if strings.EqualFold(c.Method, http.MethodPost) && strings.HasSuffix(c.Path, "/media_publish") && c.Params.Get("creation_id") == containerID &&
+			c.ErrorCode != 9007 && c.ErrorSubcode != 2207027 {
 			n++
 		}
 	}

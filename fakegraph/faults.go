@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 )
@@ -93,6 +94,11 @@ type Fault struct {
 	// ApplyAfter is how long after the dropped answer a
 	// FaultDropThenApplyLater request takes effect (0: 8 s).
 	ApplyAfter time.Duration
+	// ReadyOnly matches only media_publish requests whose container is
+	// FINISHED when they arrive — the send that goes live — so that the
+	// fault hits it whatever harmless not-ready attempts came first.
+	// Requests to other paths never match it.
+	ReadyOnly bool
 }
 
 type faultState struct {
@@ -152,14 +158,14 @@ func (s *Server) SetMediaOutcome(urlSubstring string, o Outcome) {
 // matchFaults returns the total latency to add and the fault that decides
 // the answer (nil: none). Every matching fault counts the call, even when an
 // earlier fault decided it.
-func (s *Server) matchFaults(method, path string) (time.Duration, *Fault) {
+func (s *Server) matchFaults(q *request) (time.Duration, *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var delay time.Duration
 	var decided *Fault
 	for _, fs := range s.faults {
 		f := fs.f
-		if !matchCall(f.Method, f.PathSuffix, method, path) {
+		if !matchCall(f.Method, f.PathSuffix, q.method, q.path) || (f.ReadyOnly && !s.publishesReady(q)) {
 			continue
 		}
 		fs.matches++
@@ -184,6 +190,20 @@ func (s *Server) matchFaults(method, path string) (time.Duration, *Fault) {
 		delay += f.Delay
 	}
 	return delay, decided
+}
+
+// publishesReady: q is a media_publish of a container that is FINISHED
+// now. Called with s.mu held.
+func (s *Server) publishesReady(q *request) bool {
+	if q.method != http.MethodPost || !strings.HasSuffix(q.path, "/media_publish") {
+		return false
+	}
+	c, ok := s.objs[q.params.Get("creation_id")].(*container)
+	if !ok {
+		return false
+	}
+	code, _ := s.containerStatus(c, s.now())
+	return code == StatusFinished
 }
 
 func (s *Server) recordFault(c *Call, a FaultAction) {

@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+// publishedImage creates an image container and publishes it.
+func publishedImage(c *client) string {
+	id := c.createImage("https://cdn.example.com/a.jpg")
+	if a := c.publish(id); a.status != 200 {
+		c.t.Fatalf("publish: %s", a.raw)
+	}
+	return id
+}
+
 func TestContainerStateMachine(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -123,18 +132,42 @@ func TestContainerStateMachine(t *testing.T) {
 			wantStatus: statusExpired,
 		},
 		{
-			name: "PUBLISHED after publish",
-			create: func(c *client) string {
-				id := c.createImage("https://cdn.example.com/a.jpg")
-				if a := c.publish(id); a.status != 200 {
-					c.t.Fatalf("publish: %s", a.raw)
-				}
-				return id
-			},
+			name:   "PUBLISHED after publish, once the status lag has passed",
+			create: publishedImage,
+			steps: []struct {
+				advance time.Duration
+				want    string
+			}{{0, StatusFinished}, {DefaultStatusLag - time.Millisecond, StatusFinished}, {time.Millisecond, StatusPublished}, {48 * time.Hour, StatusPublished}},
+			wantStatus: statusPublished,
+		},
+		{
+			name:   "StatusLag set",
+			opts:   Options{StatusLag: 10 * time.Second},
+			create: publishedImage,
+			steps: []struct {
+				advance time.Duration
+				want    string
+			}{{0, StatusFinished}, {9 * time.Second, StatusFinished}, {time.Second, StatusPublished}},
+			wantStatus: statusPublished,
+		},
+		{
+			name:   "PUBLISHED at once: Optimistic, or a negative StatusLag",
+			opts:   Options{StatusLag: -1},
+			create: publishedImage,
 			steps: []struct {
 				advance time.Duration
 				want    string
 			}{{0, StatusPublished}, {48 * time.Hour, StatusPublished}},
+			wantStatus: statusPublished,
+		},
+		{
+			name:   "PUBLISHED at once: Optimistic",
+			opts:   Options{Optimistic: true},
+			create: publishedImage,
+			steps: []struct {
+				advance time.Duration
+				want    string
+			}{{0, StatusPublished}},
 			wantStatus: statusPublished,
 		},
 	}
@@ -203,7 +236,7 @@ func TestPublishRules(t *testing.T) {
 		wantErr(t, a, 400, 100, 0)
 	})
 	t.Run("second publish makes a second post (Meta documents no guard)", func(t *testing.T) {
-		s := New(Options{})
+		s := New(Options{StatusLag: -1})
 		c := start(t, s)
 		for _, kind := range []string{"image", "carousel"} {
 			id := c.createImage("https://cdn.example.com/a.jpg")
@@ -224,6 +257,20 @@ func TestPublishRules(t *testing.T) {
 			t.Fatalf("%d published, want 4 (2 per container)", n)
 		}
 	})
+	t.Run("a publish during the status lag makes a second post", func(t *testing.T) {
+		clk := newClock()
+		s := New(Options{Now: clk.Now})
+		c := start(t, s)
+		id := c.createImage("https://cdn.example.com/a.jpg")
+		first := c.publish(id)
+		clk.Add(DefaultStatusLag / 2)
+		if first.status != 200 || c.status(id) != StatusFinished {
+			t.Fatalf("first %s, status %s within the lag", first.raw, c.status(id))
+		}
+		if second := c.publish(id); second.status != 200 || second.str("id") == first.str("id") || len(s.Published(acct)) != 2 {
+			t.Fatalf("second %s, %d posts", second.raw, len(s.Published(acct)))
+		}
+	})
 	t.Run("RefuseRepublish: second publish is 24/2207008 and publishes nothing", func(t *testing.T) {
 		s := New(Options{RefuseRepublish: true})
 		c := start(t, s)
@@ -235,6 +282,39 @@ func TestPublishRules(t *testing.T) {
 		wantErr(t, c.publish(id), 400, 24, 2207008)
 		if n := len(s.Published(acct)); n != 1 || s.MediaPublishes(id) != 2 {
 			t.Fatalf("%d published, %d sends", n, s.MediaPublishes(id))
+		}
+	})
+	t.Run("Optimistic refuses a second publish", func(t *testing.T) {
+		s := New(Options{Optimistic: true})
+		c := start(t, s)
+		id := c.createImage("https://cdn.example.com/a.jpg")
+		if first := c.publish(id); first.status != 200 {
+			t.Fatalf("first publish: %s", first.raw)
+		}
+		wantErr(t, c.publish(id), 400, 24, 2207008)
+		if n := len(s.Published(acct)); n != 1 {
+			t.Fatalf("%d published", n)
+		}
+	})
+	t.Run("PublishSends leaves out not-ready refusals only", func(t *testing.T) {
+		clk := newClock()
+		s := New(Options{Now: clk.Now, ImageProcessing: time.Minute, StatusLag: -1})
+		c := start(t, s)
+		id := c.createImage("https://cdn.example.com/a.jpg")
+		wantErr(t, c.publish(id), 400, 9007, 2207027)
+		wantErr(t, c.publish(id), 400, 9007, 2207027)
+		clk.Add(time.Minute)
+		if a := c.publish(id); a.status != 200 {
+			t.Fatalf("publish: %s", a.raw)
+		}
+		s.Inject(Fault{PathSuffix: "/media_publish", Nth: 1, Action: FaultHTTP500})
+		c.publish(id) // a 5xx may have published: it counts
+		if got, all := s.PublishSends(id), s.MediaPublishes(id); got != 2 || all != 4 {
+			t.Fatalf("PublishSends %d, MediaPublishes %d; want 2, 4", got, all)
+		}
+		calls := s.Calls()
+		if cl := calls[1]; cl.ErrorCode != 9007 || cl.ErrorSubcode != 2207027 || cl.Status != 400 {
+			t.Fatalf("call %+v", cl)
 		}
 	})
 	t.Run("expired is -2/2207020", func(t *testing.T) {
@@ -321,7 +401,7 @@ func TestCarousel(t *testing.T) {
 		return c.createImage(fmt.Sprintf("https://cdn.example.com/%d.jpg", i), "is_carousel_item", "true")
 	}
 	t.Run("publish a carousel", func(t *testing.T) {
-		s := New(Options{Latency: 20 * time.Millisecond})
+		s := New(Options{Latency: 20 * time.Millisecond, StatusLag: -1})
 		c := start(t, s)
 		ids := make([]string, 3)
 		var wg sync.WaitGroup
@@ -527,9 +607,20 @@ func TestContainerLimit(t *testing.T) {
 }
 
 func TestReadAfterWrite(t *testing.T) {
-	for _, off := range []bool{false, true} {
-		t.Run(fmt.Sprint("NoReadAfterWrite=", off), func(t *testing.T) {
-			c := start(t, New(Options{NoReadAfterWrite: off, ProcessingPolls: 1}))
+	for _, tt := range []struct {
+		name string
+		opts Options
+		off  bool
+	}{
+		{"default: ignored", Options{}, true},
+		{"ReadAfterWrite", Options{ReadAfterWrite: true}, false},
+		{"Optimistic", Options{Optimistic: true}, false},
+		{"Optimistic, NoReadAfterWrite", Options{Optimistic: true, NoReadAfterWrite: true}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			off := tt.off
+			tt.opts.ProcessingPolls = 1
+			c := start(t, New(tt.opts))
 			a := c.do("POST", "/"+acct+"/media", vals("image_url", "https://cdn.example.com/a.jpg", "fields", "id,status_code,status"))
 			if a.status != 200 || a.str("id") == "" {
 				t.Fatalf("%s", a.raw)
@@ -626,5 +717,53 @@ func TestResumableUpload(t *testing.T) {
 	m := c.do("GET", "/"+p.str("id"), vals("fields", "media_type,media_product_type,permalink,thumbnail_url"))
 	if m.str("media_type") != "VIDEO" || m.str("media_product_type") != "REELS" || !strings.Contains(m.str("permalink"), "/reel/") || m.str("thumbnail_url") == "" {
 		t.Fatalf("reel: %s", m.raw)
+	}
+}
+
+// Resumable upload is documented for Facebook Login only: an Instagram
+// Login token's resumable container is refused (400/100, an assumption),
+// and nothing is created; video_url works.
+func TestResumableUpload_InstagramLoginRefused(t *testing.T) {
+	ig := Account{ID: "17841400000000077", Username: "ig_reels", Token: "IGAAreels", Login: LoginInstagram}
+	s := New(Options{Accounts: []Account{ig}})
+	c := start(t, s).with(ig.Token)
+	for _, mt := range []string{"REELS", "STORIES"} {
+		a := c.do("POST", "/"+ig.ID+"/media", vals("media_type", mt, "upload_type", "resumable"))
+		wantErr(t, a, 400, 100, 0)
+		if msg, _ := a.gerr()["message"].(string); !strings.Contains(msg, "Facebook Login") || !strings.Contains(msg, "video_url") {
+			t.Fatalf("%s: message %q", mt, msg)
+		}
+	}
+	if n := len(s.Containers()); n != 0 {
+		t.Fatalf("%d containers created", n)
+	}
+	if a := c.do("POST", "/"+ig.ID+"/media", vals("media_type", "REELS", "video_url", "https://cdn.example.com/r.mp4")); a.status != 200 {
+		t.Fatalf("video_url: %s", a.raw)
+	}
+}
+
+// A ReadyOnly fault skips media_publish requests of a container that is
+// not FINISHED (and every other path) and hits the first one that would
+// go live.
+func TestFault_ReadyOnly(t *testing.T) {
+	clk := newClock()
+	s := New(Options{Now: clk.Now, ImageProcessing: time.Minute})
+	s.Inject(Fault{Method: "POST", PathSuffix: "", Nth: 1, Action: FaultHTTP500, ReadyOnly: true})
+	c := start(t, s)
+	id := c.createImage("https://cdn.example.com/a.jpg") // another path: not hit
+	wantErr(t, c.publish(id), 400, 9007, 2207027)        // not ready: not hit
+	clk.Add(time.Minute)
+	if a := c.publish(id); a.status != 500 || len(s.Published(acct)) != 0 {
+		t.Fatalf("the ready publish: %d %s", a.status, a.raw)
+	}
+	if a := c.publish(id); a.status != 200 {
+		t.Fatalf("Nth 1 fired once: %s", a.raw)
+	}
+	var faults []FaultAction
+	for _, cl := range s.Calls() {
+		faults = append(faults, cl.Fault)
+	}
+	if fmt.Sprint(faults) != fmt.Sprint([]FaultAction{0, 0, FaultHTTP500, 0}) {
+		t.Fatalf("faults by call: %v", faults)
 	}
 }

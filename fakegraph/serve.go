@@ -152,7 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !sleepCtx(r.Context(), s.opts.Latency) {
 		return
 	}
-	delay, f := s.matchFaults(q.method, q.path)
+	delay, f := s.matchFaults(q)
 	if f != nil {
 		s.recordFault(call, f.Action)
 	}
@@ -161,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	s.respond(w, sw, q, f)
-	s.recordStatus(call, sw.status) // stays 0 when the connection was dropped
+	s.recordStatus(call, sw) // stays 0 when the connection was dropped
 }
 
 // respond answers the call, or misbehaves as the fault f says.
@@ -213,9 +213,12 @@ func copyRecorder(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
+// statusWriter keeps the status of an answer and, for a Graph error
+// envelope, its code and subcode (for Call).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status        int
+	code, subcode int
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -228,6 +231,18 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.status >= 400 && w.code == 0 {
+		var env struct {
+			Error struct {
+				Code    json.Number `json:"code"`
+				Subcode int         `json:"error_subcode"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(b, &env) == nil {
+			n, _ := env.Error.Code.Int64() // a string code records 0
+			w.code, w.subcode = int(n), env.Error.Subcode
+		}
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -261,10 +276,10 @@ func (s *Server) recordEnd(c *Call) {
 	c.end = s.ev
 }
 
-func (s *Server) recordStatus(c *Call, status int) {
+func (s *Server) recordStatus(c *Call, w *statusWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.Status = status
+	c.Status, c.ErrorCode, c.ErrorSubcode = w.status, w.code, w.subcode
 }
 
 // serve does the work of one call (auth, usage, routing) under the lock.

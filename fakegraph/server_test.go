@@ -387,7 +387,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("PublishThenFail with an error leaves the post published", func(t *testing.T) {
-		s := New(Options{})
+		s := New(Options{StatusLag: -1})
 		s.Inject(Fault{PathSuffix: "/media_publish", Nth: 1, Action: FaultPublishThenFail,
 			GraphError: &ErrorSpec{HTTPStatus: 500, Code: 1, Message: "An unknown error has occurred.", IsTransient: true}})
 		c := start(t, s)
@@ -404,7 +404,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("DropThenApplyLater: no answer, FINISHED meanwhile, the post appears later", func(t *testing.T) {
-		s := New(Options{})
+		s := New(Options{StatusLag: -1})
 		s.Inject(Fault{PathSuffix: "/media_publish", Nth: 1, Action: FaultDropThenApplyLater, ApplyAfter: 200 * time.Millisecond})
 		c := start(t, s)
 		id := c.createImage("https://cdn.example.com/a.jpg")

@@ -202,7 +202,9 @@ func (c *Client) RecentlySearchedHashtags(ctx context.Context, igUserID string) 
 	if igUserID == "" {
 		return nil, nil, argError("RecentlySearchedHashtags", "empty Instagram user id")
 	}
-	return list[Hashtag](ctx, c, seg(igUserID)+"/recently_searched_hashtags", url.Values{"fields": {"id,name"}, "limit": {"30"}})
+	// Meta's reference shows only id on this edge: the name is not asked
+	// for, and callers match the list by id.
+	return list[Hashtag](ctx, c, seg(igUserID)+"/recently_searched_hashtags", url.Values{"fields": {"id"}, "limit": {"30"}})
 }
 
 // TaggedMedia: GET /{igUserID}/tags — media of other accounts in which the

@@ -132,7 +132,7 @@ func (r *ContainerRequest) values() (url.Values, error) {
 		}
 		v.Set("trial_params", s)
 	}
-	return v, nil
+	return v, r.Labels.set(v)
 }
 
 // jsonString encodes without HTML escaping so usernames stay readable in

@@ -42,7 +42,7 @@ func TestCreateContainer(t *testing.T) {
 			req: &ContainerRequest{
 				ImageURL:      "https://cdn.example.com/b.jpg",
 				LocationID:    "110843418940484",
-				UserTags:      []UserTag{{Username: "alice", X: 0.5, Y: 0.8}, {Username: "bob_<b>", X: 0, Y: 1}},
+				UserTags:      []UserTag{{Username: "alice", X: ptr(0.5), Y: ptr(0.8)}, {Username: "bob_<b>", X: ptr(0.0), Y: ptr(1.0)}},
 				Collaborators: []string{"carol", "dave"},
 			},
 			params: map[string]string{
@@ -54,6 +54,23 @@ func TestCreateContainer(t *testing.T) {
 			},
 			answer: `{"id":"17900000000000001","status_code":"IN_PROGRESS"}`,
 			want:   &Container{ID: containerID, StatusCode: StatusInProgress},
+		},
+		{
+			name: "story with an unplaced tag and both labels",
+			req: &ContainerRequest{
+				MediaType: MediaTypeStories, ImageURL: "https://cdn.example.com/s.jpg",
+				UserTags: []UserTag{{Username: "alice"}},
+				Labels:   Labels{AIGenerated: true, PaidPartnership: true, SponsorIDs: []string{"17841400000000009"}},
+			},
+			params: map[string]string{
+				"media_type": "STORIES", "image_url": "https://cdn.example.com/s.jpg",
+				"user_tags":       `[{"username":"alice"}]`,
+				"is_ai_generated": "true", "is_paid_partnership": "true",
+				"branded_content_sponsor_ids": `["17841400000000009"]`,
+				"fields":                      "id,status_code,status",
+			},
+			answer: `{"id":"17900000000000001"}`,
+			want:   &Container{ID: containerID},
 		},
 		{
 			name:   "carousel item",
@@ -307,3 +324,5 @@ func TestRecentStories(t *testing.T) {
 		t.Error("empty id: no error")
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -26,9 +26,9 @@ const (
 
 // UserTag is one entry of the `user_tags` container parameter.
 type UserTag struct {
-	Username string  `json:"username"`
-	X        float64 `json:"x"`
-	Y        float64 `json:"y"`
+	Username string   `json:"username"`
+	X        *float64 `json:"x,omitempty"` // nil: no position (Stories only)
+	Y        *float64 `json:"y,omitempty"`
 }
 
 // ContainerRequest holds the parameters of POST /{ig-user-id}/media.
@@ -50,6 +50,7 @@ type ContainerRequest struct {
 	AudioName      string       // audio_name
 	UploadType     string       // upload_type ("resumable")
 	TrialParams    *TrialParams // trial_params (Reels only)
+	Labels                      // is_ai_generated, is_paid_partnership, branded_content_sponsor_ids
 }
 
 // TrialParams makes a Reel a trial reel, shown to non-followers first.

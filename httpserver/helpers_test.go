@@ -23,6 +23,7 @@ import (
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/httpserver"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
@@ -93,6 +94,9 @@ type srvOpts struct {
 	// webhooks mounts a receiver on the store (cfg.Webhooks) and tells the
 	// MCP server of new events through a hub.
 	webhooks bool
+	// schedules gives the tools a scheduler (not running): schedules and
+	// jobs are stored and can be listed, read and cancelled.
+	schedules bool
 }
 
 // startServer runs the real stack — tools.NewServer, httpserver, a loopback
@@ -129,6 +133,11 @@ func startServer(t testing.TB, o srvOpts) *srvEnv {
 	if o.webhooks {
 		o.cfg.Webhooks, deps.EventNotices = startHooks(t, st)
 		deps.Events = st
+	}
+	if o.schedules {
+		if deps.Scheduler, err = scheduler.New(scheduler.Config{Store: st, Accounts: acc, Publisher: deps.Publisher}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mcpSrv := tools.NewServer(deps, "test", tools.Selection{})
 

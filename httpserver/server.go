@@ -87,6 +87,21 @@ type TaskFront interface {
 	ServeMCP(w http.ResponseWriter, r *http.Request, body []byte, owner string, next http.Handler) bool
 }
 
+// Check reports what New would refuse in cfg (two tokens alike or named
+// alike, an origin that is not one) without building anything, so that a
+// command can refuse its configuration before it starts anything.
+func (cfg Config) Check() error {
+	if _, err := newAuthenticator(cfg.Token, cfg.Tokens); err != nil {
+		return err
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if _, ok := normalizeOrigin(o); !ok {
+			return fmt.Errorf("IGMCP_ALLOWED_ORIGINS: %q is not an origin", o)
+		}
+	}
+	return nil
+}
+
 // Server is the HTTP front of one *server.MCPServer.
 type Server struct {
 	mcp        *server.MCPServer
@@ -105,14 +120,12 @@ type Server struct {
 // New wraps s. It installs a tool middleware on s (to track calls for the
 // graceful shutdown), so call it once per MCP server, before serving.
 func New(s *server.MCPServer, cfg Config) (*Server, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	a, err := newAuthenticator(cfg.Token, cfg.Tokens)
 	if err != nil {
 		return nil, err
-	}
-	for _, o := range cfg.AllowedOrigins {
-		if _, ok := normalizeOrigin(o); !ok {
-			return nil, fmt.Errorf("IGMCP_ALLOWED_ORIGINS: %q is not an origin", o)
-		}
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace

@@ -214,7 +214,8 @@ func TestTransports_ToolsResourcesPrompts(t *testing.T) {
 					t.Fatalf("create_post: %v %+v", err, res)
 				}
 				rl, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
-				if err != nil || len(rl.Resources) != 1 {
+				// The accounts, and the two MCP Apps views (sorted by name).
+				if err != nil || len(rl.Resources) != 3 || rl.Resources[0].URI != "igmcp://accounts" {
 					t.Fatalf("resources/list: %v %+v", err, rl)
 				}
 				rr := mcp.ReadResourceRequest{}

@@ -40,33 +40,6 @@ type SessionLimits struct {
 	Total int
 }
 
-// ParseSessionLimits reads IGMCP_HTTP_SESSION_IDLE_TTL,
-// IGMCP_HTTP_MAX_SESSIONS_PER_TOKEN and IGMCP_HTTP_MAX_SESSIONS; unset
-// values keep the defaults.
-func ParseSessionLimits(getenv func(string) string) (SessionLimits, error) {
-	var l SessionLimits
-	if v := strings.TrimSpace(getenv("IGMCP_HTTP_SESSION_IDLE_TTL")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second || d > 24*time.Hour {
-			return l, fmt.Errorf("IGMCP_HTTP_SESSION_IDLE_TTL must be a duration between 1s and 24h such as 10m, got %q", v)
-		}
-		l.IdleTTL = d
-	}
-	for _, x := range []struct {
-		name string
-		into *int
-	}{{"IGMCP_HTTP_MAX_SESSIONS_PER_TOKEN", &l.PerToken}, {"IGMCP_HTTP_MAX_SESSIONS", &l.Total}} {
-		if v := strings.TrimSpace(getenv(x.name)); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1_000_000 {
-				return l, fmt.Errorf("%s must be a number from 1 to 1000000, got %q", x.name, v)
-			}
-			*x.into = n
-		}
-	}
-	return l, nil
-}
-
 func (l SessionLimits) withDefaults() SessionLimits {
 	if l.IdleTTL <= 0 {
 		l.IdleTTL = DefaultSessionIdleTTL

@@ -21,17 +21,22 @@ var updateREADME = flag.Bool("update-readme", false, "rewrite the fault table in
 // matrixStep is where in a carousel publish (two image items, a first
 // comment) a fault is injected: the Nth request of that method whose path
 // ends with suffix.
+// readyOnly: only requests that would take effect count (fakegraph's
+// Fault.ReadyOnly: a media_publish of a FINISHED container), so the fault
+// hits the publish that goes live whatever harmless "not ready" tries came
+// first (the pessimistic variant tries an album before any status read).
 type matrixStep struct {
 	name, method, suffix string
 	nth                  int
+	readyOnly            bool
 }
 
 var matrixSteps = []matrixStep{
-	{"child create", "POST", "/media", 1},
-	{"parent create", "POST", "/media", 3},
-	{"status poll", "GET", "", 2}, // GET #1 is the quota read
-	{"publish", "POST", "/media_publish", 1},
-	{"first comment", "POST", "/comments", 1},
+	{"child create", "POST", "/media", 1, false},
+	{"parent create", "POST", "/media", 3, false}, // the first try of the album
+	{"status poll", "GET", "", 2, false},          // GET #1 is the quota read
+	{"publish", "POST", "/media_publish", 1, true},
+	{"first comment", "POST", "/comments", 1, false},
 }
 
 // matrixFault is one fault: a request fault, or (outcome) how the
@@ -76,7 +81,8 @@ type cell struct {
 	// media_publish whose answer was bad.
 	reconciled bool
 	// sends is the number of media_publish requests for the album
-	// container.
+	// container that may have posted (fakegraph's PublishSends: a "not
+	// ready" answer posts nothing).
 	sends int
 }
 
@@ -114,15 +120,20 @@ var faultMatrix = map[string]map[string]cell{
 	// the grace (never sent again); a comment the result says failed.
 	"drop, applied 150 ms later": {"child create": onePost.retry(), "parent create": onePost.retry(), "status poll": onePost.retry(),
 		"publish": onePost.warn().reconcile(), "first comment": onePost.warn()},
-	"190":          refusedEverywhere(failure.AuthExpired),
-	"4":            refusedEverywhere(failure.RateLimited),
-	"17":           refusedEverywhere(failure.RateLimited),
-	"32":           refusedEverywhere(failure.RateLimited),
-	"613":          refusedEverywhere(failure.RateLimited),
-	"368":          refusedEverywhere(failure.SpamBlocked).with("publish", noPost(failure.SpamBlocked).reconcile().sent(1)),
-	"9007/2207027": refusedEverywhere(failure.ContainerNotReady).with("publish", noPost(failure.ContainerNotReady).sent(1)),
-	"ERROR":        {"status poll": noPost(failure.ContainerFailed)},
-	"EXPIRED":      {"status poll": noPost(failure.ContainerExpired)},
+	"190": refusedEverywhere(failure.AuthExpired),
+	"4":   refusedEverywhere(failure.RateLimited),
+	"17":  refusedEverywhere(failure.RateLimited),
+	"32":  refusedEverywhere(failure.RateLimited),
+	"613": refusedEverywhere(failure.RateLimited),
+	"368": refusedEverywhere(failure.SpamBlocked).with("publish", noPost(failure.SpamBlocked).reconcile().sent(1)),
+	// "Not ready" refuses the album or the publish and did nothing: the
+	// items (the album) are polled until FINISHED and the request is made
+	// again. On a status read it is an answer the client cannot act on.
+	"9007/2207027": refusedEverywhere(failure.ContainerNotReady).
+		with("parent create", onePost.retry()).
+		with("publish", onePost.retry()),
+	"ERROR":   {"status poll": noPost(failure.ContainerFailed)},
+	"EXPIRED": {"status poll": noPost(failure.ContainerExpired)},
 }
 
 type row map[string]cell
@@ -138,49 +149,56 @@ func refusedEverywhere(k failure.Kind) row {
 func (r row) with(step string, c cell) row { r[step] = c; return r }
 
 // TestFaultMatrix: one fault at one step of a carousel publish with a first
-// comment; the outcome must be faultMatrix's cell: the error kind or one
-// post, warnings, retries, reconciliation and the media_publish sends.
-// A repeat with the same idempotency_key never adds a post or a send.
+// comment, against both variants of the fake; the outcome must be
+// faultMatrix's cell: the error kind or one post, warnings, retries,
+// reconciliation and the media_publish sends. A repeat with the same
+// idempotency_key never adds a post or a send.
 func TestFaultMatrix(t *testing.T) {
-	for _, fl := range matrixFaults {
-		for _, s := range matrixSteps {
-			want, ok := faultMatrix[fl.name][s.name]
-			if !ok {
-				continue
+	for _, v := range variants {
+		for _, fl := range matrixFaults {
+			for _, s := range matrixSteps {
+				want, ok := faultMatrix[fl.name][s.name]
+				if !ok {
+					continue
+				}
+				t.Run(v.name+"/"+s.name+"/"+fl.name, func(t *testing.T) {
+					t.Parallel()
+					runMatrixCell(t, v, s, fl, want)
+				})
 			}
-			t.Run(s.name+"/"+fl.name, func(t *testing.T) {
-				t.Parallel()
-				r := newRig(t, fakegraph.Options{ProcessingPolls: 1}, ratelimit.Config{})
-				a := r.accounts[0]
-				if fl.outcome != nil {
-					r.fake.SetMediaOutcome("item-0.jpg", *fl.outcome)
-				} else {
-					f := fl.fault
-					f.Method, f.PathSuffix, f.Nth = s.method, s.suffix, s.nth
-					r.fake.Inject(f)
-				}
-				req := publish.Request{Kind: publish.KindCarousel, IdempotencyKey: "matrix", Carousel: &publish.CarouselInput{
-					Items:  []publish.CarouselItem{{ImageURL: "https://cdn.example.com/item-0.jpg"}, {ImageURL: "https://cdn.example.com/item-1.jpg"}},
-					Common: publish.Common{Caption: "matrix", FirstComment: "first"},
-				}}
-				res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: 10 * time.Second})
-				got := observe(t, r, a.ID, res, err)
-				if got != want {
-					t.Fatalf("got %s\nwant %s\n(result %+v, error %v)", got.text(), want.text(), res, err)
-				}
-				// The caller repeats the call with the same key: never a
-				// second post or send, and a published result is replayed.
-				sends := r.fake.CountCalls("POST", "/media_publish")
-				again, err2 := r.pub.Run(t.Context(), a, req, publish.Options{Wait: 10 * time.Second})
-				if n := len(r.fake.Published(a.ID)); n > 1 {
-					t.Fatalf("repeat made %d posts", n)
-				}
-				if err == nil {
-					if err2 != nil || again.MediaID != res.MediaID || !again.Replayed || r.fake.CountCalls("POST", "/media_publish") != sends {
-						t.Fatalf("repeat of a published call: %v %+v", err2, again)
-					}
-				}
-			})
+		}
+	}
+}
+
+func runMatrixCell(t *testing.T, v variant, s matrixStep, fl matrixFault, want cell) {
+	r := v.rig(t, fakegraph.Options{ProcessingPolls: 1}, ratelimit.Config{})
+	a := r.accounts[0]
+	if fl.outcome != nil {
+		r.fake.SetMediaOutcome("item-0.jpg", *fl.outcome)
+	} else {
+		f := fl.fault
+		f.Method, f.PathSuffix, f.Nth, f.ReadyOnly = s.method, s.suffix, s.nth, s.readyOnly
+		r.fake.Inject(f)
+	}
+	req := publish.Request{Kind: publish.KindCarousel, IdempotencyKey: "matrix", Carousel: &publish.CarouselInput{
+		Items:  []publish.CarouselItem{{ImageURL: "https://cdn.example.com/item-0.jpg"}, {ImageURL: "https://cdn.example.com/item-1.jpg"}},
+		Common: publish.Common{Caption: "matrix", FirstComment: "first"},
+	}}
+	res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: 10 * time.Second})
+	got := observe(t, r, a.ID, res, err)
+	if got != want {
+		t.Fatalf("got %s\nwant %s\n(result %+v, error %v)", got.text(), want.text(), res, err)
+	}
+	// The caller repeats the call with the same key: never a
+	// second post or send, and a published result is replayed.
+	sends := r.fake.CountCalls("POST", "/media_publish")
+	again, err2 := r.pub.Run(t.Context(), a, req, publish.Options{Wait: 10 * time.Second})
+	if n := len(r.fake.Published(a.ID)); n > 1 {
+		t.Fatalf("repeat made %d posts", n)
+	}
+	if err == nil {
+		if err2 != nil || again.MediaID != res.MediaID || !again.Replayed || r.fake.CountCalls("POST", "/media_publish") != sends {
+			t.Fatalf("repeat of a published call: %v %+v", err2, again)
 		}
 	}
 }
@@ -228,8 +246,8 @@ func observe(t *testing.T, r *rig, acct string, res *publish.Result, err error) 
 			return o.Method == cl.Method && o.Path == cl.Path && o.Params.Encode() == cl.Params.Encode()
 		})
 	}
-	badPublish := slices.IndexFunc(calls, func(cl fakegraph.Call) bool {
-		return strings.HasSuffix(cl.Path, "/media_publish") && cl.Status != 200
+	badPublish := slices.IndexFunc(calls, func(cl fakegraph.Call) bool { // not ready is a plain refusal
+		return strings.HasSuffix(cl.Path, "/media_publish") && cl.Status != 200 && cl.ErrorSubcode != 2207027
 	})
 	if badPublish >= 0 && album != "" {
 		c.reconciled = slices.ContainsFunc(calls[badPublish+1:], func(cl fakegraph.Call) bool {
@@ -237,7 +255,7 @@ func observe(t *testing.T, r *rig, acct string, res *publish.Result, err error) 
 		})
 	}
 	if album != "" {
-		c.sends = r.fake.MediaPublishes(album)
+		c.sends = r.fake.PublishSends(album)
 	}
 	return c
 }

@@ -38,6 +38,45 @@ type rig struct {
 	accounts []*publish.Account
 }
 
+// variant is one simulated Graph API the engine must be right against
+// (fakegraph/README.md): the pessimistic default — no read-after-write, a
+// status that reads FINISHED for a while after a publish, a second
+// media_publish that posts again — and the optimistic one.
+type variant struct {
+	name string
+	set  func(*fakegraph.Options)
+}
+
+var variants = []variant{
+	{"pessimistic", func(o *fakegraph.Options) {
+		if o.StatusLag == 0 {
+			o.StatusLag = testStatusLag
+		}
+	}},
+	{"optimistic", func(o *fakegraph.Options) { o.Optimistic = true }},
+}
+
+// testStatusLag is the pessimistic fake's status lag in tests: its 2 s
+// default scaled down with the send grace (testGrace), inside which it
+// must stay as 2 s stays inside the 2-minute IGMCP_SEND_GRACE.
+const testStatusLag = 100 * time.Millisecond
+
+// eachVariant runs fn as one parallel subtest per variant.
+func eachVariant(t *testing.T, fn func(t *testing.T, v variant)) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, v)
+		})
+	}
+}
+
+// rig is newRig against the variant's fake.
+func (v variant) rig(t testing.TB, fo fakegraph.Options, gc ratelimit.Config) *rig {
+	v.set(&fo)
+	return newRig(t, fo, gc)
+}
+
 func newRig(t testing.TB, fo fakegraph.Options, gc ratelimit.Config) *rig {
 	t.Helper()
 	fake := fakegraph.New(fo)
@@ -93,13 +132,15 @@ func kindOf(err error) failure.Kind {
 func failureOf(err error) *failure.Error { return failure.Classify(err) }
 
 // oneSendPerContainer fails the test when any container got more than one
-// media_publish request, and returns the total number of sends. Posts can
-// hide a second send (a fake that refuses it); requests cannot.
+// media_publish request that may have posted (a "not ready" answer posts
+// nothing: fakegraph's PublishSends), and returns the total number of such
+// sends. Posts can hide a second send (a fake that refuses it); requests
+// cannot.
 func oneSendPerContainer(t testing.TB, r *rig) int {
 	t.Helper()
 	total := 0
 	for _, c := range r.fake.Containers() {
-		n := r.fake.MediaPublishes(c.ID)
+		n := r.fake.PublishSends(c.ID)
 		if n > 1 {
 			t.Errorf("container %s: media_publish sent %d times", c.ID, n)
 		}

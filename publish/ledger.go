@@ -69,6 +69,9 @@ func (p *Publisher) Run(ctx context.Context, a *Account, r Request, o Options) (
 	if err != nil {
 		return nil, err
 	}
+	if err := r.ValidateFor(a); err != nil {
+		return nil, err
+	}
 	if c.file != nil && !c.file.Video && p.local.Stager == nil {
 		return nil, NoStagingError(c.file.Field)
 	}
@@ -160,14 +163,19 @@ type keyedRun struct {
 
 // runKeyed drives one ledger record from wherever it stands to an outcome.
 func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Options) (*Result, error) {
-	unlock, ok := p.inflight.lock(a.ID + "\x00" + job.key)
+	unlock, held, ok := p.inflight.lock(a.ID+"\x00"+job.key, job.digest)
 	if !ok {
+		// Another post under the key is refused as such even while the
+		// first one runs: retrying it could never succeed.
+		if held != job.digest {
+			return nil, KeyReused()
+		}
 		return nil, inFlight()
 	}
 	defer unlock()
 	rec, _, err := p.store.Reserve(ctx, a.ID, job.key, job.digest)
 	if errors.Is(err, store.ErrConflict) {
-		return nil, failure.Invalid("idempotency_key", "this idempotency_key was already used for a different post; use a new key for new content")
+		return nil, KeyReused()
 	}
 	if err != nil {
 		return nil, storeError(err)
@@ -222,65 +230,106 @@ func (p *Publisher) runKeyed(ctx context.Context, a *Account, job keyedRun, o Op
 	return nil, inFlight()
 }
 
+// maxNotReady is how many "not ready" answers (9007/2207027) to
+// media_publish one call takes before it gives up: the first try of an
+// image is expected to get one now and then; more, after the container
+// read FINISHED, mean Instagram's status and its publish disagree.
+const maxNotReady = 3
+
 // complete waits for the container, then (unless this is a draft or the
-// wait ran out) claims the send in the ledger, publishes and records.
+// wait ran out) claims the send in the ledger, publishes and records. An
+// image whose status is unknown (the creation did not answer it: no
+// read-after-write) is not read first: images are usually ready at once,
+// so media_publish is tried right away. "Not ready" is a refusal that
+// publishes nothing; the container is then polled, and sent again once it
+// reads FINISHED.
 func (p *Publisher) complete(ctx context.Context, t *tracker, c *graph.Container, kind mediaKind, deadline time.Time, o Options) (*Result, error) {
 	a := t.a
-	st, err := p.wait(ctx, a, c, kind, deadline, o.Progress)
-	if err != nil && !errors.Is(err, errStillProcessing) {
-		// Cancellation and read failures leave the container recorded: the
-		// same key resumes it. Only Instagram's verdicts end the record.
-		if k := failure.Classify(err).Kind; k != failure.Transient && k != failure.RateLimited {
-			t.fail(ctx, err)
-		}
-		return nil, err
-	}
 	res := &Result{ContainerID: c.ID, ChildContainerIDs: t.rec.ChildIDs}
-	switch st.StatusCode {
-	case graph.StatusFinished:
-	case graph.StatusPublished:
-		// Published earlier (a lost answer, another process, or another
-		// tool): never again. The media id comes from the ledger or the
-		// account's recent media.
-		return p.adoptPublished(ctx, t, res, time.Time{})
-	case graph.StatusInProgress, "":
-		res.Status = StatusProcessing
-		res.NextAction = fmt.Sprintf("Instagram is still processing container %s: poll get_container_status until FINISHED, then call publish_container with this container_id.", c.ID)
-		return res, nil
-	default:
-		err := terminalError(st, "")
-		t.fail(ctx, err)
-		p.journal(ctx, a, t.job, "failed", err, containerIDs(c, t.rec.ChildIDs))
-		return nil, err
-	}
-	if o.Draft {
-		res.Status = StatusDraft
-		res.NextAction = fmt.Sprintf("Container %s is ready: call publish_container with this container_id to publish it (within 24 hours).", c.ID)
-		return res, nil
-	}
-	// Only the call that moves container_created → publish_sent may send:
-	// two callers (or processes) racing on one key cannot both publish.
-	if err := t.step(ctx, store.PublishStep{To: store.PublishSent}); err != nil {
-		if errors.Is(err, errMoved) {
-			return nil, inFlight()
-		}
-		return nil, err
-	}
-	if o.BeforeSend != nil {
-		if err := o.BeforeSend(ctx); err != nil {
-			t.fail(ctx, err) // claimed, never sent: nothing was published
+	st := c
+	try := kind == kindImage && c.StatusCode == "" && !o.Draft
+	if try && len(t.rec.ChildIDs) == 0 { // an album waited for its items already
+		if err := p.awaitImages(ctx, a, deadline); err != nil {
 			return nil, err
 		}
 	}
-	return p.send(ctx, t, c.ID, false, deadline, o)
+	for refused := 0; ; {
+		if !try {
+			var err error
+			if st, err = p.wait(ctx, a, st, kind, deadline, o.Progress); err != nil && !errors.Is(err, errStillProcessing) {
+				// Cancellation and read failures leave the container
+				// recorded: the same key resumes it. Only Instagram's
+				// verdicts end the record.
+				if k := failure.Classify(err).Kind; k != failure.Transient && k != failure.RateLimited {
+					t.fail(ctx, err)
+				}
+				return nil, err
+			}
+			switch st.StatusCode {
+			case graph.StatusFinished:
+			case graph.StatusPublished:
+				// Published earlier (a lost answer, another process, or
+				// another tool): never again. The media id comes from the
+				// ledger or the account's recent media.
+				return p.adoptPublished(ctx, t, res, time.Time{})
+			case graph.StatusInProgress, "":
+				res.Status = StatusProcessing
+				res.NextAction = fmt.Sprintf("Instagram is still processing container %s: poll get_container_status until FINISHED, then call publish_container with this container_id.", c.ID)
+				return res, nil
+			default:
+				err := terminalError(st, "")
+				t.fail(ctx, err)
+				p.journal(ctx, a, t.job, "failed", err, containerIDs(c, t.rec.ChildIDs))
+				return nil, err
+			}
+			if o.Draft {
+				res.Status = StatusDraft
+				res.NextAction = fmt.Sprintf("Container %s is ready: call publish_container with this container_id to publish it (within 24 hours).", c.ID)
+				return res, nil
+			}
+		}
+		try = false
+		// Only the call that moves container_created → publish_sent may
+		// send: two callers (or processes) racing on one key cannot both
+		// publish.
+		if err := t.step(ctx, store.PublishStep{To: store.PublishSent}); err != nil {
+			if errors.Is(err, errMoved) {
+				return nil, inFlight()
+			}
+			return nil, err
+		}
+		if o.BeforeSend != nil {
+			if err := o.BeforeSend(ctx); err != nil {
+				t.fail(ctx, err) // claimed, never sent: nothing was published
+				return nil, err
+			}
+		}
+		out, err := p.send(ctx, t, c.ID, false, deadline, o)
+		var nr *notReadyError
+		if !errors.As(err, &nr) {
+			return out, err
+		}
+		if refused++; refused >= maxNotReady {
+			return nil, nr.err
+		}
+		st = &graph.Container{ID: c.ID, StatusCode: graph.StatusInProgress}
+	}
 }
+
+// notReadyError: Instagram answered media_publish "not ready"; nothing was
+// published and the ledger records are back in container_created.
+type notReadyError struct{ err error }
+
+func (e *notReadyError) Error() string { return e.err.Error() }
+func (e *notReadyError) Unwrap() error { return e.err }
 
 // send sends media_publish for the container once. It first takes the
 // container's own ledger record (container:<id>) to publish_sent, so that
 // whatever key a caller publishes under (publish_container uses that one)
 // only one caller at a time may send it, and a send whose outcome is open
 // holds the others back until it is settled. resend: the last send is
-// known to be lost (see settle).
+// known to be lost (see settle). A first send answered "not ready" puts
+// both records back to container_created and returns *notReadyError.
 func (p *Publisher) send(ctx context.Context, t *tracker, containerID string, resend bool, deadline time.Time, o Options) (*Result, error) {
 	res := &Result{ContainerID: containerID, ChildContainerIDs: t.rec.ChildIDs}
 	if resend {
@@ -313,6 +362,21 @@ func (p *Publisher) send(ctx context.Context, t *tracker, containerID string, re
 	case ambiguous(err):
 		p.log.Warn("media_publish answer lost; settling through the container's status", "account", t.a.ID, "container", containerID, "err", err)
 		return p.settle(ctx, t, containerID, time.Now(), err, resend, deadline, o)
+	case isNotReady(err) && !resend:
+		// Refused as not ready: nothing was published, so the container
+		// may be claimed and sent again once it reads FINISHED.
+		recs := []*tracker{t}
+		if ct != t {
+			recs = []*tracker{ct, t} // the container's first: t may have been taken over
+		}
+		for _, r := range recs {
+			if uerr := r.unsend(ctx, containerID); errors.Is(uerr, errMoved) {
+				return nil, inFlight()
+			} else if uerr != nil {
+				return nil, uerr
+			}
+		}
+		return nil, &notReadyError{err}
 	default:
 		// Instagram refused it: nothing was published.
 		t.fail(ctx, err)
@@ -517,7 +581,7 @@ func (t *tracker) claim(ctx context.Context, containerID string, resend bool) er
 		var step store.PublishStep
 		switch t.rec.State {
 		case store.PublishSent:
-			if !resend {
+			if !resend || t.rec.ContainerID != containerID {
 				return errMoved
 			}
 			resend = false
@@ -527,6 +591,11 @@ func (t *tracker) claim(ctx context.Context, containerID string, resend bool) er
 		case store.PublishReserved:
 			step = store.PublishStep{To: store.PublishContainerCreated, ContainerID: containerID, ChildIDs: children}
 		case store.PublishContainerCreated:
+			if t.rec.ContainerID != containerID {
+				// another caller rebuilt the key around a new container:
+				// it owns the send now
+				return errMoved
+			}
 			step = store.PublishStep{To: store.PublishSent}
 		default:
 			return errPublished
@@ -539,6 +608,25 @@ func (t *tracker) claim(ctx context.Context, containerID string, resend bool) er
 		}
 	}
 	return errMoved
+}
+
+// unsend takes a record in publish_sent whose send Instagram refused as
+// not ready (nothing was published) back to container_created, by the
+// only path the ledger has (failed, then reserved), so the container may
+// be claimed and sent again. errMoved: another caller moved it meanwhile
+// (it then owns the key; this caller must not send).
+func (t *tracker) unsend(ctx context.Context, containerID string) error {
+	children := t.rec.ChildIDs // the step to reserved clears them
+	for _, step := range []store.PublishStep{
+		{To: store.PublishFailed, ErrorKind: string(failure.ContainerNotReady)},
+		{To: store.PublishReserved},
+		{To: store.PublishContainerCreated, ContainerID: containerID, ChildIDs: children},
+	} {
+		if err := t.step(ctx, step); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fail records a failure, with the structured error to replay.
@@ -580,24 +668,26 @@ func storeError(err error) error {
 // compare-and-set guards across processes.
 type inflight struct {
 	mu   sync.Mutex
-	keys map[string]bool
+	keys map[string]string // key → digest of the call holding it
 }
 
-func (f *inflight) lock(key string) (func(), bool) {
+// lock takes key for a call publishing digest; when another call holds it,
+// it answers that call's digest.
+func (f *inflight) lock(key, digest string) (func(), string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.keys[key] {
-		return nil, false
+	if held, busy := f.keys[key]; busy {
+		return nil, held, false
 	}
 	if f.keys == nil {
-		f.keys = map[string]bool{}
+		f.keys = map[string]string{}
 	}
-	f.keys[key] = true
+	f.keys[key] = digest
 	return func() {
 		f.mu.Lock()
 		delete(f.keys, key)
 		f.mu.Unlock()
-	}, true
+	}, "", true
 }
 
 func randomID() string {

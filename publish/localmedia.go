@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/localfile"
@@ -105,6 +106,35 @@ func NoStagingError(field string) error {
 	e := failure.Invalid(field, "Instagram takes images only from a public https URL; this server has no media staging bucket to put %s there", field)
 	e.Action = "Give image_url (a public https URL of the JPEG, e.g. from your CDN or a public bucket) instead of file_path, or ask the operator to configure staging (IGMCP_STAGING_BUCKET and credentials)."
 	return e
+}
+
+// checkUpload refuses a local video the account cannot upload, before any
+// Graph call: a file_path video goes to Instagram by resumable upload
+// (upload_type=resumable), which Meta documents for Facebook Login only
+// (docs/graph-api.md §1, §6). Under Instagram Login the video must come
+// from a URL.
+func checkUpload(a *Account, f *LocalFile) error {
+	if f == nil || !f.Video || a.Login != auth.LoginInstagram {
+		return nil
+	}
+	e := failure.Invalid(f.Field, "%s is a local video: Instagram takes local videos only by resumable upload, which Meta documents for Facebook Login only, and this account uses Instagram Login", f.Field)
+	e.Action = "Host the video at a public https URL and give video_url instead of file_path, or connect this account with Facebook Login (INSTAGRAM_LOGIN=facebook)."
+	return e
+}
+
+// ValidateFor is Validate plus the rules of the account that will publish
+// the request (a local video and the paid partnership label need Facebook
+// Login). A tool calls it once the account is known, before anything
+// reaches Instagram; Run checks the same itself.
+func (r *Request) ValidateFor(a *Account) error {
+	c, err := r.checkOnce()
+	if err != nil {
+		return err
+	}
+	if err := checkUpload(a, c.file); err != nil {
+		return err
+	}
+	return r.checkLabels(a)
 }
 
 // stageImage stages an image file; remove deletes the staged copy.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
 
+	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/preflight"
@@ -34,7 +36,11 @@ type Graph interface {
 type Account struct {
 	ID       string
 	Username string
-	Graph    Graph
+	// Login is how the account's token was obtained; "" is Facebook Login.
+	// It decides what the account can do: resumable upload of a local
+	// video exists with Facebook Login only.
+	Login auth.Login
+	Graph Graph
 }
 
 // Published is what a successful media_publish produced.
@@ -105,6 +111,41 @@ type Publisher struct {
 	preflight PreflightFunc
 	// local publishes file_path media (staging, uploads).
 	local Local
+	// observed is what was measured about how the Graph API answers an
+	// account (nil: nothing).
+	observed func(ctx context.Context, accountID string) Observations
+}
+
+// Observations are what igmcp measured about how the Graph API answers an
+// account (`igmcp doctor --probe`): facts that let the publisher leave out
+// requests whose answer it knows. Without them it assumes nothing.
+type Observations struct {
+	// ImageReady is how long a new image container took to read FINISHED
+	// (nil: not measured). A publish of an image (or the creation of an
+	// album of images) is tried that long after the containers were
+	// created, instead of at once and being told "not ready".
+	ImageReady *time.Duration
+}
+
+// WithObservations sets where the publisher finds an account's
+// Observations; it is asked once per image post or album.
+func WithObservations(fn func(ctx context.Context, accountID string) Observations) Option {
+	return func(p *Publisher) { p.observed = fn }
+}
+
+// awaitImages sleeps, before the first try of a container made of images
+// whose status is unknown, as long as images were measured to take (never
+// past the deadline). Nothing measured: no sleep; images are usually ready
+// at once.
+func (p *Publisher) awaitImages(ctx context.Context, a *Account, deadline time.Time) error {
+	if p.observed == nil {
+		return nil
+	}
+	d := p.observed(ctx, a.ID).ImageReady
+	if d == nil || *d <= 0 {
+		return nil
+	}
+	return sleepCtx(ctx, min(*d, time.Until(deadline)))
 }
 
 // PreflightFunc looks at a request's media before any container is created
@@ -213,35 +254,35 @@ const (
 	kindVideo
 )
 
-// buildCarousel creates the items in parallel (bounded), each waited to
-// FINISHED, then the album, and returns the album.
+// buildCarousel creates the items in parallel (bounded), then the album,
+// and returns the album. An image item whose status the creation did not
+// answer (no read-after-write) is not read first: images are usually ready
+// at once, so the album is created right away; Instagram refuses it while
+// an item is not ready (9007/2207027), and only then are the items waited
+// on, in parallel, before one more try. Video items and items that
+// answered IN_PROGRESS are waited on as soon as they exist.
 func (p *Publisher) buildCarousel(ctx context.Context, a *Account, in *CarouselInput, deadline time.Time, progress func(Progress)) (*graph.Container, []string, mediaKind, error) {
 	children := make([]string, len(in.Items))
+	kinds := make([]mediaKind, len(in.Items))
+	unread := make([]bool, len(in.Items)) // created, status unknown, not waited on
 	kind := kindImage
 	workers := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(p.childConcurrency)
 	for i := range in.Items {
 		it := &in.Items[i]
-		itemKind := kindImage
 		if it.VideoURL != "" {
-			itemKind, kind = kindVideo, kindVideo
+			kinds[i], kind = kindVideo, kindVideo
 		}
-		field := fmt.Sprintf("items[%d]", i)
 		workers.Go(func(ctx context.Context) error {
-			c, err := p.create(ctx, a, it.request(), field)
+			c, err := p.create(ctx, a, it.request(), itemField(i))
 			if err != nil {
 				return err
 			}
 			children[i] = c.ID
-			// Children must be FINISHED before the album can be created;
-			// they are waited on in parallel too.
-			st, err := p.wait(ctx, a, c, itemKind, deadline, progress)
-			if err != nil {
-				return withField(err, field)
+			if kinds[i] == kindImage && c.StatusCode == "" {
+				unread[i] = true
+				return nil
 			}
-			if st.StatusCode != graph.StatusFinished {
-				return terminalError(st, field)
-			}
-			return nil
+			return p.waitItem(ctx, a, c, kinds[i], i, deadline, progress)
 		})
 	}
 	if err := workers.Wait(); err != nil {
@@ -249,8 +290,70 @@ func (p *Publisher) buildCarousel(ctx context.Context, a *Account, in *CarouselI
 	}
 	parentReq := &graph.ContainerRequest{MediaType: graph.MediaTypeCarousel, Children: children}
 	in.Common.apply(parentReq)
+	if slices.Contains(unread, true) {
+		if err := p.awaitImages(ctx, a, deadline); err != nil {
+			return nil, children, kind, err
+		}
+	}
 	parent, err := p.create(ctx, a, parentReq, "")
+	if err == nil {
+		return parent, children, kind, nil
+	}
+	// Refused: the items say why. "Not ready" waits for every item (also
+	// those read FINISHED: Instagram disagrees) and tries once more; a
+	// refusal an item can cause (it failed, expired, is gone) waits for
+	// the items not read yet, to name the one at fault.
+	retry := isNotReady(err)
+	if !retry && !(slices.Contains(unread, true) && itemMayExplain(err)) {
+		return nil, children, kind, err
+	}
+	waits := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(p.childConcurrency)
+	for i, id := range children {
+		if retry || unread[i] {
+			waits.Go(func(ctx context.Context) error {
+				return p.waitItem(ctx, a, &graph.Container{ID: id, StatusCode: graph.StatusInProgress}, kinds[i], i, deadline, progress)
+			})
+		}
+	}
+	if werr := waits.Wait(); werr != nil {
+		return nil, children, kind, notReadyChildren(werr, children)
+	}
+	if !retry {
+		return nil, children, kind, err
+	}
+	parent, err = p.create(ctx, a, parentReq, "")
 	return parent, children, kind, err
+}
+
+func itemField(i int) string { return fmt.Sprintf("items[%d]", i) }
+
+// waitItem waits for carousel item i until it is FINISHED: any other end
+// is the item's error.
+func (p *Publisher) waitItem(ctx context.Context, a *Account, c *graph.Container, kind mediaKind, i int, deadline time.Time, progress func(Progress)) error {
+	st, err := p.wait(ctx, a, c, kind, deadline, progress)
+	if err != nil {
+		return withField(err, itemField(i))
+	}
+	if st.StatusCode != graph.StatusFinished {
+		return terminalError(st, itemField(i))
+	}
+	return nil
+}
+
+// isNotReady: Instagram refused a request because a container is still
+// processing (9007/2207027) — a refusal that did nothing.
+func isNotReady(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && ge.IsNotReady()
+}
+
+// itemMayExplain: an album refusal that an item's state can cause.
+func itemMayExplain(err error) bool {
+	switch failure.Classify(err).Kind {
+	case failure.ContainerFailed, failure.ContainerExpired, failure.NotFound, failure.Transient, failure.Upstream:
+		return true
+	}
+	return false
 }
 
 // errStillProcessing ends a child's wait at the deadline.

@@ -20,69 +20,71 @@ import (
 // post" (refused before any Graph call), and the same content replays the
 // post, also after the file was written again (a new modification time).
 func TestRun_KeyAndLocalFile(t *testing.T) {
-	clip := func(d time.Duration) []byte {
-		return mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: d, MediaBytes: 1 << 20})
-	}
-	cases := []struct {
-		name string
-		req  func(path string) publish.Request
-	}{
-		{"reel", func(path string) publish.Request {
-			return reel(&publish.ReelInput{FilePath: path, Common: publish.Common{Caption: "from disk"}}, "file-key")
-		}},
-		{"story", func(path string) publish.Request {
-			return story(&publish.StoryInput{FilePath: path}, "file-key")
-		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			r := newRig(t, fakegraph.Options{}, ratelimit.Config{})
-			r.withLocal(fastUpload())
-			a := r.accounts[0]
-			path := filepath.Join(t.TempDir(), "clip.mp4")
-			first, other := clip(10*time.Second), clip(12*time.Second)
-			if len(first) != len(other) {
-				t.Fatalf("the two clips should have one size (%d, %d): size alone must not tell them apart", len(first), len(other))
-			}
-			write := func(b []byte, mtime time.Time) {
-				if err := os.WriteFile(path, b, 0o600); err != nil {
-					t.Fatal(err)
+	eachVariant(t, func(t *testing.T, v variant) {
+		clip := func(d time.Duration) []byte {
+			return mediatest.MP4(mediatest.Video{Width: 1080, Height: 1920, Duration: d, MediaBytes: 1 << 20})
+		}
+		cases := []struct {
+			name string
+			req  func(path string) publish.Request
+		}{
+			{"reel", func(path string) publish.Request {
+				return reel(&publish.ReelInput{FilePath: path, Common: publish.Common{Caption: "from disk"}}, "file-key")
+			}},
+			{"story", func(path string) publish.Request {
+				return story(&publish.StoryInput{FilePath: path}, "file-key")
+			}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				r := v.rig(t, fakegraph.Options{}, ratelimit.Config{})
+				r.withLocal(fastUpload())
+				a := r.accounts[0]
+				path := filepath.Join(t.TempDir(), "clip.mp4")
+				first, other := clip(10*time.Second), clip(12*time.Second)
+				if len(first) != len(other) {
+					t.Fatalf("the two clips should have one size (%d, %d): size alone must not tell them apart", len(first), len(other))
 				}
-				if err := os.Chtimes(path, mtime, mtime); err != nil {
-					t.Fatal(err)
+				write := func(b []byte, mtime time.Time) {
+					if err := os.WriteFile(path, b, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chtimes(path, mtime, mtime); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
-			write(first, t0)
-			res, err := r.pub.Run(t.Context(), a, c.req(path), publish.Options{Wait: 5 * time.Second})
-			if err != nil || res.Status != publish.StatusPublished {
-				t.Fatalf("first: %+v %v", res, err)
-			}
-			calls := len(r.fake.Calls())
+				t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+				write(first, t0)
+				res, err := r.pub.Run(t.Context(), a, c.req(path), publish.Options{Wait: 5 * time.Second})
+				if err != nil || res.Status != publish.StatusPublished {
+					t.Fatalf("first: %+v %v", res, err)
+				}
+				calls := len(r.fake.Calls())
 
-			// Another file at the same path, even with the same size and
-			// modification time.
-			write(other, t0)
-			_, err = r.pub.Run(t.Context(), a, c.req(path), publish.Options{Wait: 5 * time.Second})
-			if fe := failureOf(err); fe == nil || fe.Kind != failure.InvalidInput || fe.Field != "idempotency_key" {
-				t.Fatalf("same key, another file: want invalid_input on idempotency_key, got %v", err)
-			}
-			if n := len(r.fake.Calls()) - calls; n != 0 {
-				t.Fatalf("%d Graph calls for a refused key", n)
-			}
+				// Another file at the same path, even with the same size and
+				// modification time.
+				write(other, t0)
+				_, err = r.pub.Run(t.Context(), a, c.req(path), publish.Options{Wait: 5 * time.Second})
+				if fe := failureOf(err); fe == nil || fe.Kind != failure.InvalidInput || fe.Field != "idempotency_key" {
+					t.Fatalf("same key, another file: want invalid_input on idempotency_key, got %v", err)
+				}
+				if n := len(r.fake.Calls()) - calls; n != 0 {
+					t.Fatalf("%d Graph calls for a refused key", n)
+				}
 
-			// The first content again, written later: the same post.
-			write(first, t0.Add(30*time.Minute))
-			again, err := r.pub.Run(t.Context(), a, c.req(path), publish.Options{Wait: 5 * time.Second})
-			if err != nil || !again.Replayed || again.MediaID != res.MediaID {
-				t.Fatalf("same content re-written: %+v %v", again, err)
-			}
-			if n, sends := len(r.fake.Published(a.ID)), oneSendPerContainer(t, r); n != 1 || sends != 1 {
-				t.Fatalf("%d posts, %d media_publish sends", n, sends)
-			}
-		})
-	}
+				// The first content again, written later: the same post.
+				write(first, t0.Add(30*time.Minute))
+				again, err := r.pub.Run(t.Context(), a, c.req(path), publish.Options{Wait: 5 * time.Second})
+				if err != nil || !again.Replayed || again.MediaID != res.MediaID {
+					t.Fatalf("same content re-written: %+v %v", again, err)
+				}
+				if n, sends := len(r.fake.Published(a.ID)), oneSendPerContainer(t, r); n != 1 || sends != 1 {
+					t.Fatalf("%d posts, %d media_publish sends", n, sends)
+				}
+			})
+		}
+	})
 }
 
 // A request without a local file digests exactly as before local files

@@ -12,10 +12,11 @@ import (
 // local file. Stories have no caption, collaborators or first comment
 // (Instagram does not support them on stories).
 type StoryInput struct {
-	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https JPEG URL."`
-	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https MP4/MOV URL (3–60 s)."`
-	FilePath string    `json:"file_path,omitempty" jsonschema_description:"Local JPEG or MP4/MOV (absolute path) instead."`
+	ImageURL string    `json:"image_url,omitempty" jsonschema_description:"Public https JPEG."`
+	VideoURL string    `json:"video_url,omitempty" jsonschema_description:"Public https MP4/MOV, 3–60 s."`
+	FilePath string    `json:"file_path,omitempty" jsonschema_description:"Absolute path of a local JPEG/MP4/MOV."`
 	UserTags []UserTag `json:"user_tags,omitempty" jsonschema_description:"People to tag."`
+	Labels
 }
 
 // Validate checks the story without calling Instagram; a file_path is
@@ -52,7 +53,10 @@ func (in *StoryInput) check() (*LocalFile, error) {
 			return nil, err
 		}
 	}
-	return f, checkUserTags("user_tags", in.UserTags)
+	if err := checkUserTags("user_tags", in.UserTags, false); err != nil {
+		return nil, err
+	}
+	return f, in.Labels.validate("")
 }
 
 // IsVideo reports whether the story is a video (video_url, or a video
@@ -86,7 +90,7 @@ func (in *StoryInput) media() []preflight.Media {
 // (images take seconds) until Instagram has fetched it, so the staged copy
 // can be removed.
 func (in *StoryInput) build(ctx context.Context, b *builder) (*graph.Container, []string, mediaKind, error) {
-	req := &graph.ContainerRequest{MediaType: graph.MediaTypeStories, ImageURL: in.ImageURL, VideoURL: in.VideoURL, UserTags: graphTags(in.UserTags)}
+	req := &graph.ContainerRequest{MediaType: graph.MediaTypeStories, ImageURL: in.ImageURL, VideoURL: in.VideoURL, UserTags: graphTags(in.UserTags), Labels: in.Labels.graph()}
 	switch {
 	case b.file == nil:
 		kind := kindImage

@@ -6,7 +6,7 @@ import "github.com/igmcp/igmcp/failure"
 // shared with followers by hand (MANUAL) or when it performs well
 // (SS_PERFORMANCE). docs/graph-api.md §2: trial_params, Reels only.
 type TrialReel struct {
-	GraduationStrategy string `json:"graduation_strategy" jsonschema:"enum=MANUAL,enum=SS_PERFORMANCE" jsonschema_description:"MANUAL, or SS_PERFORMANCE: share with followers if it performs well."`
+	GraduationStrategy string `json:"graduation_strategy" jsonschema:"enum=MANUAL,enum=SS_PERFORMANCE" jsonschema_description:"SS_PERFORMANCE: to followers if it does well."`
 }
 
 // validate checks a trial Reel's parameters (nil: not a trial).

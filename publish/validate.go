@@ -14,34 +14,70 @@ import (
 	"github.com/igmcp/igmcp/preflight"
 )
 
-// Documented limits (docs/graph-api.md §2, §13).
+// Documented limits (docs/graph-api.md §2, §7, §13).
 const (
-	MaxCaptionChars   = 2200
-	MaxHashtags       = 30
-	MaxMentions       = 20
-	MaxAltText        = 1000
-	MaxCollaborators  = 3
+	MaxCaptionChars = 2200
+	// MaxHashtags is Instagram's limit for the caption of a post or Reel
+	// since December 2025 (docs/graph-api.md §2); it was 30 before.
+	MaxHashtags = 5
+	MaxMentions = 20
+	// Comments (create_comment, reply_comment, first_comment) keep the
+	// limits of Instagram's text fields: the December 2025 cut to 5
+	// hashtags is about post and Reel captions.
+	MaxCommentChars    = 2200
+	MaxCommentHashtags = 30
+	MaxAltText         = 1000
+	MaxCollaborators   = 3
+	// MaxSponsors is how many brands one paid partnership label may name
+	// (docs/graph-api.md §2).
+	MaxSponsors       = 2
 	MinCarouselItems  = 2
 	MaxCarouselItems  = 10
 	maxURLLength      = 2048
 	maxUsernameLength = 30
 )
 
+// What counts in a caption or a comment (docs/reference.md §3). The
+// patterns are written in the syntax Go's regexp (RE2) and JavaScript's
+// RegExp with the u flag share, so the post preview (package views) counts
+// with these very rules.
+const (
+	// HashtagPattern is a hashtag: '#' or the full-width '＃' followed by
+	// letters, marks, digits or '_'. Tags written together (#a#b) each
+	// count.
+	HashtagPattern = `[#＃][\p{L}\p{M}\p{N}_]+`
+	// MentionPattern is a run of @mentions ('@' or the full-width '＠' and
+	// a username) that does not follow a letter, mark, digit, '_' or '.'
+	// (so an e-mail address is none). Group 2 is the run; each '@' in it is
+	// one mention, so @a@b is two.
+	MentionPattern = `(^|[^\p{L}\p{M}\p{N}_.])((?:[@＠][A-Za-z0-9._]+)+)`
+)
+
 var (
-	// A hashtag is '#' followed by letters, digits or '_' (Unicode aware).
-	hashtagRE = regexp.MustCompile(`#[\p{L}\p{N}_]+`)
-	// A mention is '@' + username not preceded by a word character, so e-mail
-	// addresses do not count.
-	mentionRE  = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_.@])@[A-Za-z0-9._]+`)
+	hashtagRE  = regexp.MustCompile(HashtagPattern)
+	mentionRE  = regexp.MustCompile(MentionPattern)
 	usernameRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
 	numericRE  = regexp.MustCompile(`^[0-9]{1,30}$`)
 )
 
-// CountHashtags counts the #hashtags in a caption as Instagram limits them.
-func CountHashtags(s string) int { return len(hashtagRE.FindAllString(s, -1)) }
+// Hashtags lists the hashtags of s, in order, as Instagram limits them.
+func Hashtags(s string) []string { return hashtagRE.FindAllString(s, -1) }
 
-// CountMentions counts the @mentions in a caption.
-func CountMentions(s string) int { return len(mentionRE.FindAllString(s, -1)) }
+// Mentions lists the usernames s @mentions, in order, as Instagram limits
+// them.
+func Mentions(s string) []string {
+	var out []string
+	for _, m := range mentionRE.FindAllStringSubmatch(s, -1) {
+		out = append(out, strings.FieldsFunc(m[2], func(r rune) bool { return r == '@' || r == '＠' })...)
+	}
+	return out
+}
+
+// CountHashtags counts the hashtags of s (Hashtags).
+func CountHashtags(s string) int { return len(Hashtags(s)) }
+
+// CountMentions counts the @mentions of s (Mentions).
+func CountMentions(s string) int { return len(Mentions(s)) }
 
 // Validate checks the post against every rule that can be checked without
 // calling Instagram.
@@ -57,7 +93,7 @@ func (in *PostInput) check() (*LocalFile, error) {
 	if err := checkAltText("alt_text", in.AltText); err != nil {
 		return nil, err
 	}
-	if err := checkUserTags("user_tags", in.UserTags); err != nil {
+	if err := checkUserTags("user_tags", in.UserTags, true); err != nil {
 		return nil, err
 	}
 	return nil, in.Common.validate("")
@@ -103,7 +139,7 @@ func (it *CarouselItem) validate(p string) error {
 			return failure.Invalid(p+".alt_text", "alt_text applies to image items only")
 		}
 	}
-	return checkUserTags(p+".user_tags", it.UserTags)
+	return checkUserTags(p+".user_tags", it.UserTags, true)
 }
 
 // Validate checks the Reel; a file_path video is opened and its first
@@ -135,10 +171,13 @@ func (in *ReelInput) check() (*LocalFile, error) {
 	if in.ThumbOffset != nil && *in.ThumbOffset < 0 {
 		return nil, failure.Invalid("thumb_offset", "thumb_offset is milliseconds from the start and cannot be negative")
 	}
+	if err := checkText("audio_name", in.AudioName); err != nil {
+		return nil, err
+	}
 	if utf8.RuneCountInString(in.AudioName) > 100 {
 		return nil, failure.Invalid("audio_name", "audio_name is at most 100 characters")
 	}
-	if err := checkUserTags("user_tags", in.UserTags); err != nil {
+	if err := checkUserTags("user_tags", in.UserTags, true); err != nil {
 		return nil, err
 	}
 	return f, in.Common.validate("")
@@ -165,25 +204,85 @@ func (c *Common) validate(prefix string) error {
 		}
 		seen[strings.ToLower(u)] = true
 	}
-	if utf8.RuneCountInString(c.FirstComment) > MaxCaptionChars {
-		return failure.Invalid(prefix+"first_comment", "first_comment is at most %d characters", MaxCaptionChars)
+	// The first comment is posted after the publish: a comment Instagram
+	// would refuse must be refused now, not leave a post without it.
+	if c.FirstComment != "" {
+		if err := CheckComment(prefix+"first_comment", c.FirstComment); err != nil {
+			return err
+		}
 	}
-	if strings.TrimSpace(c.FirstComment) == "" && c.FirstComment != "" {
-		return failure.Invalid(prefix+"first_comment", "first_comment is blank")
+	return c.Labels.validate(prefix)
+}
+
+// validate checks the labels: sponsors are numeric account ids, at most
+// MaxSponsors, and only with the paid partnership label itself.
+func (l *Labels) validate(prefix string) error {
+	if len(l.SponsorIDs) > 0 && !l.PaidPartnership {
+		return failure.Invalid(prefix+"sponsor_ids", "sponsor_ids name the brands of a paid partnership label: set is_paid_partnership to true as well")
+	}
+	if len(l.SponsorIDs) > MaxSponsors {
+		return failure.Invalid(prefix+"sponsor_ids", "a paid partnership label names at most %d brands, got %d", MaxSponsors, len(l.SponsorIDs))
+	}
+	seen := map[string]bool{}
+	for i, id := range l.SponsorIDs {
+		f := fmt.Sprintf("%ssponsor_ids[%d]", prefix, i)
+		if !numericRE.MatchString(id) {
+			return failure.Invalid(f, "a sponsor is the brand's numeric Instagram account id (get_business_profile gives it), got %q", id)
+		}
+		if seen[id] {
+			return failure.Invalid(f, "sponsor %s is listed twice", id)
+		}
+		seen[id] = true
 	}
 	return nil
 }
 
 // CheckCaption applies Instagram's caption limits.
 func CheckCaption(field, s string) error {
+	if err := checkText(field, s); err != nil {
+		return err
+	}
 	if n := utf8.RuneCountInString(s); n > MaxCaptionChars {
 		return failure.Invalid(field, "caption is %d characters; Instagram allows at most %d", n, MaxCaptionChars)
 	}
 	if n := CountHashtags(s); n > MaxHashtags {
-		return failure.Invalid(field, "caption has %d hashtags; Instagram allows at most %d", n, MaxHashtags)
+		return failure.Invalid(field, "caption has %d hashtags; since December 2025 Instagram allows at most %d on a post or Reel (the old limit was 30): keep the %d that matter most", n, MaxHashtags, MaxHashtags)
 	}
 	if n := CountMentions(s); n > MaxMentions {
 		return failure.Invalid(field, "caption has %d @mentions; Instagram allows at most %d", n, MaxMentions)
+	}
+	return nil
+}
+
+// CheckComment applies the rules of a comment's text, the same for
+// create_comment, reply_comment and a post's first_comment: text is
+// required (docs/graph-api.md §7: message is required), within Instagram's
+// text limits.
+func CheckComment(field, s string) error {
+	if err := checkText(field, s); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s) == "" {
+		return failure.Invalid(field, "%s is required: a comment needs text", field)
+	}
+	if n := utf8.RuneCountInString(s); n > MaxCommentChars {
+		return failure.Invalid(field, "%s is %d characters; Instagram allows at most %d", field, n, MaxCommentChars)
+	}
+	if n := CountHashtags(s); n > MaxCommentHashtags {
+		return failure.Invalid(field, "%s has %d hashtags; Instagram allows at most %d in a comment", field, n, MaxCommentHashtags)
+	}
+	if n := CountMentions(s); n > MaxMentions {
+		return failure.Invalid(field, "%s has %d @mentions; Instagram allows at most %d", field, n, MaxMentions)
+	}
+	return nil
+}
+
+// checkText refuses text that is not valid UTF-8: the tools refuse it in
+// the raw arguments already, and this keeps every other caller of the
+// package to the same rule instead of sending replacement characters.
+func checkText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return failure.Invalid(field, "%s is not valid UTF-8 text", field)
 	}
 	return nil
 }
@@ -287,6 +386,9 @@ func atonPart(p string) (uint64, bool) {
 }
 
 func checkAltText(field, s string) error {
+	if err := checkText(field, s); err != nil {
+		return err
+	}
 	if n := utf8.RuneCountInString(s); n > MaxAltText {
 		return failure.Invalid(field, "alt_text is %d characters; at most %d", n, MaxAltText)
 	}
@@ -303,17 +405,28 @@ func checkUsername(field, u string) error {
 	return nil
 }
 
-func checkUserTags(field string, tags []UserTag) error {
+// checkUserTags checks tags of people; positioned: every tag needs x and
+// y (images and videos; Stories may leave them out, docs/graph-api.md §2).
+func checkUserTags(field string, tags []UserTag, positioned bool) error {
 	for i, t := range tags {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if err := checkUsername(f+".username", t.Username); err != nil {
 			return err
 		}
-		if !(t.X >= 0 && t.X <= 1) {
-			return failure.Invalid(f+".x", "x must be between 0 and 1, got %v", t.X)
+		if (t.X == nil) != (t.Y == nil) {
+			return failure.Invalid(f, "give both x and y, or neither")
 		}
-		if !(t.Y >= 0 && t.Y <= 1) {
-			return failure.Invalid(f+".y", "y must be between 0 and 1, got %v", t.Y)
+		if t.X == nil {
+			if positioned {
+				return failure.Invalid(f+".x", "a tag on an image or video needs its position x and y (0 to 1); only Story tags may leave them out")
+			}
+			continue
+		}
+		if !(*t.X >= 0 && *t.X <= 1) {
+			return failure.Invalid(f+".x", "x must be between 0 and 1, got %v", *t.X)
+		}
+		if !(*t.Y >= 0 && *t.Y <= 1) {
+			return failure.Invalid(f+".y", "y must be between 0 and 1, got %v", *t.Y)
 		}
 	}
 	return nil

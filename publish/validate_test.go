@@ -13,43 +13,168 @@ import (
 	"github.com/igmcp/igmcp/failure"
 )
 
+// The counting rules, written out by hand: hashtags and @mentions written
+// together each count, full-width ＃ and ＠ count, e-mail addresses do not.
 func TestCountHashtagsAndMentions(t *testing.T) {
 	cases := []struct {
-		s                  string
-		hashtags, mentions int
+		s        string
+		hashtags []string
+		mentions []string
 	}{
-		{"", 0, 0},
-		{"#a #b #c", 3, 0},
-		{"#café #日本 #a_b", 3, 0},
-		{"# not a tag", 0, 0},
-		{"@alice and @bob.smith", 0, 2},
-		{"mail me at me@example.com", 0, 0},
-		{"(@alice) @bob, hi", 0, 2},
-		{"#a@b", 1, 0},
+		{"", nil, nil},
+		{"#a #b #c", []string{"#a", "#b", "#c"}, nil},
+		{"#café #日本 #a_b", []string{"#café", "#日本", "#a_b"}, nil},
+		{"# not a tag", nil, nil},
+		{"#a#b#c", []string{"#a", "#b", "#c"}, nil},
+		{"＃全角 and ＃b", []string{"＃全角", "＃b"}, nil},
+		{"#नमस्ते", []string{"#नमस्ते"}, nil}, // combining marks stay in the tag
+		{"@alice and @bob.smith", nil, []string{"alice", "bob.smith"}},
+		{"mail me at me@example.com", nil, nil},
+		{"(@alice) @bob, hi", nil, []string{"alice", "bob"}},
+		{"@a@b", nil, []string{"a", "b"}},
+		{"@a@b@c @d", nil, []string{"a", "b", "c", "d"}},
+		{"＠full ＠width@mixed", nil, []string{"full", "width", "mixed"}},
+		{"x@a@b", nil, nil}, // an address, however many @ it has
+		{"#a@b", []string{"#a"}, nil},
+		{"@b#a", []string{"#a"}, []string{"b"}},
 	}
 	for _, tc := range cases {
-		if h, m := CountHashtags(tc.s), CountMentions(tc.s); h != tc.hashtags || m != tc.mentions {
-			t.Errorf("%q: hashtags %d mentions %d, want %d %d", tc.s, h, m, tc.hashtags, tc.mentions)
+		if h := Hashtags(tc.s); strings.Join(h, " ") != strings.Join(tc.hashtags, " ") {
+			t.Errorf("%q: hashtags %q, want %q", tc.s, h, tc.hashtags)
+		}
+		if m := Mentions(tc.s); strings.Join(m, " ") != strings.Join(tc.mentions, " ") {
+			t.Errorf("%q: mentions %q, want %q", tc.s, m, tc.mentions)
+		}
+		if CountHashtags(tc.s) != len(tc.hashtags) || CountMentions(tc.s) != len(tc.mentions) {
+			t.Errorf("%q: counts %d %d", tc.s, CountHashtags(tc.s), CountMentions(tc.s))
 		}
 	}
 }
 
 func TestCaptionLimitsAreInclusive(t *testing.T) {
 	ok := []string{
-		strings.Repeat("é", MaxCaptionChars), // characters, not bytes
-		strings.Repeat("#t ", MaxHashtags),
-		strings.Repeat("@u ", MaxMentions),
+		strings.Repeat("é", 2200), // characters, not bytes
+		"#a #b #c #d #e",
+		strings.Repeat("@u ", 20),
 	}
 	for _, s := range ok {
 		if err := CheckCaption("caption", s); err != nil {
 			t.Errorf("at the limit rejected: %v", err)
 		}
 	}
-	bad := []string{strings.Repeat("é", MaxCaptionChars+1), strings.Repeat("#t ", MaxHashtags+1), strings.Repeat("@u ", MaxMentions+1)}
+	bad := []string{strings.Repeat("é", 2201), "#a #b #c #d #e #f", "#a#b#c#d#e#f", "＃a ＃b ＃c ＃d ＃e #f", strings.Repeat("@u ", 21), strings.Repeat("@u", 21)}
 	for _, s := range bad {
 		if err := CheckCaption("caption", s); err == nil {
-			t.Errorf("over the limit accepted (%d chars)", len(s))
+			t.Errorf("over the limit accepted: %q", s)
 		}
+	}
+}
+
+// The 5-hashtag refusal says why: it is Instagram's new limit, and a
+// caller that knew the old one learns of the change.
+func TestCaptionHashtagErrorSaysWhy(t *testing.T) {
+	err := CheckCaption("caption", "#a #b #c #d #e #f")
+	var fe *failure.Error
+	if !errors.As(err, &fe) || fe.Kind != failure.InvalidInput || fe.Field != "caption" {
+		t.Fatalf("%v", err)
+	}
+	for _, want := range []string{"6 hashtags", "at most 5", "December 2025", "30"} {
+		if !strings.Contains(fe.Message, want) {
+			t.Errorf("message %q lacks %q", fe.Message, want)
+		}
+	}
+}
+
+// A comment's rules, one function for create_comment, reply_comment and
+// first_comment: text required, 2200 characters, 30 hashtags (the post
+// limit of 5 is not a comment rule), 20 mentions.
+func TestCheckComment(t *testing.T) {
+	cases := []struct {
+		s  string
+		ok bool
+	}{
+		{"Thanks!", true},
+		{"", false},
+		{" \n\t", false},
+		{strings.Repeat("x", 2200), true},
+		{strings.Repeat("x", 2201), false},
+		{strings.Repeat("#t ", 30), true},
+		{strings.Repeat("#t ", 31), false},
+		{strings.Repeat("@u ", 20), true},
+		{strings.Repeat("@u", 21), false},
+		{"caf\xe9", false},
+	}
+	for _, tc := range cases {
+		err := CheckComment("first_comment", tc.s)
+		if (err == nil) != tc.ok {
+			t.Errorf("%.40q: err %v, want ok=%v", tc.s, err, tc.ok)
+		}
+		var fe *failure.Error
+		if err != nil && (!errors.As(err, &fe) || fe.Field != "first_comment") {
+			t.Errorf("%.40q: error without the field: %v", tc.s, err)
+		}
+	}
+}
+
+// Tags need a position on images and videos; Stories may leave it out, but
+// never half of it.
+func TestUserTagPositions(t *testing.T) {
+	half := 0.5
+	cases := []struct {
+		name  string
+		tag   UserTag
+		story bool
+		field string // "" when accepted
+	}{
+		{"image placed", UserTag{Username: "a", X: &half, Y: &half}, false, ""},
+		{"image unplaced", UserTag{Username: "a"}, false, "user_tags[0].x"},
+		{"story unplaced", UserTag{Username: "a"}, true, ""},
+		{"story placed", UserTag{Username: "a", X: &half, Y: &half}, true, ""},
+		{"story half placed", UserTag{Username: "a", X: &half}, true, "user_tags[0]"},
+	}
+	for _, tc := range cases {
+		var err error
+		if tc.story {
+			err = (&StoryInput{ImageURL: "https://cdn.example.com/s.jpg", UserTags: []UserTag{tc.tag}}).Validate()
+		} else {
+			err = (&PostInput{ImageURL: "https://cdn.example.com/p.jpg", UserTags: []UserTag{tc.tag}}).Validate()
+		}
+		wantField(t, tc.name, err, tc.field)
+	}
+}
+
+// wantField checks a validation outcome: accepted when field is "", else
+// invalid_input on field.
+func wantField(t *testing.T, name string, err error, field string) {
+	t.Helper()
+	var fe *failure.Error
+	switch {
+	case field == "" && err != nil:
+		t.Errorf("%s: refused: %v", name, err)
+	case field != "" && (!errors.As(err, &fe) || fe.Kind != failure.InvalidInput || fe.Field != field):
+		t.Errorf("%s: %v, want invalid_input on %s", name, err, field)
+	}
+}
+
+// The labels: sponsors only with the partnership label, at most 2, numeric
+// and distinct.
+func TestLabels(t *testing.T) {
+	cases := []struct {
+		name  string
+		l     Labels
+		field string
+	}{
+		{"AI label", Labels{AIGenerated: true}, ""},
+		{"partnership without brand", Labels{PaidPartnership: true}, ""},
+		{"two brands", Labels{PaidPartnership: true, SponsorIDs: []string{"1784140000001", "1784140000002"}}, ""},
+		{"brands without the label", Labels{SponsorIDs: []string{"1784140000001"}}, "sponsor_ids"},
+		{"three brands", Labels{PaidPartnership: true, SponsorIDs: []string{"1", "2", "3"}}, "sponsor_ids"},
+		{"username", Labels{PaidPartnership: true, SponsorIDs: []string{"nike"}}, "sponsor_ids[0]"},
+		{"twice", Labels{PaidPartnership: true, SponsorIDs: []string{"7", "7"}}, "sponsor_ids[1]"},
+	}
+	for _, tc := range cases {
+		err := (&PostInput{ImageURL: "https://cdn.example.com/p.jpg", Common: Common{Labels: tc.l}}).Validate()
+		wantField(t, tc.name, err, tc.field)
 	}
 }
 
@@ -128,7 +253,7 @@ func FuzzPostValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, u, caption, alt, tag string, x, y float64) {
 		in := &PostInput{ImageURL: u, AltText: alt, Common: Common{Caption: caption}}
 		if tag != "" {
-			in.UserTags = []UserTag{{Username: tag, X: x, Y: y}}
+			in.UserTags = []UserTag{{Username: tag, X: &x, Y: &y}}
 		}
 		err := in.Validate()
 		if err != nil {
@@ -165,37 +290,70 @@ func FuzzPostValidate(f *testing.F) {
 	})
 }
 
-// countTagsByHand counts '#' followed by a letter, a number or '_'.
+// FuzzCaptionCounts: the counting rules agree with the counts written out
+// by hand for any valid text (the preview counts with the same patterns).
+func FuzzCaptionCounts(f *testing.F) {
+	for _, s := range []string{"#a#b @c@d", "x@a@b", "＃a＠b.c@d", "@@a", "@a.@b", "#\u0301 é@x", "(@a)@b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		if got, want := CountHashtags(s), countTagsByHand(s); got != want {
+			t.Fatalf("%q: %d hashtags, by hand %d", s, got, want)
+		}
+		if got, want := CountMentions(s), countMentionsByHand(s); got != want {
+			t.Fatalf("%q: %d mentions, by hand %d", s, got, want)
+		}
+	})
+}
+
+// countTagsByHand counts '#' or '＃' followed by a letter, a mark, a
+// number or '_'.
 func countTagsByHand(s string) int {
 	rs := []rune(s)
 	n := 0
 	for i := 0; i+1 < len(rs); i++ {
-		if rs[i] == '#' && (unicode.IsLetter(rs[i+1]) || unicode.IsNumber(rs[i+1]) || rs[i+1] == '_') {
+		c := rs[i+1]
+		if (rs[i] == '#' || rs[i] == '＃') && (unicode.IsLetter(c) || unicode.IsMark(c) || unicode.IsNumber(c) || c == '_') {
 			n++
 		}
 	}
 	return n
 }
 
-// countMentionsByHand counts '@' followed by an ASCII username character
-// and not preceded by a letter, number, '_', '.' or '@' (e-mail addresses).
+// countMentionsByHand counts '@' or '＠' followed by an ASCII username
+// character, either not preceded by a letter, mark, number, '_' or '.'
+// (e-mail addresses), or ending a mention that counted (@a@b).
 func countMentionsByHand(s string) int {
 	rs := []rune(s)
+	userChar := func(c rune) bool {
+		return c < 0x80 && (c == '.' || c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9'))
+	}
 	n := 0
 	for i := 0; i+1 < len(rs); i++ {
-		if rs[i] != '@' {
+		if (rs[i] != '@' && rs[i] != '＠') || !userChar(rs[i+1]) {
 			continue
 		}
 		if i > 0 {
 			p := rs[i-1]
-			if unicode.IsLetter(p) || unicode.IsNumber(p) || p == '_' || p == '.' || p == '@' {
+			if unicode.IsLetter(p) || unicode.IsMark(p) || unicode.IsNumber(p) || p == '_' || p == '.' {
 				continue
 			}
 		}
-		c := rs[i+1]
-		if c < 0x80 && (c == '.' || c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+		// a counted mention: so is every '@' that follows its username
+		for {
 			n++
+			i++
+			for i < len(rs) && userChar(rs[i]) {
+				i++
+			}
+			if i+1 >= len(rs) || (rs[i] != '@' && rs[i] != '＠') || !userChar(rs[i+1]) {
+				break
+			}
 		}
+		i--
 	}
 	return n
 }

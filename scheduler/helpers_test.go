@@ -138,6 +138,11 @@ func newEnv(t *testing.T, cfg store.Config, fo fakegraph.Options) *env {
 	if len(fo.Accounts) == 0 {
 		fo.Accounts = accounts(2)
 	}
+	if fo.StatusLag == 0 && !fo.Optimistic {
+		// the fake's status lag (2 s) scaled down with the send grace,
+		// inside which it must stay (as 2 s is inside 2 minutes)
+		fo.StatusLag = sendGrace / 10
+	}
 	fake := fakegraph.New(fo)
 	base, stop := fake.Start()
 	t.Cleanup(stop)
@@ -300,4 +305,28 @@ func errorObject(t *testing.T, sc store.Schedule) map[string]any {
 		t.Errorf("error kind %v, error_kind column %q", m["kind"], sc.ErrorKind)
 	}
 	return m
+}
+
+// as is a requester without a scoped token (stdio), acting as acct.
+func as(acct string) scheduler.Requester { return scheduler.Requester{AccountID: acct} }
+
+// clock is a clock the test moves: the schedulers' leases and the fake's
+// processing follow it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }

@@ -312,7 +312,7 @@ func (s *Scheduler) publishOnce(ctx context.Context, sc store.Schedule, r publis
 	if s.cfg.BeforeSend != nil {
 		o.BeforeSend = func(ctx context.Context) error { return s.cfg.BeforeSend(ctx, sc.ID) }
 	}
-	return s.cfg.Publisher.Run(ctx, &publish.Account{ID: acct.ID, Username: acct.Username, Graph: acct.Client}, r, o)
+	return s.cfg.Publisher.Run(ctx, &publish.Account{ID: acct.ID, Username: acct.Username, Login: acct.Login, Graph: acct.Client}, r, o)
 }
 
 func (s *Scheduler) succeeded(res *publish.Result) store.RunOutcome {

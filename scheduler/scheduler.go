@@ -23,8 +23,10 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
@@ -47,6 +49,28 @@ const (
 	SchedulePrefix = "sch_"
 	JobPrefix      = "job_"
 )
+
+// DefaultMaxAhead bounds publish_at (docs/reference.md §3). Instagram has
+// no scheduling of its own and containers are created at publish time, so
+// their 24-hour life does not bind; the bound is a product choice: 75 days
+// covers a season of planned posts, and refuses a far-future schedule a
+// mistake or an injected prompt would leave waiting in the store.
+const DefaultMaxAhead = 75 * 24 * time.Hour
+
+// Requester is who asks: the account a schedule or job publishes as, and
+// the scoped HTTP token asking (its grant's name; "" for a caller without
+// one: stdio, IGMCP_HTTP_TOKEN). What a token creates is its own: another
+// token on the same account cannot list, read or cancel it, while a caller
+// without a token sees everything of the account.
+type Requester struct {
+	AccountID string
+	Token     string
+}
+
+// sees reports whether the requester may see sc.
+func (rq Requester) sees(sc store.Schedule) bool {
+	return sc.AccountID == rq.AccountID && (rq.Token == "" || sc.CreatedBy == rq.Token)
+}
 
 // kinds are the post kinds schedules and jobs accept, each with the input a
 // publish.Request carries for it. Adding a kind is one line here, once
@@ -123,6 +147,9 @@ type Config struct {
 	// PastTolerance is how far in the past publish_at may be when a post
 	// is scheduled (clock skew, a slow agent). Default 1 min.
 	PastTolerance time.Duration
+	// MaxAhead is how far in the future publish_at may be. Default
+	// DefaultMaxAhead.
+	MaxAhead time.Duration
 	// DrainTimeout is how long publishes in flight may finish after Run's
 	// context ends; then they are cancelled and their schedules released
 	// for another process (or the next start) to resume. Default 5 s.
@@ -169,6 +196,7 @@ func (c *Config) defaults() error {
 	def(&c.Grace, time.Hour)
 	def(&c.PublishWait, 15*time.Minute)
 	def(&c.PastTolerance, time.Minute)
+	def(&c.MaxAhead, DefaultMaxAhead)
 	def(&c.DrainTimeout, 5*time.Second)
 	def(&c.SkipFor, time.Minute)
 	def(&c.RetryFor, 15*time.Minute)
@@ -225,29 +253,35 @@ func (s *Scheduler) Owner() string { return s.cfg.Owner }
 // Scheduling
 
 // Check validates a post to schedule without touching the store or
-// Instagram: the kind, every input rule of that kind, and publish_at. Errors
-// are invalid_input with schedule_post's field paths (kind, post.caption,
-// publish_at).
+// Instagram: the kind, file_path (refused before anything opens a file),
+// every input rule of that kind, and publish_at (within PastTolerance of
+// now, at most MaxAhead ahead). Errors are invalid_input with schedule_post's
+// field paths (kind, post.caption, post.file_path, publish_at).
 func (s *Scheduler) Check(kind string, post json.RawMessage, at time.Time) (publish.Request, error) {
 	if !supported(kind) {
 		return publish.Request{}, failure.Invalid("kind", "kind must be one of %s, got %q", strings.Join(Kinds(), ", "), kind)
+	}
+	if err := noLocalFile(post, "post."); err != nil {
+		return publish.Request{}, err
 	}
 	r, err := publish.DecodeRequest(kind, post, "")
 	if err == nil {
 		err = r.Validate()
 	}
 	if err != nil {
-		return publish.Request{}, underPost(err)
-	}
-	if err := noLocalFile(post, "post."); err != nil {
-		return publish.Request{}, err
+		return publish.Request{}, UnderPost(err)
 	}
 	if at.IsZero() {
 		return publish.Request{}, failure.Invalid("publish_at", "publish_at is required")
 	}
-	if now := s.cfg.Now(); at.Before(now.Add(-s.cfg.PastTolerance)) {
+	now := s.cfg.Now()
+	if at.Before(now.Add(-s.cfg.PastTolerance)) {
 		return publish.Request{}, failure.Invalid("publish_at", "publish_at %s is in the past (it is now %s); give a future time",
 			at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if limit := now.Add(s.cfg.MaxAhead); at.After(limit) {
+		return publish.Request{}, failure.Invalid("publish_at", "publish_at %s is more than %d days ahead; schedule it for %s at the latest, or later from closer to the date",
+			at.UTC().Format(time.RFC3339), int(s.cfg.MaxAhead/(24*time.Hour)), limit.UTC().Format(time.RFC3339))
 	}
 	return r, nil
 }
@@ -259,7 +293,7 @@ func (s *Scheduler) Check(kind string, post json.RawMessage, at time.Time) (publ
 func noLocalFile(post json.RawMessage, prefix string) error {
 	var m map[string]any
 	if json.Unmarshal(post, &m) != nil {
-		return nil // DecodeRequest already judged the shape
+		return nil // DecodeRequest judges the shape
 	}
 	if p, _ := m["file_path"].(string); p != "" {
 		e := failure.Invalid(prefix+"file_path", "a post published later needs its media at a public https URL, not a local file_path")
@@ -278,26 +312,29 @@ func supported(kind string) bool {
 	return false
 }
 
-// underPost moves an input error's field under "post", where schedule_post
-// takes the tool arguments.
-func underPost(err error) error {
+// UnderPost moves an error's field under "post", where schedule_post takes
+// the tool arguments: every field, whatever the error's kind, so an agent
+// fixes the argument it actually gave.
+func UnderPost(err error) error {
 	fe := failure.Classify(err)
-	if fe.Kind != failure.InvalidInput {
-		return err
-	}
 	cp := *fe
 	switch {
-	case cp.Field == "" || cp.Field == "post":
-		cp.Field = "post"
-	case !strings.HasPrefix(cp.Field, "post."):
+	case cp.Field == "post" || strings.HasPrefix(cp.Field, "post."):
+		return err
+	case cp.Field != "":
 		cp.Field = "post." + cp.Field
+	case fe.Kind == failure.InvalidInput:
+		cp.Field = "post"
+	default:
+		return err
 	}
 	return &cp
 }
 
 // Schedule checks the post (see Check) and stores it to be published as
-// accountID at at. The schedule's idempotency key is "schedule:<id>".
-func (s *Scheduler) Schedule(ctx context.Context, accountID, kind string, post json.RawMessage, at time.Time) (store.Schedule, error) {
+// rq's account at at, rq's own. The schedule's idempotency key is
+// "schedule:<id>".
+func (s *Scheduler) Schedule(ctx context.Context, rq Requester, kind string, post json.RawMessage, at time.Time) (store.Schedule, error) {
 	r, err := s.Check(kind, post, at)
 	if err != nil {
 		return store.Schedule{}, err
@@ -308,13 +345,13 @@ func (s *Scheduler) Schedule(ctx context.Context, accountID, kind string, post j
 	}
 	id := SchedulePrefix + randomID()
 	sc, err := s.cfg.Store.CreateSchedule(ctx, store.Schedule{
-		ID: id, AccountID: accountID, Kind: store.Kind(kind), PublishAt: at, Args: args,
-		IdempotencyKey: "schedule:" + id,
+		ID: id, AccountID: rq.AccountID, Kind: store.Kind(kind), PublishAt: at, Args: args,
+		IdempotencyKey: "schedule:" + id, CreatedBy: rq.Token,
 	})
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("scheduler: store schedule: %w", err)
 	}
-	s.log.Info("scheduled", "schedule", sc.ID, "account", accountID, "kind", kind, "publish_at", sc.PublishAt)
+	s.log.Info("scheduled", "schedule", sc.ID, "account", rq.AccountID, "kind", kind, "publish_at", sc.PublishAt)
 	if !sc.PublishAt.After(s.cfg.Now()) {
 		s.poke()
 	}
@@ -335,10 +372,11 @@ func encodeInput(r *publish.Request) (json.RawMessage, error) {
 	return b, nil
 }
 
-// List returns accountID's schedules (never jobs) in publish_at order,
-// optionally only in some states; limit 0 means all.
-func (s *Scheduler) List(ctx context.Context, accountID string, states []store.RunState, limit int) ([]store.Schedule, error) {
-	out, err := s.cfg.Store.ListSchedules(ctx, store.ScheduleFilter{AccountID: accountID, States: states, IDPrefix: SchedulePrefix, Limit: limit})
+// List returns the schedules (never jobs) of rq's account that rq may see,
+// in publish_at order, optionally only in some states; limit 0 means all.
+func (s *Scheduler) List(ctx context.Context, rq Requester, states []store.RunState, limit int) ([]store.Schedule, error) {
+	out, err := s.cfg.Store.ListSchedules(ctx, store.ScheduleFilter{AccountID: rq.AccountID, CreatedBy: rq.Token,
+		States: states, IDPrefix: SchedulePrefix, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: list schedules: %w", err)
 	}
@@ -347,8 +385,8 @@ func (s *Scheduler) List(ctx context.Context, accountID string, states []store.R
 
 // Cancel cancels a schedule that has not started. Cancelling a cancelled
 // schedule again returns it unchanged, so a retried call is harmless.
-func (s *Scheduler) Cancel(ctx context.Context, accountID, id string) (store.Schedule, error) {
-	sc, err := s.own(ctx, accountID, id, SchedulePrefix, "schedule_id", "scheduled post")
+func (s *Scheduler) Cancel(ctx context.Context, rq Requester, id string) (store.Schedule, error) {
+	sc, err := s.own(ctx, rq, id, SchedulePrefix, "schedule_id", "scheduled post")
 	if err != nil {
 		return store.Schedule{}, err
 	}
@@ -372,14 +410,14 @@ func (s *Scheduler) Cancel(ctx context.Context, accountID, id string) (store.Sch
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("scheduler: cancel %s: %w", id, err)
 	}
-	s.log.Info("schedule cancelled", "schedule", id, "account", accountID)
+	s.log.Info("schedule cancelled", "schedule", id, "account", rq.AccountID)
 	return out, nil
 }
 
-// own loads a schedule or job of accountID. Someone else's, or a job asked
-// for as a schedule (and vice versa), is not_found: ids do not leak across
-// accounts.
-func (s *Scheduler) own(ctx context.Context, accountID, id, prefix, field, what string) (store.Schedule, error) {
+// own loads a schedule or job rq may see. Another account's, another
+// token's, or a job asked for as a schedule (and vice versa), is not_found:
+// ids do not leak across accounts or tokens.
+func (s *Scheduler) own(ctx context.Context, rq Requester, id, prefix, field, what string) (store.Schedule, error) {
 	notFound := func() error {
 		e := failure.New(failure.NotFound, fmt.Sprintf("No %s %q for this account.", what, id))
 		e.Field = field
@@ -394,7 +432,7 @@ func (s *Scheduler) own(ctx context.Context, accountID, id, prefix, field, what 
 		return store.Schedule{}, notFound()
 	}
 	sc, err := s.cfg.Store.GetSchedule(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && sc.AccountID != accountID) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !rq.sees(sc)) {
 		return store.Schedule{}, notFound()
 	}
 	if err != nil {
@@ -406,17 +444,20 @@ func (s *Scheduler) own(ctx context.Context, accountID, id, prefix, field, what 
 // ---------------------------------------------------------------------------
 // Jobs
 
-// StartJob stores r as a background publish for accountID and returns its
-// id at once; any igmcp process sharing the store publishes it (this one
-// first, woken now), and Job reports it. The job waits up to PublishWait for
-// processing whatever o.Wait says: nobody holds a request open for it.
-// A draft (o.Draft) is refused: its result is a container, not a publish,
-// and the job states have no place for it.
+// StartJob stores r as a background publish for rq's account, rq's own,
+// and returns its id at once; any igmcp process sharing the store
+// publishes it (this one first, woken now), and Job reports it. The job
+// waits up to PublishWait for processing whatever o.Wait says: nobody holds
+// a request open for it. A draft (o.Draft) is refused: its result is a
+// container, not a publish, and the job states have no place for it.
 //
-// The job's idempotency key is r.IdempotencyKey when the caller gave one
-// (a repeated call with the same key then cannot publish twice), else
-// "job:<id>".
-func (s *Scheduler) StartJob(ctx context.Context, accountID string, r publish.Request, o publish.Options) (string, error) {
+// With the caller's idempotency key the job is that key's job: its id is
+// derived from the account, the token and the key, so repeated and
+// concurrent calls with the key start one job and all get its id, and a
+// call with the key and another post is invalid_input. The job publishes
+// with that key (the ledger behind Run never publishes it twice). Without a
+// key the job's key is "job:<id>".
+func (s *Scheduler) StartJob(ctx context.Context, rq Requester, r publish.Request, o publish.Options) (string, error) {
 	if o.Draft {
 		return "", failure.Invalid("wait", "wait: false runs a publish in the background; a draft (publish: false) is made in the call itself, so leave wait out")
 	}
@@ -436,24 +477,49 @@ func (s *Scheduler) StartJob(ctx context.Context, accountID string, r publish.Re
 		e.Action = "Give a public https URL, or call again without wait: false to upload the local file now."
 		return "", &e
 	}
-	id := JobPrefix + randomID()
-	key := r.IdempotencyKey
+	id, key := JobPrefix+randomID(), r.IdempotencyKey
 	if key == "" {
 		key = "job:" + id
+	} else {
+		id = keyedJobID(rq, key)
 	}
-	if _, err := s.cfg.Store.CreateSchedule(ctx, store.Schedule{
-		ID: id, AccountID: accountID, Kind: store.Kind(r.Kind), PublishAt: s.cfg.Now(), Args: args, IdempotencyKey: key,
-	}); err != nil {
+	job := store.Schedule{ID: id, AccountID: rq.AccountID, Kind: store.Kind(r.Kind), PublishAt: s.cfg.Now(), Args: args,
+		IdempotencyKey: key, CreatedBy: rq.Token}
+	if _, err := s.cfg.Store.CreateSchedule(ctx, job); errors.Is(err, store.ErrConflict) && r.IdempotencyKey != "" {
+		return id, s.sameJob(ctx, job)
+	} else if err != nil {
 		return "", fmt.Errorf("scheduler: store job: %w", err)
 	}
-	s.log.Info("job started", "job", id, "account", accountID, "kind", r.Kind)
+	s.log.Info("job started", "job", id, "account", rq.AccountID, "kind", r.Kind)
 	s.poke()
 	return id, nil
 }
 
-// Job returns accountID's job id; not_found for any other id.
-func (s *Scheduler) Job(ctx context.Context, accountID, id string) (store.Schedule, error) {
-	return s.own(ctx, accountID, id, JobPrefix, "job_id", "job")
+// keyedJobID is the id of the job of an idempotency key: the same for the
+// same account, token and key, in every process.
+func keyedJobID(rq Requester, key string) string {
+	sum := sha256.Sum256([]byte(rq.AccountID + "\x00" + rq.Token + "\x00" + key))
+	return JobPrefix + strings.ToLower(base32.StdEncoding.EncodeToString(sum[:10]))
+}
+
+// sameJob accepts a job that exists under want's id if it is the same
+// publish (account, token, key, kind and post); anything else reuses the
+// key for another post.
+func (s *Scheduler) sameJob(ctx context.Context, want store.Schedule) error {
+	got, err := s.cfg.Store.GetSchedule(ctx, want.ID)
+	if err != nil {
+		return fmt.Errorf("scheduler: read job %s: %w", want.ID, err)
+	}
+	if got.AccountID != want.AccountID || got.CreatedBy != want.CreatedBy || got.IdempotencyKey != want.IdempotencyKey ||
+		got.Kind != want.Kind || !bytes.Equal(got.Args, want.Args) {
+		return publish.KeyReused()
+	}
+	return nil
+}
+
+// Job returns the job id if rq may see it; not_found for any other id.
+func (s *Scheduler) Job(ctx context.Context, rq Requester, id string) (store.Schedule, error) {
+	return s.own(ctx, rq, id, JobPrefix, "job_id", "job")
 }
 
 // IsJob reports whether a schedule row is a background job.

@@ -32,7 +32,7 @@ func TestPublishesAtPublishAt(t *testing.T) {
 		at := time.Now().Add(400 * time.Millisecond)
 		var ids []string
 		for i := range 3 {
-			sc, err := s.Schedule(ctx, acct, "post", post(fmt.Sprint("timed ", i)), at.Add(time.Duration(i)*100*time.Millisecond))
+			sc, err := s.Schedule(ctx, as(acct), "post", post(fmt.Sprint("timed ", i)), at.Add(time.Duration(i)*100*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func TestFailureStoresErrorObject(t *testing.T) {
 		e.fake.SetMediaOutcome("broken", fakegraph.Outcome{StatusCode: fakegraph.StatusError, Subcode: 2207026})
 		s := e.scheduler(nil)
 		start(t, s)
-		sc, err := s.Schedule(context.Background(), e.accts[0].ID, "reel",
+		sc, err := s.Schedule(context.Background(), as(e.accts[0].ID), "reel",
 			json.RawMessage(`{"video_url":"https://cdn.example.com/broken.mp4","caption":"bad video"}`), time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestShutdownReleases(t *testing.T) {
 		e.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Nth: 1, Action: fakegraph.FaultLatency, Delay: time.Minute})
 		s1 := e.scheduler(func(c *scheduler.Config) { c.DrainTimeout = 100 * time.Millisecond })
 		stop := start(t, s1)
-		sc, err := s1.Schedule(context.Background(), e.accts[0].ID, "post", post("drained"), time.Now())
+		sc, err := s1.Schedule(context.Background(), as(e.accts[0].ID), "post", post("drained"), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,23 +187,47 @@ func inFlight(f *fakegraph.Server, suffix string) int {
 	return n
 }
 
-// A Reel that processes for several lease lengths keeps its lease (renewed),
-// so a second process never takes it over, and it is published once.
+// A publish that outlasts many leases keeps its schedule: the lease is
+// renewed while it runs, and nobody else takes the schedule over. Leases
+// are judged on the schedulers' clock (Config.Now), and the test drives it,
+// together with the fake's processing: the clock moves half a lease only
+// after a renewal written at the current time has been seen. However slow
+// the machine, a renewing scheduler is then never behind, while a second
+// scheduler recovers expired leases at every step; a scheduler that does
+// not renew is caught at the first step. (Mutant: keepLease that never
+// calls RenewLease: the test fails waiting for the first renewal.)
 func TestLeaseRenewedDuringLongPublish(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, cfg store.Config) {
-		e := newEnv(t, cfg, fakegraph.Options{VideoProcessing: 1500 * time.Millisecond})
-		short := func(c *scheduler.Config) { c.Lease = 300 * time.Millisecond }
-		a := e.scheduler(short)
+		const lease = 300 * time.Millisecond
+		clk := newClock(time.Now())
+		e := newEnv(t, cfg, fakegraph.Options{VideoProcessing: 4 * lease, Now: clk.Now})
+		timed := func(c *scheduler.Config) { c.Lease, c.Now, c.Tick = lease, clk.Now, lease/2 }
+		a := e.scheduler(timed)
 		start(t, a)
-		sc, err := a.Schedule(context.Background(), e.accts[0].ID, "reel", json.RawMessage(`{"video_url":"https://cdn.example.com/long.mp4","caption":"long reel"}`), time.Now())
+		ctx := context.Background()
+		sc, err := a.Schedule(ctx, as(e.accts[0].ID), "reel", json.RawMessage(`{"video_url":"https://cdn.example.com/long.mp4","caption":"long reel"}`), clk.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the reel's container", func() bool { return len(e.fake.Containers()) > 0 })
-		start(t, e.scheduler(short))
+		start(t, e.scheduler(timed)) // another process, recovering expired leases at every tick
+		processed := e.fake.Containers()[0].Created.Add(4 * lease)
+		steps := 0
+		for clk.Now().Before(processed) {
+			clk.Advance(lease / 2)
+			steps++
+			renewedTo := clk.Now().Add(lease).UTC().Truncate(time.Microsecond)
+			waitFor(t, fmt.Sprintf("the lease renewed after step %d", steps), func() bool {
+				got, err := e.st.GetSchedule(ctx, sc.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got.State == store.RunPublished || !got.LeaseExpiresAt.Before(renewedTo)
+			})
+		}
 		got := e.waitFinal(sc.ID)
 		if got.State != store.RunPublished || got.Attempts != 0 {
-			t.Fatalf("long reel: %+v", got)
+			t.Fatalf("long reel after %d half leases: %+v", steps, got)
 		}
 		if n := len(e.fake.Containers()); n != 1 {
 			t.Errorf("%d containers: the reel was started twice", n)
@@ -325,7 +349,7 @@ func TestStillProcessingFails(t *testing.T) {
 		e := newEnv(t, cfg, fakegraph.Options{VideoProcessing: time.Hour})
 		s := e.scheduler(func(c *scheduler.Config) { c.PublishWait = 200 * time.Millisecond })
 		start(t, s)
-		sc, err := s.Schedule(context.Background(), e.accts[0].ID, "reel", json.RawMessage(`{"video_url":"https://cdn.example.com/slow.mp4"}`), time.Now())
+		sc, err := s.Schedule(context.Background(), as(e.accts[0].ID), "reel", json.RawMessage(`{"video_url":"https://cdn.example.com/slow.mp4"}`), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,24 +373,24 @@ func TestJobs(t *testing.T) {
 		s := e.scheduler(nil)
 		in := publish.PostInput{ImageURL: "https://cdn.example.com/job.jpg", Common: publish.Common{Caption: "a job"}}
 		r := publish.Request{Kind: publish.KindPost, Post: &in}
-		if _, err := s.StartJob(ctx, acct, r, publish.Options{Draft: true}); failure.Classify(err).Kind != failure.InvalidInput {
+		if _, err := s.StartJob(ctx, as(acct), r, publish.Options{Draft: true}); failure.Classify(err).Kind != failure.InvalidInput {
 			t.Fatalf("draft job: %v", err)
 		}
 		bad := publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: "http://insecure/x.jpg"}}
-		if _, err := s.StartJob(ctx, acct, bad, publish.Options{}); failure.Classify(err).Kind != failure.InvalidInput {
+		if _, err := s.StartJob(ctx, as(acct), bad, publish.Options{}); failure.Classify(err).Kind != failure.InvalidInput {
 			t.Fatalf("invalid job: %v", err)
 		}
 		// Accepted by a process that dies before it starts the job.
-		id, err := s.StartJob(ctx, acct, r, publish.Options{})
+		id, err := s.StartJob(ctx, as(acct), r, publish.Options{})
 		if err != nil || !scheduler.IsJob(id) {
 			t.Fatalf("StartJob = %q, %v", id, err)
 		}
-		j, err := s.Job(ctx, acct, id)
+		j, err := s.Job(ctx, as(acct), id)
 		if err != nil || j.State != store.RunScheduled || j.IdempotencyKey != "job:"+id {
 			t.Fatalf("job before any scheduler runs: %+v %v", j, err)
 		}
 		// Accepted by a process that dies while publishing it.
-		id2, err := s.StartJob(ctx, acct, publish.Request{Kind: publish.KindReel, Post: nil,
+		id2, err := s.StartJob(ctx, as(acct), publish.Request{Kind: publish.KindReel, Post: nil,
 			Reel: &publish.ReelInput{VideoURL: "https://cdn.example.com/j.mp4", Common: publish.Common{Caption: "a reel job"}}}, publish.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -381,32 +405,113 @@ func TestJobs(t *testing.T) {
 			if j.State != store.RunPublished || j.MediaID == "" {
 				t.Fatalf("job %+v", j)
 			}
-			if got, err := other.Job(ctx, acct, id); err != nil || got.State != store.RunPublished {
+			if got, err := other.Job(ctx, as(acct), id); err != nil || got.State != store.RunPublished {
 				t.Fatalf("Job(%s) = %+v %v", id, got, err)
 			}
 		}
 		e.requireOnce("a job", "a reel job")
-		list, err := other.List(ctx, acct, nil, 0)
+		list, err := other.List(ctx, as(acct), nil, 0)
 		if err != nil || len(list) != 0 {
 			t.Fatalf("jobs listed as schedules: %+v %v", list, err)
 		}
 		for _, who := range []string{e.accts[1].ID} {
-			if _, err := other.Job(ctx, who, id); failure.Classify(err).Kind != failure.NotFound {
+			if _, err := other.Job(ctx, as(who), id); failure.Classify(err).Kind != failure.NotFound {
 				t.Fatalf("another account's job: %v", err)
 			}
 		}
-		if _, err := other.Job(ctx, acct, "sch_"+id[4:]); failure.Classify(err).Kind != failure.NotFound {
+		if _, err := other.Job(ctx, as(acct), "sch_"+id[4:]); failure.Classify(err).Kind != failure.NotFound {
 			t.Fatalf("unknown job: %v", err)
 		}
 		// A caller's idempotency key is kept: a repeated call cannot
 		// publish twice once publish.Run honours it.
 		r.IdempotencyKey = "user-key-1"
-		id3, err := s.StartJob(ctx, acct, r, publish.Options{})
+		id3, err := s.StartJob(ctx, as(acct), r, publish.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if j, _ := e.st.GetSchedule(ctx, id3); j.IdempotencyKey != "user-key-1" {
 			t.Fatalf("job key %q", j.IdempotencyKey)
+		}
+	})
+}
+
+// A job started with the caller's key is that key's job: the same call
+// again, even from another process, gets the same job; other content is
+// invalid_input; another token's key of the same name is another job.
+// (Mutant: StartJob without keyedJobID, a random id per call: two jobs.)
+func TestJobs_OnePerKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cfg store.Config) {
+		e := newEnv(t, cfg, fakegraph.Options{})
+		ctx := context.Background()
+		a, b := e.scheduler(nil), e.scheduler(nil)
+		req := func(caption string) publish.Request {
+			return publish.Request{Kind: publish.KindPost, IdempotencyKey: "launch-1",
+				Post: &publish.PostInput{ImageURL: "https://cdn.example.com/k.jpg", Common: publish.Common{Caption: caption}}}
+		}
+		team := scheduler.Requester{AccountID: e.accts[0].ID, Token: "team-a"}
+		id, err := a.StartJob(ctx, team, req("launch"), publish.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []*scheduler.Scheduler{a, b} {
+			if again, err := s.StartJob(ctx, team, req("launch"), publish.Options{}); err != nil || again != id {
+				t.Fatalf("the same job again: %q, %v; want %q", again, err, id)
+			}
+		}
+		_, err = b.StartJob(ctx, team, req("another post"), publish.Options{})
+		if fe := failure.Classify(err); fe.Kind != failure.InvalidInput || fe.Field != "idempotency_key" {
+			t.Fatalf("the key with another post: %v", err)
+		}
+		other := scheduler.Requester{AccountID: e.accts[0].ID, Token: "team-b"}
+		if theirs, err := a.StartJob(ctx, other, req("launch"), publish.Options{}); err != nil || theirs == id {
+			t.Fatalf("another token's job %q (%v), mine %q", theirs, err, id)
+		}
+		jobs, err := e.st.ListSchedules(ctx, store.ScheduleFilter{IDPrefix: scheduler.JobPrefix})
+		if err != nil || len(jobs) != 2 {
+			t.Fatalf("%d jobs (%v), want one per token", len(jobs), err)
+		}
+	})
+}
+
+// What a token creates is its own: another token on the same account
+// cannot list, read or cancel it; a caller without a token sees all.
+// (Mutant: List without CreatedBy in its filter.)
+func TestOwnership(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cfg store.Config) {
+		e := newEnv(t, cfg, fakegraph.Options{})
+		ctx := context.Background()
+		s := e.scheduler(nil)
+		acct := e.accts[0].ID
+		teamA := scheduler.Requester{AccountID: acct, Token: "team-a"}
+		teamB := scheduler.Requester{AccountID: acct, Token: "team-b"}
+		admin := scheduler.Requester{AccountID: acct}
+		sc, err := s.Schedule(ctx, teamA, "post", post("team a's"), time.Now().Add(time.Hour))
+		if err != nil || sc.CreatedBy != "team-a" {
+			t.Fatalf("schedule: %+v %v", sc, err)
+		}
+		job, err := s.StartJob(ctx, teamA, publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: "https://cdn.example.com/j.jpg"}}, publish.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list, err := s.List(ctx, teamB, nil, 0); err != nil || len(list) != 0 {
+			t.Fatalf("team b lists %+v %v", list, err)
+		}
+		if _, err := s.Cancel(ctx, teamB, sc.ID); failure.Classify(err).Kind != failure.NotFound {
+			t.Fatalf("team b cancels: %v", err)
+		}
+		if _, err := s.Job(ctx, teamB, job); failure.Classify(err).Kind != failure.NotFound {
+			t.Fatalf("team b reads the job: %v", err)
+		}
+		for _, rq := range []scheduler.Requester{teamA, admin} {
+			if list, err := s.List(ctx, rq, nil, 0); err != nil || len(list) != 1 || list[0].ID != sc.ID {
+				t.Fatalf("%q lists %+v %v", rq.Token, list, err)
+			}
+			if _, err := s.Job(ctx, rq, job); err != nil {
+				t.Fatalf("%q reads the job: %v", rq.Token, err)
+			}
+		}
+		if got, err := s.Cancel(ctx, admin, sc.ID); err != nil || got.State != store.RunCancelled {
+			t.Fatalf("unscoped cancel: %+v %v", got, err)
 		}
 	})
 }
@@ -417,37 +522,37 @@ func TestCancel(t *testing.T) {
 		ctx := context.Background()
 		acct := e.accts[0].ID
 		s := e.scheduler(nil)
-		sc, err := s.Schedule(ctx, acct, "post", post("never"), time.Now().Add(300*time.Millisecond))
+		sc, err := s.Schedule(ctx, as(acct), "post", post("never"), time.Now().Add(300*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Cancel(ctx, e.accts[1].ID, sc.ID); failure.Classify(err).Kind != failure.NotFound {
+		if _, err := s.Cancel(ctx, as(e.accts[1].ID), sc.ID); failure.Classify(err).Kind != failure.NotFound {
 			t.Fatalf("cancel as another account: %v", err)
 		}
 		for range 2 { // the second cancel is a harmless repeat
-			got, err := s.Cancel(ctx, acct, sc.ID)
+			got, err := s.Cancel(ctx, as(acct), sc.ID)
 			if err != nil || got.State != store.RunCancelled {
 				t.Fatalf("cancel: %+v %v", got, err)
 			}
 		}
-		done, err := s.Schedule(ctx, acct, "post", post("done"), time.Now())
+		done, err := s.Schedule(ctx, as(acct), "post", post("done"), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		start(t, s)
 		e.waitFinal(done.ID)
-		err = func() error { _, err := s.Cancel(ctx, acct, done.ID); return err }()
+		err = func() error { _, err := s.Cancel(ctx, as(acct), done.ID); return err }()
 		if fe := failure.Classify(err); fe.Kind != failure.InvalidInput || fe.Field != "schedule_id" || !strings.Contains(fe.Message, "published") {
 			t.Fatalf("cancel a published schedule: %v", err)
 		}
-		if _, err := s.Cancel(ctx, acct, "sch_nope"); failure.Classify(err).Kind != failure.NotFound {
+		if _, err := s.Cancel(ctx, as(acct), "sch_nope"); failure.Classify(err).Kind != failure.NotFound {
 			t.Fatalf("cancel unknown: %v", err)
 		}
 		time.Sleep(500 * time.Millisecond) // past the cancelled one's time
 		if got := e.published(); got["never"] != 0 || got["done"] != 1 {
 			t.Fatalf("published %v", got)
 		}
-		list, err := s.List(ctx, acct, []store.RunState{store.RunCancelled}, 0)
+		list, err := s.List(ctx, as(acct), []store.RunState{store.RunCancelled}, 0)
 		if err != nil || len(list) != 1 || list[0].ID != sc.ID {
 			t.Fatalf("cancelled list: %+v %v", list, err)
 		}
@@ -475,6 +580,10 @@ func TestCheck(t *testing.T) {
 		{"not an object", "reel", `"x"`, now.Add(time.Hour), "post"},
 		{"past", "post", `{"image_url":"https://e.x/a.jpg"}`, now.Add(-2 * time.Minute), "publish_at"},
 		{"no time", "post", `{"image_url":"https://e.x/a.jpg"}`, time.Time{}, "publish_at"},
+		{"beyond 75 days", "post", `{"image_url":"https://e.x/a.jpg"}`, now.Add(75*24*time.Hour + time.Minute), "publish_at"},
+		{"in 3000", "post", `{"image_url":"https://e.x/a.jpg"}`, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), "publish_at"},
+		{"file never opened", "reel", `{"file_path":"/proc/self/fd/0"}`, now.Add(time.Hour), "post.file_path"},
+		{"story tag half placed", "story", `{"image_url":"https://e.x/s.jpg","user_tags":[{"username":"a","x":0.5}]}`, now.Add(time.Hour), "post.user_tags[0]"},
 	} {
 		_, err := s.Check(c.kind, json.RawMessage(c.post), c.at)
 		fe := failure.Classify(err)
@@ -492,11 +601,15 @@ func TestCheck(t *testing.T) {
 	if _, err := s.Check("story", post, now.Add(time.Hour)); fieldOf(failure.Classify(err)) != "post.file_path" {
 		t.Errorf("story file_path: %v", err)
 	}
-	if _, err := s.StartJob(context.Background(), "a", publish.Request{Kind: "story", Story: &publish.StoryInput{FilePath: local}}, publish.Options{}); fieldOf(failure.Classify(err)) != "file_path" {
+	if _, err := s.StartJob(context.Background(), as("a"), publish.Request{Kind: "story", Story: &publish.StoryInput{FilePath: local}}, publish.Options{}); fieldOf(failure.Classify(err)) != "file_path" {
 		t.Errorf("job with file_path: %v", err)
 	}
 	if _, err := s.Check("story", json.RawMessage(`{"image_url":"https://e.x/s.jpg"}`), now.Add(time.Hour)); err != nil {
 		t.Errorf("story by URL: %v", err)
+	}
+	// 75 days ahead is the last moment accepted (DefaultMaxAhead).
+	if _, err := s.Check("post", json.RawMessage(`{"image_url":"https://e.x/a.jpg"}`), now.Add(75*24*time.Hour-time.Minute)); err != nil {
+		t.Errorf("75 days ahead: %v", err)
 	}
 	// A little in the past is clock skew, not an error.
 	if _, err := s.Check("post", json.RawMessage(`{"image_url":"https://e.x/a.jpg"}`), now.Add(-20*time.Second)); err != nil {
@@ -584,7 +697,7 @@ func TestScheduledPublish_AnswerLostAppliedLater(t *testing.T) {
 	e.fake.Inject(fakegraph.Fault{Method: "POST", PathSuffix: "/media_publish", Nth: 1, Action: fakegraph.FaultDropThenApplyLater, ApplyAfter: 300 * time.Millisecond})
 	s := e.scheduler(nil)
 	start(t, s)
-	sc, err := s.Schedule(context.Background(), e.accts[0].ID, "post", post("late answer"), time.Now())
+	sc, err := s.Schedule(context.Background(), as(e.accts[0].ID), "post", post("late answer"), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

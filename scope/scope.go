@@ -29,6 +29,20 @@ type Grant struct {
 // AllAccounts reports whether the grant leaves accounts unrestricted.
 func (g *Grant) AllAccounts() bool { return g == nil || len(g.Accounts) == 0 }
 
+// Owner names the caller as the owner of what it creates (schedules,
+// background jobs): the grant's name; "" for a caller without a grant
+// (stdio, IGMCP_HTTP_TOKEN), who owns nothing apart and sees everything.
+// A grant is never anonymous: one without a name still owns apart.
+func (g *Grant) Owner() string {
+	switch {
+	case g == nil:
+		return ""
+	case g.Name == "":
+		return "(unnamed token)"
+	}
+	return g.Name
+}
+
 // AllowsToolset reports whether tools of the toolset may be listed and called.
 func (g *Grant) AllowsToolset(toolset string) bool {
 	return g == nil || len(g.Toolsets) == 0 || slices.Contains(g.Toolsets, toolset)

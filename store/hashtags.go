@@ -38,14 +38,14 @@ func (s *sqlStore) HashtagSearches(ctx context.Context, accountID string, since 
 	return out, nil
 }
 
-func (s *sqlStore) ForgetHashtagSearches(ctx context.Context, accountID string, keep []string, before time.Time) (int64, error) {
+func (s *sqlStore) ForgetHashtagSearches(ctx context.Context, accountID string, keepIDs []string, before time.Time) (int64, error) {
 	if err := required("account id", accountID); err != nil {
 		return 0, err
 	}
 	q := `DELETE FROM hashtag_searches WHERE account_id = ? AND at < ?`
 	args := []any{accountID, s.d.time(before)}
-	if len(keep) > 0 {
-		in, inArgs := inStates("name", keep)
+	if len(keepIDs) > 0 {
+		in, inArgs := inStates("hashtag_id", keepIDs)
 		q += ` AND NOT (` + in + `)`
 		args = append(args, inArgs...)
 	}

@@ -11,14 +11,14 @@ import (
 )
 
 const scheduleCols = `id, account_id, kind, publish_at, args_json, idem_key, state, lease_owner,
-	lease_expires_at, attempts, media_id, result_json, error_kind, error_json, created_at, updated_at`
+	lease_expires_at, attempts, media_id, result_json, error_kind, error_json, created_at, updated_at, created_by`
 
 func scanSchedule(sc rowScanner) (Schedule, error) {
 	var s Schedule
 	var kind, state string
 	err := sc.Scan(&s.ID, &s.AccountID, &kind, timeCol{&s.PublishAt}, jsonCol{&s.Args}, &s.IdempotencyKey,
 		&state, &s.LeaseOwner, timeCol{&s.LeaseExpiresAt}, &s.Attempts, &s.MediaID, jsonCol{&s.Result},
-		&s.ErrorKind, jsonCol{&s.Error}, timeCol{&s.CreatedAt}, timeCol{&s.UpdatedAt})
+		&s.ErrorKind, jsonCol{&s.Error}, timeCol{&s.CreatedAt}, timeCol{&s.UpdatedAt}, &s.CreatedBy)
 	s.Kind, s.State = Kind(kind), RunState(state)
 	return s, err
 }
@@ -51,12 +51,12 @@ func (s *sqlStore) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, e
 	// DO NOTHING + no row back means the id exists: a conflict, found
 	// without parsing either engine's constraint-violation errors.
 	out, err := writeRow(ctx, s, scanSchedule, nil, `INSERT INTO schedules
-		(id, account_id, kind, publish_at, args_json, idem_key, state, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(id, account_id, kind, publish_at, args_json, idem_key, state, created_at, updated_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING
 		RETURNING `+scheduleCols,
 		sc.ID, sc.AccountID, string(sc.Kind), s.d.time(sc.PublishAt), args, sc.IdempotencyKey,
-		string(RunScheduled), now, now)
+		string(RunScheduled), now, now, sc.CreatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Schedule{}, fmt.Errorf("store: schedule %s already exists: %w", sc.ID, ErrConflict)
 	}
@@ -83,6 +83,10 @@ func (s *sqlStore) ListSchedules(ctx context.Context, f ScheduleFilter) ([]Sched
 	if f.AccountID != "" {
 		where = append(where, "account_id = ?")
 		args = append(args, f.AccountID)
+	}
+	if f.CreatedBy != "" {
+		where = append(where, "created_by = ?")
+		args = append(args, f.CreatedBy)
 	}
 	if len(f.States) > 0 {
 		w, a := inStates("state", f.States)

@@ -280,6 +280,10 @@ type Schedule struct {
 	PublishAt      time.Time
 	Args           json.RawMessage // the post arguments, as the tool received them
 	IdempotencyKey string
+	// CreatedBy is the scoped HTTP token (its grant's name) that created
+	// the schedule, "" for an unscoped caller: only that token, and
+	// unscoped callers, may see or cancel it (docs/reference.md §3).
+	CreatedBy      string
 	State          RunState
 	LeaseOwner     string    // set while publishing
 	LeaseExpiresAt time.Time // zero when not leased
@@ -311,7 +315,9 @@ type ScheduleFilter struct {
 	// background jobs as schedules with ids of their own prefix, and
 	// list_scheduled_posts must not show them.
 	IDPrefix string
-	Limit    int // 0 means no limit
+	// CreatedBy keeps only schedules that token created ("" matches all).
+	CreatedBy string
+	Limit     int // 0 means no limit
 }
 
 // Schedules are posts to publish later. A process claims due schedules with
@@ -446,9 +452,9 @@ type HashtagSearch struct {
 }
 
 // Hashtags records when each account searched which hashtag. Instagram's
-// own list (recently_searched_hashtags) says which names count against the
-// budget but not since when; this says when, across restarts and across
-// the processes sharing the store.
+// own list (recently_searched_hashtags) says which hashtags (by id) count
+// against the budget but not since when; this says when, across restarts
+// and across the processes sharing the store.
 type Hashtags interface {
 	// RecordHashtagSearch records that accountID searched name at at. A
 	// name already recorded keeps the earlier of the two times (the first
@@ -460,10 +466,11 @@ type Hashtags interface {
 	// oldest first, then by name.
 	HashtagSearches(ctx context.Context, accountID string, since time.Time) ([]HashtagSearch, error)
 	// ForgetHashtagSearches removes the account's searches recorded before
-	// before whose name is not in keep (Instagram no longer counts them),
-	// and returns how many. Searches at or after before are kept: they may
-	// be newer than the list keep was read from.
-	ForgetHashtagSearches(ctx context.Context, accountID string, keep []string, before time.Time) (int64, error)
+	// before whose hashtag id is not in keepIDs (Instagram no longer counts
+	// them; a search that found no hashtag is never in its list), and
+	// returns how many. Searches at or after before are kept: they may be
+	// newer than the list keepIDs was read from.
+	ForgetHashtagSearches(ctx context.Context, accountID string, keepIDs []string, before time.Time) (int64, error)
 	// PruneHashtagSearches removes searches before before, of every
 	// account, and returns how many were removed.
 	PruneHashtagSearches(ctx context.Context, before time.Time) (int64, error)

@@ -76,7 +76,7 @@ type QuotaError struct {
 // state, scopes and remaining publishing quota.
 func ListAccounts(d *Deps) Tool {
 	return newTool[listAccountsArgs, AccountsResult](d, "list_accounts",
-		"The accounts this server acts as: login, token status and expiry, scopes, quota left.",
+		"Accounts this server acts as, with token state and quota.",
 		annotations{readOnly: true, idempotent: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *listAccountsArgs) (any, string, error) {
 			infos, err := describeAccounts(ctx, d)

@@ -35,7 +35,7 @@ type ActivityResult struct {
 // ListActivity shows the journal of writes this server made.
 func ListActivity(d *Deps) Tool {
 	return newTool[listActivityArgs, ActivityResult](d, "list_activity",
-		"The journal of this server's writes, newest first: Graph ids and outcomes.",
+		"This server's writes, newest first.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *listActivityArgs) (any, string, error) {
 			limit := a.Limit

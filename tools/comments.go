@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
@@ -29,16 +28,9 @@ func checkID(field, v string) error {
 	return nil
 }
 
-// checkMessage applies the caption rules to a comment.
-func checkMessage(field, msg string) error {
-	if strings.TrimSpace(msg) == "" {
-		return invalid(field, "%s is required", field)
-	}
-	if utf8.RuneCountInString(msg) > publish.MaxCaptionChars {
-		return invalid(field, "%s is at most %d characters", field, publish.MaxCaptionChars)
-	}
-	return publish.CheckCaption(field, msg)
-}
+// checkMessage applies the comment rules, the very ones a post's
+// first_comment is checked by.
+func checkMessage(field, msg string) error { return publish.CheckComment(field, msg) }
 
 // journal records a comment or moderation write (issue 4: every write is
 // in the journal); a journal failure never fails the write itself.
@@ -56,9 +48,9 @@ func journal(ctx context.Context, d *Deps, acct *auth.Account, action, outcome s
 }
 
 type replyCommentArgs struct {
-	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Comment to reply to (replies attach to the top-level comment)."`
-	Message   string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Reply text; ≤30 #hashtags, ≤20 @mentions."`
-	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Answer a mention: its media (comment_id optional)."`
+	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Comment to reply to."`
+	Message   string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"≤30 #hashtags, ≤20 @mentions."`
+	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Mentioning media (comment_id optional)."`
 	AccountArg
 }
 
@@ -75,7 +67,7 @@ type ReplyResult struct {
 // (POST /{ig-user-id}/mentions): under the mentioning comment, or on the
 // media for a caption mention.
 func ReplyComment(d *Deps) Tool {
-	return newTool[replyCommentArgs, ReplyResult](d, "reply_comment", "Reply to a comment, or to a mention (media_id).",
+	return newTool[replyCommentArgs, ReplyResult](d, "reply_comment", "Reply to a comment or a mention.",
 		annotations{}, auth.CommentScopes(),
 		func(ctx context.Context, c *call, a *replyCommentArgs) (any, string, error) {
 			if a.MediaID != "" {
@@ -122,7 +114,7 @@ func replyMention(ctx context.Context, c *call, a *replyCommentArgs) (any, strin
 
 type createCommentArgs struct {
 	MediaID string `json:"media_id" jsonschema_description:"Media id."`
-	Message string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"Comment text; ≤30 #hashtags, ≤20 @mentions."`
+	Message string `json:"message" jsonschema:"minLength=1,maxLength=2200" jsonschema_description:"≤30 #hashtags, ≤20 @mentions."`
 	AccountArg
 }
 
@@ -134,7 +126,7 @@ type CommentCreated struct {
 
 // CreateComment comments on one of the account's media.
 func CreateComment(d *Deps) Tool {
-	return newTool[createCommentArgs, CommentCreated](d, "create_comment", "Comment on one of the account's media.",
+	return newTool[createCommentArgs, CommentCreated](d, "create_comment", "Comment on the account's media.",
 		annotations{}, auth.CommentScopes(),
 		func(ctx context.Context, c *call, a *createCommentArgs) (any, string, error) {
 			cm, err := writeComment(ctx, c, "media_id", a.MediaID, a.Message, func(ctx context.Context, acct *auth.Account) (*graph.Comment, error) {
@@ -194,8 +186,8 @@ func ModerateComment(d *Deps) Tool {
 
 type listCommentsArgs struct {
 	MediaID   string `json:"media_id,omitempty" jsonschema_description:"Media id."`
-	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Or: list this comment's replies."`
-	Replies   *int   `json:"replies,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Replies per comment (default 5)."`
+	CommentID string `json:"comment_id,omitempty" jsonschema_description:"Or this comment's replies."`
+	Replies   *int   `json:"replies,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Per comment; default 5."`
 	ListOptions
 	AccountArg
 }
@@ -250,7 +242,7 @@ const commentFields = "id,text,timestamp,username,from{id,username},like_count,h
 // ListComments lists comments (with replies) on a media, or the replies of
 // one comment, marking other users' text as untrusted.
 func ListComments(d *Deps) Tool {
-	return newTool[listCommentsArgs, CommentList](d, "list_comments", "Comments and replies on a media (or one comment's replies), paginated.",
+	return newTool[listCommentsArgs, CommentList](d, "list_comments", "Comments and replies on a media.",
 		annotations{readOnly: true, idempotent: true}, auth.CommentScopes(),
 		func(ctx context.Context, c *call, a *listCommentsArgs) (any, string, error) {
 			parent, edge := a.MediaID, "comments"

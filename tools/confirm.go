@@ -56,7 +56,7 @@ const (
 
 // confirmProperty is added to write tools' input schemas when confirmation
 // is on, so a strict client may send it and the model learns of it.
-const confirmProperty = `{"description":"Set true only after the user approved this exact call.","type":"boolean"}`
+const confirmProperty = `{"description":"User said yes.","type":"boolean"}`
 
 // withConfirmArg copies the tools, adding `confirm` to each write tool's
 // input schema. Read tools are untouched.
@@ -183,17 +183,25 @@ func (d *Deps) log(msg, tool string) {
 	}
 }
 
-// clientCanElicit is the capability check of go-mcp-notes §2.7: per request
-// in the 2026-07-28 era (capabilities travel in _meta), per session before.
-// Without it, asking a client that cannot answer is a JSON-RPC error.
-func clientCanElicit(ctx context.Context) bool {
+// clientCapabilities are what the client of this request declared: per
+// request in the 2026-07-28 era (capabilities travel in _meta), per session
+// before (go-mcp-notes §2.7); nil when unknown.
+func clientCapabilities(ctx context.Context) *mcp.ClientCapabilities {
 	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
-		return info.ClientCapabilities != nil && info.ClientCapabilities.Elicitation != nil
+		return info.ClientCapabilities
 	}
 	if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
-		return s.GetClientCapabilities().Elicitation != nil
+		c := s.GetClientCapabilities()
+		return &c
 	}
-	return false
+	return nil
+}
+
+// clientCanElicit: without it, asking a client that cannot answer is a
+// JSON-RPC error.
+func clientCanElicit(ctx context.Context) bool {
+	c := clientCapabilities(ctx)
+	return c != nil && c.Elicitation != nil
 }
 
 // confirmDigest binds an answer to the exact call it approved: a dialog

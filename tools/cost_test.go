@@ -26,6 +26,8 @@ type contextCost struct {
 
 func (c contextCost) model() int { return c.toolBytes + c.instructions }
 
+func (c contextCost) list() int { return c.listBytes }
+
 func measure(t *testing.T, d *tools.Deps, sel tools.Selection, only func(name string) bool) contextCost {
 	t.Helper()
 	w := wireOf(t, d, sel)
@@ -40,28 +42,41 @@ func measure(t *testing.T, d *tools.Deps, sel tools.Selection, only func(name st
 	return c
 }
 
-// The default must fit 16 KB and everything 28 KB; the figures are logged
-// per tool so a regression names its cause.
+// The default must fit 16 KB and everything 28 KB, with webhooks configured
+// (the default then adds the events toolset) and with IGMCP_CONFIRM=1 (every
+// write tool then takes `confirm`) too; the figures are logged per tool so a
+// regression names its cause.
 func TestToolsList_ContextCost(t *testing.T) {
-	def := measure(t, &tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(false)}, nil)
-	t.Logf("default (%s + context): %d tools, %d bytes of tools + %d of instructions = %d (budget %d)",
-		strings.Join(tools.DefaultToolsets(false), ","), def.tools, def.toolBytes, def.instructions, def.model(), defaultBudget)
-	if def.model() > defaultBudget {
-		t.Errorf("the default toolsets cost a model %d bytes, over the %d budget", def.model(), defaultBudget)
+	for _, tc := range []struct {
+		name string
+		deps tools.Deps
+		sel  tools.Selection
+		// cost is the figure held to the budget.
+		cost   func(contextCost) int
+		budget int
+	}{
+		{"default", tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(false)}, contextCost.model, defaultBudget},
+		{"default with webhooks", tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(true)}, contextCost.model, defaultBudget},
+		{"all: tools/list", tools.Deps{}, tools.Selection{}, contextCost.list, allBudget},
+		{"all with IGMCP_CONFIRM=1: tools/list", tools.Deps{Confirm: true}, tools.Selection{}, contextCost.list, allBudget},
+	} {
+		c := measure(t, &tc.deps, tc.sel, nil)
+		toolsets := "every toolset"
+		if tc.sel.Toolsets != nil {
+			toolsets = strings.Join(tc.sel.Toolsets, ",") + " + context"
+		}
+		t.Logf("%s (%s): %d tools, %d bytes of tools + %d of instructions = %d to the model; tools/list %d; held: %d (budget %d)",
+			tc.name, toolsets, c.tools, c.toolBytes, c.instructions, c.model(), c.listBytes, tc.cost(c), tc.budget)
+		if got := tc.cost(c); got > tc.budget {
+			t.Errorf("%s costs %d bytes, over the %d budget", tc.name, got, tc.budget)
+		}
 	}
-	// With webhooks configured the default also has the events toolset
-	// (docs/reference.md §2); logged, not held to the budget: see README.
-	hooks := measure(t, &tools.Deps{}, tools.Selection{Toolsets: tools.DefaultToolsets(true)}, nil)
-	t.Logf("default with webhooks (%s + context): %d tools, %d bytes", strings.Join(tools.DefaultToolsets(true), ","), hooks.tools, hooks.model())
-	all := measure(t, &tools.Deps{}, tools.Selection{}, nil)
-	t.Logf("all: %d tools, tools/list result %d bytes (budget %d); model cost %d", all.tools, all.listBytes, allBudget, all.model())
-	if all.listBytes > allBudget {
-		t.Errorf("tools/list with every toolset is %d bytes, over the %d budget", all.listBytes, allBudget)
-	}
-	w := wireOf(t, &tools.Deps{}, tools.Selection{})
-	for _, raw := range w.tools {
-		wt := w.tool(t, raw)
-		t.Logf("  %-24s %5d bytes to the model, %5d in tools/list", wt.Name, wt.cost(t), len(raw))
+	for _, d := range []*tools.Deps{{}, {Confirm: true}} {
+		w := wireOf(t, d, tools.Selection{})
+		for _, raw := range w.tools {
+			wt := w.tool(t, raw)
+			t.Logf("  confirm=%-5v %-24s %5d bytes to the model, %5d in tools/list", d.Confirm, wt.Name, wt.cost(t), len(raw))
+		}
 	}
 }
 

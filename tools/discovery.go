@@ -20,8 +20,12 @@ import (
 // budget is tracked per account in memory; on first use, and whenever it
 // looks exhausted, it is synchronised with Instagram's own list
 // (recently_searched_hashtags), so searches made before a restart or by
-// another app are counted too. A search the budget cannot take is refused
-// before any call, with the time the oldest search leaves the window.
+// another app are counted too. That list gives hashtag ids only (Meta's
+// reference shows no name), so it is matched by id with the names this
+// server searched. A search the budget cannot take is refused before any
+// call, with the time the oldest search leaves the window — unless some of
+// the counted hashtags are known only by id: the name asked for may be one
+// of them (free), and only Instagram can tell.
 const (
 	HashtagLimit  = 30
 	HashtagWindow = 7 * 24 * time.Hour
@@ -54,9 +58,16 @@ type HashtagBudget struct {
 }
 
 type tagBudget struct {
-	synced   bool
-	searches map[string]tagSearch // lower-case name
+	synced bool
+	// searches are the hashtags that count, each once: by lower-case name,
+	// or by idKey for one Instagram listed that this server never searched
+	// by name.
+	searches map[string]tagSearch
 }
+
+// idKey is the key of a hashtag known only by its id: never a hashtag name
+// (names are letters, digits and '_').
+func idKey(id string) string { return "#" + id }
 
 type tagSearch struct {
 	id string
@@ -125,29 +136,61 @@ func (tb *tagBudget) merge(hs []store.HashtagSearch) {
 		if s.id == "" {
 			s.id = h.HashtagID
 		}
-		tb.searches[h.Name] = s
+		tb.put(h.Name, s)
 	}
 }
 
-// sync replaces what Instagram no longer counts with its list, keeping the
-// times we know, and the store's. It forgets recorded searches that
-// Instagram no longer lists, except those made after the list was asked
-// for: they may be missing from it only because they are newer.
+// put records the search of name; a hashtag known until now only by its
+// id becomes this name's (it is one hashtag, counted once), and keeps its
+// time if this one has none.
+func (tb *tagBudget) put(name string, s tagSearch) {
+	if s.id != "" {
+		if byID, ok := tb.searches[idKey(s.id)]; ok {
+			delete(tb.searches, idKey(s.id))
+			if s.at.IsZero() {
+				s.at = byID.at
+			}
+		}
+	}
+	tb.searches[name] = s
+}
+
+// unsure reports whether some counted hashtags of the account are known
+// only by id: a name not known to count may still be one of them, and only
+// Instagram can tell.
+func (b *HashtagBudget) unsure(accountID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.account(accountID).searches {
+		if strings.HasPrefix(k, "#") {
+			return true
+		}
+	}
+	return false
+}
+
+// sync replaces what Instagram no longer counts with its list, matched by
+// id, keeping the times and names we know, and the store's. It forgets
+// recorded searches that Instagram no longer lists, except those made
+// after the list was asked for: they may be missing from it only because
+// they are newer.
 func (b *HashtagBudget) sync(ctx context.Context, c *graph.Client, accountID string) error {
 	asked := b.now()
 	tags, _, err := c.RecentlySearchedHashtags(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	var names []string
+	listed := map[string]bool{}
+	var ids []string
 	for _, t := range tags {
-		if name := strings.ToLower(t.Name); name != "" {
-			names = append(names, name)
+		if t.ID != "" && !listed[t.ID] {
+			listed[t.ID] = true
+			ids = append(ids, t.ID)
 		}
 	}
 	var recorded []store.HashtagSearch
 	if b.Store != nil {
-		if _, err := b.Store.ForgetHashtagSearches(ctx, accountID, names, asked); err != nil {
+		if _, err := b.Store.ForgetHashtagSearches(ctx, accountID, ids, asked); err != nil {
 			return fmt.Errorf("hashtag budget: %w", err)
 		}
 		if recorded, err = b.recorded(ctx, accountID); err != nil {
@@ -158,18 +201,29 @@ func (b *HashtagBudget) sync(ctx context.Context, c *graph.Client, accountID str
 	defer b.mu.Unlock()
 	tb := b.account(accountID)
 	fresh := map[string]tagSearch{}
-	for _, t := range tags {
-		name := strings.ToLower(t.Name)
-		if name == "" {
-			continue
+	for key, s := range tb.searches {
+		if listed[s.id] {
+			fresh[key] = s
 		}
-		s := tb.searches[name]
-		s.id = t.ID
-		fresh[name] = s
 	}
 	tb.searches, tb.synced = fresh, true
+	for _, id := range ids {
+		if !tb.knows(id) {
+			tb.searches[idKey(id)] = tagSearch{id: id}
+		}
+	}
 	tb.merge(recorded)
 	return nil
+}
+
+// knows reports whether a counted search has hashtag id.
+func (tb *tagBudget) knows(id string) bool {
+	for _, s := range tb.searches {
+		if s.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // reserve decides whether searching name is allowed: known names are free;
@@ -202,31 +256,35 @@ func (b *HashtagBudget) reserve(ctx context.Context, accountID, name string) (kn
 	return false, "", true, oldest.Add(HashtagWindow).Sub(b.now()), nil
 }
 
-// commit records a search that was made, in the view and in the store. A
-// name Instagram listed without a time keeps none: the search now is not
-// when it entered the window.
-func (b *HashtagBudget) commit(ctx context.Context, accountID, name, id string) error {
+// commit records a search that was made, in the view and in the store,
+// and reports whether it took a slot: a hashtag Instagram already listed
+// (by id) did not, and keeps its time, none when Instagram gave none: the
+// search now is not when it entered the window.
+func (b *HashtagBudget) commit(ctx context.Context, accountID, name, id string) (counted bool, err error) {
 	b.mu.Lock()
 	tb := b.account(accountID)
 	s, ok := tb.searches[name]
-	if !ok {
+	_, listed := tb.searches[idKey(id)]
+	counted = !ok && !(id != "" && listed)
+	if counted {
 		s.at = b.now()
 	}
 	s.id = id
-	tb.searches[name] = s
+	tb.put(name, s)
+	s = tb.searches[name]
 	b.mu.Unlock()
 	if b.Store == nil || s.at.IsZero() {
-		return nil
+		return counted, nil
 	}
 	// A record that left the window must go first: the store keeps the
 	// earlier time of a name, and that one no longer counts.
 	if _, err := b.Store.PruneHashtagSearches(ctx, b.now().Add(-HashtagWindow)); err != nil {
-		return fmt.Errorf("hashtag budget: %w", err)
+		return counted, fmt.Errorf("hashtag budget: %w", err)
 	}
 	if err := b.Store.RecordHashtagSearch(ctx, accountID, name, id, s.at); err != nil {
-		return fmt.Errorf("hashtag budget: %w", err)
+		return counted, fmt.Errorf("hashtag budget: %w", err)
 	}
-	return nil
+	return counted, nil
 }
 
 func (b *HashtagBudget) synced(accountID string) bool {
@@ -242,8 +300,14 @@ func (b *HashtagBudget) report(accountID string, counted bool) BudgetReport {
 	return BudgetReport{Used: n, Limit: HashtagLimit, Remaining: max(HashtagLimit-n, 0), WindowDays: 7, Counted: counted}
 }
 
-func budgetExhausted(retry time.Duration) error {
-	e := failure.New(failure.RateLimited, fmt.Sprintf("This account has searched %d different hashtags in the last 7 days, Instagram's limit; nothing was sent.", HashtagLimit))
+// budgetExhausted: the 30 hashtags of the last 7 days are used up; sent
+// says whether the search went to Instagram (and Instagram refused it).
+func budgetExhausted(retry time.Duration, sent bool) error {
+	what := "nothing was sent"
+	if sent {
+		what = "Instagram refused the search"
+	}
+	e := failure.New(failure.RateLimited, fmt.Sprintf("This account has searched %d different hashtags in the last 7 days, Instagram's limit; %s.", HashtagLimit, what))
 	e.RetryAfter = max(int(retry.Seconds()), 60)
 	e.Action = "Search one of the hashtags already searched this week (free), or wait retry_after_seconds for the oldest search to leave the 7-day window."
 	return e
@@ -270,18 +334,15 @@ func SearchHashtag(d *Deps) Tool {
 		budget = &HashtagBudget{}
 	}
 	return newTool[searchHashtagArgs, HashtagFound](d, "search_hashtag",
-		"A hashtag's id, for get_hashtag_media. A new hashtag uses 1 of 30 per 7 days (see budget).",
+		"A hashtag's id, for get_hashtag_media.",
 		annotations{idempotent: true}, auth.FacebookOnlyScopes("instagram_basic"),
 		func(ctx context.Context, c *call, a *searchHashtagArgs) (any, string, error) {
 			name := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(a.Hashtag), "#"))
 			if !graph.ValidHashtagName(name) {
 				return nil, "", invalid("hashtag", "a hashtag is letters, digits and underscores (no spaces, punctuation or emoji), got %q", a.Hashtag)
 			}
-			acct, err := c.account(ctx)
+			acct, err := discoveryAccount(ctx, c, "Hashtag search")
 			if err != nil {
-				return nil, "", err
-			}
-			if err := facebookOnly(acct, "Hashtag search"); err != nil {
 				return nil, "", err
 			}
 			if !budget.synced(acct.ID) {
@@ -301,8 +362,8 @@ func SearchHashtag(d *Deps) Tool {
 				if known, id, full, retry, err = budget.reserve(ctx, acct.ID, name); err != nil {
 					return nil, "", err
 				}
-				if full {
-					return nil, "", budgetExhausted(retry)
+				if full && !budget.unsure(acct.ID) {
+					return nil, "", budgetExhausted(retry, false)
 				}
 			}
 			res := HashtagFound{Hashtag: name}
@@ -323,7 +384,7 @@ func SearchHashtag(d *Deps) Tool {
 						retry = r
 					}
 				}
-				return nil, "", budgetExhausted(retry)
+				return nil, "", budgetExhausted(retry, true)
 			}
 			if err != nil {
 				return nil, "", err
@@ -331,16 +392,30 @@ func SearchHashtag(d *Deps) Tool {
 			// The search was made and counts whatever happens to the record,
 			// so a failing store costs the other processes its time, not
 			// this call its result.
-			if err := budget.commit(context.WithoutCancel(ctx), acct.ID, name, id); err != nil && d.Logger != nil {
+			counted, err := budget.commit(context.WithoutCancel(ctx), acct.ID, name, id)
+			if err != nil && d.Logger != nil {
 				d.Logger.Error("could not record a hashtag search", "account", acct.ID, "err", err)
 			}
 			res.HashtagID, res.Found = id, id != ""
-			res.Budget = budget.report(acct.ID, !known)
+			res.Budget = budget.report(acct.ID, counted)
 			if !res.Found {
 				return res, fmt.Sprintf("no hashtag #%s", name), nil
 			}
 			return res, fmt.Sprintf("#%s is %s; %d of %d hashtags used this week", name, id, res.Budget.Used, HashtagLimit), nil
 		})
+}
+
+// discoveryAccount is the account of a discovery tool, every one of which
+// Meta documents for Facebook Login only (docs/graph-api.md §1, §9: hashtag
+// search, business discovery, and the tags and mentioned_media/comment
+// references, which list Facebook Login tokens only): an Instagram Login
+// account is refused before any call, by all four alike.
+func discoveryAccount(ctx context.Context, c *call, what string) (*auth.Account, error) {
+	acct, err := c.account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return acct, facebookOnly(acct, what)
 }
 
 // PublicMedia is another account's media: its caption is untrusted.
@@ -369,8 +444,8 @@ func publicList(media []graph.Media) []PublicMedia {
 }
 
 type hashtagMediaArgs struct {
-	HashtagID string `json:"hashtag_id" jsonschema_description:"Id from search_hashtag."`
-	Order     string `json:"order,omitempty" jsonschema:"enum=top,enum=recent" jsonschema_description:"Default top; recent = 24 h."`
+	HashtagID string `json:"hashtag_id" jsonschema_description:"From search_hashtag."`
+	Order     string `json:"order,omitempty" jsonschema:"enum=top,enum=recent" jsonschema_description:"Default top; recent: 24 h."`
 	ListOptions
 	AccountArg
 }
@@ -386,7 +461,7 @@ type PublicMediaList struct {
 
 // GetHashtagMedia lists a hashtag's top or recent public media.
 func GetHashtagMedia(d *Deps) Tool {
-	return newTool[hashtagMediaArgs, PublicMediaList](d, "get_hashtag_media", "Top or recent public media of a hashtag, paginated.",
+	return newTool[hashtagMediaArgs, PublicMediaList](d, "get_hashtag_media", "A hashtag's top or recent media.",
 		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes("instagram_basic"),
 		func(ctx context.Context, c *call, a *hashtagMediaArgs) (any, string, error) {
 			if err := checkID("hashtag_id", a.HashtagID); err != nil {
@@ -400,11 +475,8 @@ func GetHashtagMedia(d *Deps) Tool {
 			default:
 				return nil, "", invalid("order", "order must be top or recent, got %q", a.Order)
 			}
-			acct, err := c.account(ctx)
+			acct, err := discoveryAccount(ctx, c, "Hashtag media")
 			if err != nil {
-				return nil, "", err
-			}
-			if err := facebookOnly(acct, "Hashtag media"); err != nil {
 				return nil, "", err
 			}
 			media, resp, err := acct.Client.HashtagMedia(ctx, acct.ID, a.HashtagID, edge, a.graph())
@@ -447,8 +519,8 @@ type Mentions struct {
 // ListMentions lists media the account is tagged in, or reads a media or
 // comment that @mentions it.
 func ListMentions(d *Deps) Tool {
-	return newTool[mentionsArgs, Mentions](d, "list_mentions", "Media the account is tagged in; or the media/comment of an @mention.",
-		annotations{readOnly: true, idempotent: true}, auth.CommentScopes(),
+	return newTool[mentionsArgs, Mentions](d, "list_mentions", "Media the account is tagged in, or an @mention.",
+		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes(auth.CommentScopes()[auth.LoginFacebook]...),
 		func(ctx context.Context, c *call, a *mentionsArgs) (any, string, error) {
 			if a.MediaID != "" && a.CommentID != "" {
 				return nil, "", invalid("comment_id", "give media_id or comment_id, not both")
@@ -460,7 +532,7 @@ func ListMentions(d *Deps) Tool {
 					}
 				}
 			}
-			acct, err := c.account(ctx)
+			acct, err := discoveryAccount(ctx, c, "Tags and mentions")
 			if err != nil {
 				return nil, "", err
 			}
@@ -511,8 +583,8 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9._]{1,30}$`)
 
 type businessArgs struct {
 	Username   string `json:"username" jsonschema_description:"Username."`
-	MediaLimit *int   `json:"media_limit,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Media to include (default 6)."`
-	Cursor     string `json:"cursor,omitempty" jsonschema_description:"next_cursor of the last page."`
+	MediaLimit *int   `json:"media_limit,omitempty" jsonschema:"minimum=0,maximum=50" jsonschema_description:"Media count; default 6."`
+	Cursor     string `json:"cursor,omitempty" jsonschema_description:"A next_cursor."`
 	AccountArg
 }
 
@@ -534,7 +606,7 @@ type BusinessProfile struct {
 // GetBusinessProfile reads another professional account through business
 // discovery.
 func GetBusinessProfile(d *Deps) Tool {
-	return newTool[businessArgs, BusinessProfile](d, "get_business_profile", "Another professional account's profile and recent media.",
+	return newTool[businessArgs, BusinessProfile](d, "get_business_profile", "A professional account's profile and media.",
 		annotations{readOnly: true, idempotent: true}, auth.FacebookOnlyScopes("instagram_basic", "pages_read_engagement"),
 		func(ctx context.Context, c *call, a *businessArgs) (any, string, error) {
 			username := strings.TrimPrefix(strings.TrimSpace(a.Username), "@")
@@ -551,11 +623,8 @@ func GetBusinessProfile(d *Deps) Tool {
 			if err := checkCursor("cursor", a.Cursor); err != nil {
 				return nil, "", err
 			}
-			acct, err := c.account(ctx)
+			acct, err := discoveryAccount(ctx, c, "Business discovery")
 			if err != nil {
-				return nil, "", err
-			}
-			if err := facebookOnly(acct, "Business discovery"); err != nil {
 				return nil, "", err
 			}
 			p, _, err := acct.Client.BusinessDiscovery(ctx, acct.ID, username, graph.BusinessDiscoveryOptions{MediaLimit: limit, After: a.Cursor})

@@ -49,7 +49,12 @@ func TestSearchHashtag_BudgetTrackedAndReported(t *testing.T) {
 }
 
 // Searches Instagram counted before this server started (a restart,
-// another app) are learned from recently_searched_hashtags.
+// another app) are learned from recently_searched_hashtags, which gives
+// ids only: they count, by id, and a name this server never searched may
+// be one of them, so with the budget full of such ids the search goes to
+// Instagram, which answers a repeat and refuses a new hashtag. (Mutant:
+// sync reading names from the list: it counts nothing, and the 31st
+// hashtag is sent as if the budget were empty.)
 func TestSearchHashtag_SyncsWithInstagram(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{media: tools.Deps{Hashtags: &tools.HashtagBudget{}}})
@@ -59,14 +64,49 @@ func TestSearchHashtag_SyncsWithInstagram(t *testing.T) {
 	// a restarted server: a fresh budget over the same account
 	fresh := newEnvOn(t, e.fake, e.base, envOpts{fake: fakegraph.Options{Accounts: []fakegraph.Account{e.account}},
 		media: tools.Deps{Hashtags: &tools.HashtagBudget{}}})
-	searches := e.fake.CountCalls("GET", "/ig_hashtag_search")
+	searches := func() int { return e.fake.CountCalls("GET", "/ig_hashtag_search") }
+	before := searches()
 	errObj := mustErr(t, fresh.call(t, "search_hashtag", map[string]any{"hashtag": "brand_new"}), "rate_limited")
-	if !strings.Contains(errObj["message"].(string), "30") || e.fake.CountCalls("GET", "/ig_hashtag_search") != searches {
-		t.Fatalf("message: %v", errObj["message"])
+	if !strings.Contains(errObj["message"].(string), "30") || !strings.Contains(errObj["message"].(string), "Instagram refused") || searches() != before+1 {
+		t.Fatalf("new hashtag over the budget: %v (%d searches)", errObj["message"], searches()-before)
 	}
 	res := mustOK(t, fresh.call(t, "search_hashtag", map[string]any{"hashtag": "old3"}))
-	if res["budget"].(map[string]any)["used"] != float64(30) || res["hashtag_id"] != e.fake.HashtagID("old3") {
-		t.Fatalf("synced budget: %v", res)
+	if b := res["budget"].(map[string]any); b["used"] != float64(30) || b["counted"] != false || res["hashtag_id"] != e.fake.HashtagID("old3") {
+		t.Fatalf("a hashtag Instagram listed by id: %v", res)
+	}
+	// Now known by name, it is free without a call.
+	before = searches()
+	mustOK(t, fresh.call(t, "search_hashtag", map[string]any{"hashtag": "old3"}))
+	if searches() != before {
+		t.Fatal("a hashtag known by name and id was searched again")
+	}
+}
+
+// The budget counts what Instagram lists by id, whatever names this server
+// gave them: 29 searches made elsewhere and one here are 30, and the 31st
+// is refused before any call once every counted id has its name.
+func TestSearchHashtag_BudgetMatchesByID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{media: tools.Deps{Hashtags: &tools.HashtagBudget{}}})
+	other := newEnvOn(t, e.fake, e.base, envOpts{fake: fakegraph.Options{Accounts: []fakegraph.Account{e.account}},
+		media: tools.Deps{Hashtags: &tools.HashtagBudget{}}})
+	for i := range 29 {
+		mustOK(t, other.call(t, "search_hashtag", map[string]any{"hashtag": fmt.Sprintf("elsewhere%d", i)}))
+	}
+	res := mustOK(t, e.call(t, "search_hashtag", map[string]any{"hashtag": "mine"}))
+	if b := res["budget"].(map[string]any); b["used"] != float64(30) || b["counted"] != true {
+		t.Fatalf("the 30th hashtag: %v", res)
+	}
+	for i := range 29 { // each learned by name: free, and the ids become names
+		res = mustOK(t, e.call(t, "search_hashtag", map[string]any{"hashtag": fmt.Sprintf("elsewhere%d", i)}))
+		if b := res["budget"].(map[string]any); b["used"] != float64(30) || b["counted"] != false {
+			t.Fatalf("elsewhere%d: %v", i, res)
+		}
+	}
+	before := e.fake.CountCalls("GET", "/ig_hashtag_search")
+	mustErr(t, e.call(t, "search_hashtag", map[string]any{"hashtag": "one_more"}), "rate_limited")
+	if e.fake.CountCalls("GET", "/ig_hashtag_search") != before {
+		t.Fatal("the 31st hashtag reached Instagram though every counted one has a name")
 	}
 }
 
@@ -136,8 +176,10 @@ func TestMentionsAndBusinessProfile(t *testing.T) {
 	}
 }
 
-// Hashtag search and business discovery exist only with Facebook Login:
-// an Instagram-Login account is refused before any call.
+// Every discovery tool is documented for Facebook Login only (hashtag
+// search, business discovery, tags and mentions): an Instagram-Login
+// account is refused before any call, by all four alike. (Mutant:
+// list_mentions without discoveryAccount: it calls /tags.)
 func TestDiscovery_InstagramLoginRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{login: auth.LoginInstagram})
@@ -149,6 +191,8 @@ func TestDiscovery_InstagramLoginRefused(t *testing.T) {
 		{"search_hashtag", map[string]any{"hashtag": "coffee"}},
 		{"get_hashtag_media", map[string]any{"hashtag_id": "17843000000000001"}},
 		{"get_business_profile", map[string]any{"username": "bluebottle"}},
+		{"list_mentions", map[string]any{}},
+		{"list_mentions", map[string]any{"media_id": "17918000000000001"}},
 	} {
 		before := e.graphCalls()
 		errObj := mustErr(t, e.call(t, tc.tool, tc.args), "permission_denied")

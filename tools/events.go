@@ -85,7 +85,7 @@ type EventList struct {
 // It reads only igmcp's store: nothing is sent to Instagram for it.
 func ListEvents(d *Deps) Tool {
 	return newTool[listEventsArgs, EventList](d, "list_events",
-		"Webhook events for the account (comments, mentions, …), newest first.",
+		"Webhook events, newest first.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *listEventsArgs) (any, string, error) {
 			if a.Field != "" && !eventFieldRE.MatchString(a.Field) {

@@ -18,11 +18,10 @@ import (
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/graph"
-	"github.com/igmcp/igmcp/publish"
-	"github.com/igmcp/igmcp/ratelimit"
 	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/tools/toolstest"
 )
 
 // Both protocol eras mcp-go speaks: the stateless 2026-07-28 (the client's
@@ -36,28 +35,12 @@ func eraName(v string) string {
 	return v
 }
 
-// fastPolls keeps the lifecycle's shape (backoff, deadlines) at test speed.
-var fastPolls = publish.PollPolicy{
-	Image: publish.Backoff{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1.5},
-	Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
-}
-
-// sendGrace is the publishers' IGMCP_SEND_GRACE (default 2 min): how long a
-// media_publish whose answer was lost may still take effect.
-const sendGrace = time.Second
-
-// newPublisher is the publisher cmd/igmcp builds: local files staged and
-// uploaded, and media preflighted, as the media part of m says.
-func newPublisher(st store.Store, m *tools.Deps) *publish.Publisher {
-	opts := []publish.Option{publish.WithPollPolicy(fastPolls), publish.WithSendGrace(sendGrace),
-		publish.WithLocalMedia(publish.Local{Stager: m.Stager, Upload: m.Upload})}
-	if m.Preflight != nil {
-		opts = append(opts, publish.WithPreflight(m.Preflight.Check))
-	}
-	return publish.New(st, opts...)
-}
-
-var fastRetry = graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}
+// The shared test wiring (tools/toolstest), under the names these tests use.
+var (
+	fastPolls = toolstest.FastPolls
+	fastRetry = toolstest.FastRetry
+	openStore = toolstest.OpenStore
+)
 
 // testEnv is an MCP client talking to the real server (tools.NewServer,
 // every tool of every toolset unless the selection says otherwise) over the
@@ -70,6 +53,7 @@ type testEnv struct {
 	store   store.Store
 	sched   *scheduler.Scheduler
 	server  *server.MCPServer
+	built   *toolstest.Server
 	client  *client.Client
 	// hooks is the webhook receiver and hub (envOpts.webhooks).
 	hooks *hookEnv
@@ -96,6 +80,11 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
+	if o.fake.StatusLag == 0 && !o.fake.Optimistic {
+		// the fake's status lag (2 s) scaled down with the send grace,
+		// inside which it must stay (as 2 s is inside 2 minutes)
+		o.fake.StatusLag = toolstest.SendGrace / 10
+	}
 	if len(o.fake.Accounts) == 0 {
 		acct := fakegraph.DefaultAccount
 		if o.login == auth.LoginInstagram {
@@ -117,68 +106,23 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 // account it acts as.
 func newEnvOn(t *testing.T, fake *fakegraph.Server, base string, o envOpts) *testEnv {
 	t.Helper()
-	login := o.login
-	if login == "" {
-		login = auth.LoginFacebook
-	}
 	acct := o.fake.Accounts[0]
-	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts), graph.WithRetryPolicy(fastRetry),
-			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
-	}
-	var ts oauth2.TokenSource
-	if !o.noToken {
-		ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token})
-	}
-	accounts, err := auth.NewSingle(ts, acct.ID, login, newClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := openStore(t, t.TempDir())
-	m := o.media
-	pub := newPublisher(st, &m)
-	sched, err := scheduler.New(scheduler.Config{Store: st, Accounts: accounts, Publisher: pub, Tick: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps := &tools.Deps{Accounts: accounts, Publisher: pub, Journal: st, Scheduler: sched, Sandbox: o.sandbox,
-		Preflight: m.Preflight, Stager: m.Stager, MediaRoot: m.MediaRoot, Files: m.Files, Upload: m.Upload, Hashtags: m.Hashtags}
 	var hooks *hookEnv
-	if o.webhooks {
-		hooks = connectHooks(t, fake, st)
-		deps.Events, deps.EventNotices = st, hooks.hub
+	configure := func(d *tools.Deps, st store.Store) {
+		if o.webhooks {
+			hooks = connectHooks(t, fake, st)
+			d.Events, d.EventNotices = st, hooks.hub
+		}
 	}
-	srv := tools.NewServer(deps, "test", o.selection)
-	e := &testEnv{fake: fake, base: base, account: acct, store: st, sched: sched, server: srv, hooks: hooks}
-	e.client = startClient(t, srv, o.era, e.record)
+	srv := toolstest.New(t, base, toolstest.Options{Account: acct, Login: o.login, NoToken: o.noToken,
+		Sandbox: o.sandbox, Selection: o.selection, Media: o.media, Configure: configure})
+	e := &testEnv{fake: fake, base: base, account: acct, store: srv.Store, sched: srv.Scheduler, server: srv.MCP, built: srv, hooks: hooks}
+	e.client = startClient(t, srv.MCP, o.era, e.record)
 	return e
 }
 
-// openStore opens one handle on the SQLite database in dir; separate
-// handles on one dir stand for separate processes.
-func openStore(t *testing.T, dir string) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 // runScheduler runs the scheduler until the test ends.
-func (e *testEnv) runScheduler(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.sched.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-}
+func (e *testEnv) runScheduler(t *testing.T) { e.built.RunScheduler(t) }
 
 // call invokes a tool through the MCP client and checks invariants every
 // result must keep: structured content present, no secret anywhere.
@@ -310,6 +254,20 @@ func (e *testEnv) progress() []map[string]any {
 // graphCalls is the number of requests the fake saw.
 func (e *testEnv) graphCalls() int { return len(e.fake.Calls()) }
 
+// mustRefuse calls tool with args and expects invalid_input on field,
+// before any Graph call.
+func (e *testEnv) mustRefuse(t *testing.T, tool string, args map[string]any, field string) {
+	t.Helper()
+	before := e.graphCalls()
+	errObj := mustErr(t, e.call(t, tool, args), "invalid_input")
+	if errObj["field"] != field {
+		t.Errorf("field %v, want %q (%v)", errObj["field"], field, errObj["message"])
+	}
+	if after := e.graphCalls(); after != before {
+		t.Errorf("invalid input reached the Graph API (%d calls)", after-before)
+	}
+}
+
 // publishImage publishes an image post straight through the fake's API
 // (test setup, not under test).
 func (e *testEnv) publishImage(t *testing.T, url, caption string) string {
@@ -357,30 +315,9 @@ const jpeg = "https://cdn.example.com/photo.jpg"
 const mp4 = "https://cdn.example.com/clip.mp4"
 
 // startClient connects an in-process MCP client to srv in the given protocol
-// era ("" = the client's default, 2026-07-28), passing notifications to
-// onNote (if any); it is closed when the test ends.
+// era ("" = the client's default, 2026-07-28), passing notifications to onNote
+// (if any); it is closed when the test ends.
 func startClient(t *testing.T, srv *server.MCPServer, era string, onNote func(mcp.JSONRPCNotification), opts ...client.ClientOption) *client.Client {
 	t.Helper()
-	if era != "" {
-		opts = append(opts, client.WithProtocolVersion(era))
-	}
-	c, err := client.NewInProcessClientWithOptions(srv, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if onNote != nil {
-		c.OnNotification(onNote)
-	}
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-test", Version: "1"}
-	init.Params.ProtocolVersion = era
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return toolstest.Connect(t, srv, era, onNote, opts...)
 }

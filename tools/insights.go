@@ -145,13 +145,13 @@ func sortedKeys[V any](m map[string]V, keep func(V) bool) []string {
 }
 
 type getInsightsArgs struct {
-	MediaID    string   `json:"media_id,omitempty" jsonschema_description:"Media id; omit for account insights."`
-	Metrics    []string `json:"metrics" jsonschema:"minItems=1,maxItems=20" jsonschema_description:"e.g. views, reach, likes, saved; account: accounts_engaged, follower_demographics."`
+	MediaID    string   `json:"media_id,omitempty" jsonschema_description:"Omit for the account."`
+	Metrics    []string `json:"metrics" jsonschema:"minItems=1,maxItems=20" jsonschema_description:"e.g. views, reach, likes, saved, accounts_engaged, follower_demographics."`
 	Period     string   `json:"period,omitempty" jsonschema:"enum=day,enum=week,enum=days_28,enum=month,enum=lifetime,enum=total_over_range" jsonschema_description:"Account: day, or lifetime for demographics."`
 	MetricType string   `json:"metric_type,omitempty" jsonschema:"enum=total_value,enum=time_series" jsonschema_description:"Account: total_value, or time_series (reach)."`
 	Breakdown  string   `json:"breakdown,omitempty" jsonschema_description:"e.g. media_product_type, age, action_type."`
 	Timeframe  string   `json:"timeframe,omitempty" jsonschema:"enum=this_week,enum=this_month" jsonschema_description:"Required for demographics."`
-	Since      string   `json:"since,omitempty" jsonschema_description:"Account window start (RFC 3339 or date)."`
+	Since      string   `json:"since,omitempty" jsonschema_description:"Window start, RFC 3339 or date."`
 	Until      string   `json:"until,omitempty" jsonschema_description:"Window end (≤30 days)."`
 	AccountArg
 }
@@ -182,7 +182,7 @@ type InsightsResult struct {
 // GetInsights reads account or media metrics as normalised rows.
 func GetInsights(d *Deps) Tool {
 	return newTool[getInsightsArgs, InsightsResult](d, "get_insights",
-		"Account or media metrics as {metric, period, value, end_time} rows.",
+		"Account or media metrics, as rows.",
 		annotations{readOnly: true, idempotent: true}, auth.InsightScopes(),
 		func(ctx context.Context, c *call, a *getInsightsArgs) (any, string, error) {
 			opts, err := a.options()

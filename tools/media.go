@@ -161,7 +161,7 @@ type MediaList struct {
 
 // ListMedia lists the account's recent media (or live stories).
 func ListMedia(d *Deps) Tool {
-	return newTool[listMediaArgs, MediaList](d, "list_media", "The account's media (or live stories), newest first.",
+	return newTool[listMediaArgs, MediaList](d, "list_media", "The account's media, newest first.",
 		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
 		func(ctx context.Context, c *call, a *listMediaArgs) (any, string, error) {
 			acct, err := c.account(ctx)
@@ -206,7 +206,7 @@ type MediaDetail struct {
 
 // GetMedia reads one of the account's media.
 func GetMedia(d *Deps) Tool {
-	return newTool[mediaIDArgs, MediaDetail](d, "get_media", "One media: type, caption, permalink, counts, items.",
+	return newTool[mediaIDArgs, MediaDetail](d, "get_media", "One media's details.",
 		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
 		func(ctx context.Context, c *call, a *mediaIDArgs) (any, string, error) {
 			if err := checkID("media_id", a.MediaID); err != nil {

@@ -29,7 +29,7 @@ const deletePermission = "instagram_manage_contents"
 // DeleteMedia deletes a published post, Reel, Story or whole carousel.
 func DeleteMedia(d *Deps) Tool {
 	return newTool[mediaIDArgs, MediaDeleted](d, "delete_media",
-		"Delete a post, Reel, Story or whole carousel for good (Facebook Login).",
+		"Delete a media for good (Facebook Login).",
 		annotations{destructive: true, idempotent: true}, auth.FacebookOnlyScopes(),
 		func(ctx context.Context, c *call, a *mediaIDArgs) (any, string, error) {
 			if err := checkID("media_id", a.MediaID); err != nil {

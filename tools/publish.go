@@ -15,12 +15,12 @@ const DefaultWaitSeconds = 120
 
 // WaitArg is the wait_seconds argument of every tool that waits.
 type WaitArg struct {
-	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900" jsonschema_description:"Max seconds to wait for processing; default 120."`
+	WaitSeconds *int `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=900" jsonschema_description:"Processing wait; default 120."`
 }
 
 // IdempotencyArg makes a publishing call safe to repeat.
 type IdempotencyArg struct {
-	IdempotencyKey string `json:"idempotency_key,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Same key, same result: never a second post."`
+	IdempotencyKey string `json:"idempotency_key,omitempty" jsonschema:"maxLength=200" jsonschema_description:"Same key: first result, no repost."`
 }
 
 func (w WaitArg) duration() (time.Duration, error) {
@@ -77,7 +77,7 @@ func publishTool[A any, PA interface {
 
 type createPostArgs struct {
 	publish.PostInput
-	Publish *bool `json:"publish,omitempty" jsonschema_description:"false: stop at a draft for publish_container."`
+	Publish *bool `json:"publish,omitempty" jsonschema_description:"false: a draft, for publish_container."`
 	PublishArgs
 }
 
@@ -87,7 +87,7 @@ func (a *createPostArgs) request() (publish.Request, publish.Options) {
 
 // CreatePost publishes one image: container, wait, publish, first comment.
 func CreatePost(d *Deps) Tool {
-	return publishTool[createPostArgs](d, "create_post", "Publish an image post; publish=false makes a draft.")
+	return publishTool[createPostArgs](d, "create_post", "Publish an image post.")
 }
 
 type createCarouselArgs struct {
@@ -101,7 +101,7 @@ func (a *createCarouselArgs) request() (publish.Request, publish.Options) {
 
 // CreateCarousel publishes an album of 2–10 images and/or videos.
 func CreateCarousel(d *Deps) Tool {
-	return publishTool[createCarouselArgs](d, "create_carousel", "Publish a carousel of 2–10 images and/or videos.")
+	return publishTool[createCarouselArgs](d, "create_carousel", "Publish a carousel of images/videos.")
 }
 
 type publishReelArgs struct {
@@ -116,11 +116,11 @@ func (a *publishReelArgs) request() (publish.Request, publish.Options) {
 // PublishReel publishes a Reel, reporting progress while Instagram processes
 // the video.
 func PublishReel(d *Deps) Tool {
-	return publishTool[publishReelArgs](d, "publish_reel", "Publish a Reel from video_url or file_path.")
+	return publishTool[publishReelArgs](d, "publish_reel", "Publish a Reel.")
 }
 
 type containerArgs struct {
-	ContainerID string `json:"container_id" jsonschema_description:"Container id from a publishing tool."`
+	ContainerID string `json:"container_id" jsonschema_description:"From a publishing tool."`
 	AccountArg
 }
 
@@ -137,7 +137,7 @@ type ContainerStatus struct {
 
 // GetContainerStatus reads a container's status with the next step.
 func GetContainerStatus(d *Deps) Tool {
-	return newTool[containerArgs, ContainerStatus](d, "get_container_status", "A media container's status and the next step.",
+	return newTool[containerArgs, ContainerStatus](d, "get_container_status", "A container's status and next step.",
 		annotations{readOnly: true, idempotent: true}, auth.BasicScopes(),
 		func(ctx context.Context, c *call, a *containerArgs) (any, string, error) {
 			if err := checkID("container_id", a.ContainerID); err != nil {
@@ -180,7 +180,7 @@ func nextAction(c *graph.Container) string {
 }
 
 type publishContainerArgs struct {
-	ContainerID string `json:"container_id" jsonschema_description:"Container id from a publishing tool."`
+	ContainerID string `json:"container_id" jsonschema_description:"From a publishing tool."`
 	WaitArg
 	AccountArg
 }
@@ -188,7 +188,7 @@ type publishContainerArgs struct {
 // PublishContainer publishes a ready container; safe to repeat.
 func PublishContainer(d *Deps) Tool {
 	return newTool[publishContainerArgs, publish.Result](d, "publish_container",
-		"Publish a ready container (a draft, or a Reel that was still processing); safe to repeat.",
+		"Publish a ready container; safe to repeat.",
 		annotations{idempotent: true}, auth.PublishScopes(),
 		func(ctx context.Context, c *call, a *publishContainerArgs) (any, string, error) {
 			wait, err := a.duration()
@@ -229,7 +229,7 @@ func runJob(ctx context.Context, c *call, r publish.Request, o publish.Options) 
 	if err != nil {
 		return nil, "", err
 	}
-	return startJob(ctx, c.d.Scheduler, acct.ID, r, o)
+	return startJob(ctx, c.d.Scheduler, acct, r, o)
 }
 
 // prepare checks a publish before anything reaches Instagram (the caller's
@@ -239,11 +239,16 @@ func prepare(ctx context.Context, c *call, r *publish.Request) (*auth.Account, e
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return c.account(ctx)
+	acct, err := c.account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// the account's own rules (a local video needs Facebook Login)
+	return acct, r.ValidateFor(pubAccount(acct))
 }
 
 func pubAccount(a *auth.Account) *publish.Account {
-	return &publish.Account{ID: a.ID, Username: a.Username, Graph: a.Client}
+	return &publish.Account{ID: a.ID, Username: a.Username, Login: a.Login, Graph: a.Client}
 }
 
 func resultText(r *publish.Result) string {

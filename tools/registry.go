@@ -68,13 +68,13 @@ func Toolsets() []Toolset {
 	return []Toolset{
 		{Name: ToolsetContext, When: AlwaysOn,
 			Description:  "Who the server acts as and what it did: always on.",
-			Instructions: "Omit `account` to act as the default account; list_accounts names every account.",
+			Instructions: "Omit account to act as the default account; list_accounts lists them.",
 			Tools:        []func(*Deps) Tool{ListAccounts, ListActivity}},
 		{Name: ToolsetPublish, When: ByDefault,
 			Description: "Publish posts, carousels, Reels and Stories exactly once; check a post before publishing.",
-			Instructions: "A publishing tool does container, wait, publish and first comment in one call; media are public https URLs (or file_path where offered). " +
-				"On status processing, poll get_container_status, then call publish_container (safe to repeat). " +
-				"Never re-run a publishing tool after processing or outcome_unknown: that posts twice. The same idempotency_key returns the first result.",
+			Instructions: "A publishing tool creates, waits for, publishes and first-comments in one call. " +
+				"On status processing, poll get_container_status, then call publish_container. " +
+				"Never re-run a publishing tool after processing or outcome_unknown: that posts twice.",
 			Tools: []func(*Deps) Tool{CreatePost, CreateCarousel, PublishReel, PublishStory, PublishContainer, GetContainerStatus, ValidatePost, GetPublishingLimit, DeleteMedia}},
 		{Name: ToolsetComments, When: ByDefault,
 			Description: "Read, write and moderate comments on the account's media.",
@@ -84,7 +84,7 @@ func Toolsets() []Toolset {
 			Tools:       []func(*Deps) Tool{GetInsights, ListMedia, GetMedia}},
 		{Name: ToolsetSchedule, When: ByDefault,
 			Description:  "Posts the server publishes later by itself, and background publishes.",
-			Instructions: "wait: false returns a job_id at once: poll get_job, never publish again. schedule_post's post takes its kind's tool arguments, media by https URL only.",
+			Instructions: "wait: false returns a job_id at once: poll get_job, never publish again.",
 			Tools:        []func(*Deps) Tool{SchedulePost, ListScheduledPosts, CancelScheduledPost, GetJob}},
 		{Name: ToolsetDiscovery, When: OptIn,
 			Description:  "Other accounts' public media: hashtags, mentions, business discovery (Facebook Login only).",
@@ -92,7 +92,7 @@ func Toolsets() []Toolset {
 			Tools:        []func(*Deps) Tool{SearchHashtag, GetHashtagMedia, ListMentions, GetBusinessProfile}},
 		{Name: ToolsetEvents, When: WithWebhooks,
 			Description:  "What Meta's webhooks delivered.",
-			Instructions: "Subscribe to instagram://events to hear of new webhook events. own: true marks the account's own comments: never answer those.",
+			Instructions: "Subscribe to instagram://events for new events. own: true marks the account's own comments: never answer them.",
 			Tools:        []func(*Deps) Tool{ListEvents}},
 	}
 }
@@ -397,7 +397,7 @@ type AccountArg struct {
 // before the handler both read it there.
 type ListOptions struct {
 	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1" jsonschema_description:"Page size."`
-	Cursor string `json:"cursor,omitempty" jsonschema_description:"next_cursor of the previous page."`
+	Cursor string `json:"cursor,omitempty" jsonschema_description:"A next_cursor."`
 }
 
 func (o *ListOptions) listOptions() *ListOptions { return o }

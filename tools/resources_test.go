@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,7 +62,15 @@ func TestResources_ListedAndReadWithQuota(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(list.Resources) != 1 || list.Resources[0].URI != "igmcp://accounts" || list.Resources[0].Description == "" {
+			// The accounts, and the MCP Apps views the tools link to.
+			var uris []string
+			for _, r := range list.Resources {
+				uris = append(uris, r.URI)
+				if r.Description == "" {
+					t.Errorf("%s has no description", r.URI)
+				}
+			}
+			if strings.Join(uris, " ") != "igmcp://accounts ui://igmcp/insights.html ui://igmcp/post-preview.html" {
 				t.Fatalf("resources: %+v", list.Resources)
 			}
 			tpls, err := e.client.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})

@@ -88,7 +88,10 @@ func decodeArgs(req mcp.CallToolRequest, into any) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		raw = []byte("{}")
 	}
-	return strictDecode(raw, into)
+	if err := strictDecode(raw, into); err != nil {
+		return err
+	}
+	return checkText(raw)
 }
 
 // strictDecode decodes one JSON object as the tools do: unknown fields and

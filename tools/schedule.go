@@ -15,6 +15,7 @@ import (
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/scheduler"
+	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 )
 
@@ -30,9 +31,9 @@ func errNoScheduler(field string) error {
 }
 
 type schedulePostArgs struct {
-	Kind      string          `json:"kind" jsonschema_description:"Kind of post."`
-	PublishAt string          `json:"publish_at" jsonschema:"format=date-time" jsonschema_description:"RFC 3339 with zone, e.g. 2026-07-01T09:30:00+02:00."`
-	Post      json.RawMessage `json:"post" jsonschema_description:"That kind's tool arguments except account, wait, wait_seconds, idempotency_key."`
+	Kind      string          `json:"kind" jsonschema_description:"Post kind."`
+	PublishAt string          `json:"publish_at" jsonschema:"format=date-time" jsonschema_description:"RFC 3339 with zone, ≤75 days ahead."`
+	Post      json.RawMessage `json:"post" jsonschema_description:"Its kind's tool arguments, https media only; no account, wait, wait_seconds, idempotency_key."`
 	AccountArg
 }
 
@@ -69,7 +70,7 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // publish_at; every input rule is checked now, not at publish time.
 func SchedulePost(d *Deps) Tool {
 	return newTool[schedulePostArgs, ScheduleResult](d, "schedule_post",
-		"Have the server publish a post at publish_at (durable); inputs are checked now.",
+		"Publish a post at publish_at; checked now.",
 		annotations{}, auth.PublishScopes(),
 		func(ctx context.Context, c *call, a *schedulePostArgs) (any, string, error) {
 			s := d.Scheduler
@@ -101,7 +102,10 @@ func SchedulePost(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			sc, err := s.Schedule(ctx, acct.ID, a.Kind, a.Post, at)
+			if err := r.ValidateFor(pubAccount(acct)); err != nil {
+				return nil, "", scheduler.UnderPost(err)
+			}
+			sc, err := s.Schedule(ctx, requester(ctx, acct), a.Kind, a.Post, at)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -188,7 +192,7 @@ func storedError(sc store.Schedule) *failure.Error {
 
 // ListScheduledPosts lists the account's schedules with their outcome.
 func ListScheduledPosts(d *Deps) Tool {
-	return newTool[listScheduledArgs, ScheduleList](d, "list_scheduled_posts", "Scheduled posts with state, media id or error.",
+	return newTool[listScheduledArgs, ScheduleList](d, "list_scheduled_posts", "Scheduled posts and their state.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *listScheduledArgs) (any, string, error) {
 			s := d.Scheduler
@@ -214,7 +218,7 @@ func ListScheduledPosts(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			list, err := s.List(ctx, acct.ID, states, limit)
+			list, err := s.List(ctx, requester(ctx, acct), states, limit)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -248,7 +252,7 @@ type cancelScheduleArgs struct {
 
 // CancelScheduledPost cancels a schedule that has not started publishing.
 func CancelScheduledPost(d *Deps) Tool {
-	return newTool[cancelScheduleArgs, ScheduleResult](d, "cancel_scheduled_post", "Cancel a scheduled post not yet publishing; safe to repeat.",
+	return newTool[cancelScheduleArgs, ScheduleResult](d, "cancel_scheduled_post", "Cancel a scheduled post; safe to repeat.",
 		annotations{destructive: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *cancelScheduleArgs) (any, string, error) {
 			s := d.Scheduler
@@ -262,7 +266,7 @@ func CancelScheduledPost(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			sc, err := s.Cancel(ctx, acct.ID, a.ScheduleID)
+			sc, err := s.Cancel(ctx, requester(ctx, acct), a.ScheduleID)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -271,7 +275,7 @@ func CancelScheduledPost(d *Deps) Tool {
 }
 
 type getJobArgs struct {
-	JobID string `json:"job_id" jsonschema_description:"From a publishing tool called with wait: false."`
+	JobID string `json:"job_id" jsonschema_description:"From a publishing tool."`
 	AccountArg
 }
 
@@ -286,7 +290,7 @@ type JobStatus struct {
 
 // GetJob reports a background publish started with wait: false.
 func GetJob(d *Deps) Tool {
-	return newTool[getJobArgs, JobStatus](d, "get_job", "State and result of a publish started with wait: false.",
+	return newTool[getJobArgs, JobStatus](d, "get_job", "A background publish's state and result.",
 		annotations{readOnly: true, idempotent: true, closedWorld: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *getJobArgs) (any, string, error) {
 			s := d.Scheduler
@@ -300,7 +304,7 @@ func GetJob(d *Deps) Tool {
 			if err != nil {
 				return nil, "", err
 			}
-			j, err := s.Job(ctx, acct.ID, a.JobID)
+			j, err := s.Job(ctx, requester(ctx, acct), a.JobID)
 			if err != nil {
 				return nil, "", storeFailure(err)
 			}
@@ -314,6 +318,12 @@ func GetJob(d *Deps) Tool {
 			}
 			return st, text, nil
 		})
+}
+
+// requester is who a schedule tool call comes from: the account, and the
+// caller's scoped token, which owns what it creates (docs/reference.md §3).
+func requester(ctx context.Context, acct *auth.Account) scheduler.Requester {
+	return scheduler.Requester{AccountID: acct.ID, Token: scope.From(ctx).Owner()}
 }
 
 // storeFailure keeps structured errors and turns a database failure into a
@@ -334,7 +344,7 @@ func storeFailure(err error) error {
 
 // JobArg is the `wait` argument of the publishing tools.
 type JobArg struct {
-	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: publish in the background; poll get_job."`
+	Wait *bool `json:"wait,omitempty" jsonschema_description:"false: background job (get_job)."`
 }
 
 // Background reports whether the caller asked for a job.
@@ -350,11 +360,11 @@ type PublishOutput struct {
 // startJob is the wait: false branch of a publishing tool, after its input
 // is checked and its account resolved: the publish is stored as a job and
 // the call returns at once.
-func startJob(ctx context.Context, s *scheduler.Scheduler, accountID string, r publish.Request, o publish.Options) (any, string, error) {
+func startJob(ctx context.Context, s *scheduler.Scheduler, acct *auth.Account, r publish.Request, o publish.Options) (any, string, error) {
 	if s == nil {
 		return nil, "", errNoScheduler("wait")
 	}
-	id, err := s.StartJob(ctx, accountID, r, o)
+	id, err := s.StartJob(ctx, requester(ctx, acct), r, o)
 	if err != nil {
 		return nil, "", storeFailure(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/preflight/mediatest"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -106,10 +107,18 @@ func TestSchedulePostInvalidInput(t *testing.T) {
 				{"one item", map[string]any{"kind": "carousel", "publish_at": soon, "post": map[string]any{"items": []any{ok}}}, "post.items"},
 				{"unknown post arg", map[string]any{"kind": "post", "publish_at": soon, "post": map[string]any{"image_url": jpeg, "wait_seconds": 3}}, "post"},
 				{"unknown arg", map[string]any{"kind": "post", "publish_at": soon, "post": ok, "when": "now"}, "when"},
+				{"76 days ahead", map[string]any{"kind": "post", "publish_at": time.Now().Add(76 * 24 * time.Hour).Format(time.RFC3339), "post": ok}, "publish_at"},
+				{"year 9999", map[string]any{"kind": "post", "publish_at": "9999-12-31T23:59:59Z", "post": ok}, "publish_at"},
+				{"story tag half placed", map[string]any{"kind": "story", "publish_at": soon, "post": map[string]any{"image_url": jpeg, "user_tags": []any{map[string]any{"username": "a", "y": 0.5}}}}, "post.user_tags[0]"},
+				{"sponsor without the label", map[string]any{"kind": "reel", "publish_at": soon, "post": map[string]any{"video_url": mp4, "sponsor_ids": []any{"17841400000000077"}}}, "post.sponsor_ids"},
+				{"6 hashtags", map[string]any{"kind": "post", "publish_at": soon, "post": map[string]any{"image_url": jpeg, "caption": "#a#b#c#d#e#f"}}, "post.caption"},
 			} {
 				errObj := mustErr(t, e.call(t, "schedule_post", c.args), "invalid_input")
 				if errObj["field"] != c.field {
 					t.Errorf("%s: field %v, want %s (%v)", c.name, errObj["field"], c.field, errObj["message"])
+				}
+				if strings.HasSuffix(c.name, "ahead") && !strings.Contains(errObj["message"].(string), "75 days") {
+					t.Errorf("%s: the message does not give the bound: %v", c.name, errObj["message"])
 				}
 			}
 			if n := len(e.fake.Calls()); n != 0 {
@@ -143,6 +152,15 @@ func TestSchedulePostMediaChecks(t *testing.T) {
 			errObj = mustErr(t, e.call(t, "schedule_post", map[string]any{"kind": "story", "publish_at": soon, "post": map[string]any{"file_path": local}}), "invalid_input")
 			if errObj["field"] != "post.file_path" || !strings.Contains(fmt.Sprint(errObj["message"]), "https") {
 				t.Fatalf("local file: %v", errObj)
+			}
+			// A local file a story cannot be (PNG) is refused as a local
+			// file, on post.file_path, without being judged (the file is
+			// never opened). (Mutant: Check judging the file before
+			// refusing file_path: media_rejected on "file_path".)
+			png := writeTemp(t, "s.png", mediatest.PNG(800, 800))
+			errObj = mustErr(t, e.call(t, "schedule_post", map[string]any{"kind": "story", "publish_at": soon, "post": map[string]any{"file_path": png}}), "invalid_input")
+			if errObj["field"] != "post.file_path" {
+				t.Fatalf("local PNG: %v", errObj)
 			}
 			if n := len(e.fake.Calls()); n != 0 {
 				t.Fatalf("%d Graph calls for refused posts", n)
@@ -215,7 +233,7 @@ func TestGetJob(t *testing.T) {
 		t.Run(eraName(era), func(t *testing.T) {
 			e := newScheduleEnv(t, era, fakegraph.Options{})
 			r := publish.Request{Kind: publish.KindPost, Post: &publish.PostInput{ImageURL: jpeg, Common: publish.Common{Caption: "job post"}}}
-			id, err := e.sched.StartJob(context.Background(), e.account.ID, r, publish.Options{})
+			id, err := e.sched.StartJob(context.Background(), scheduler.Requester{AccountID: e.account.ID}, r, publish.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,15 +9,20 @@ import (
 
 // inputSchema is the JSON Schema of a tool's arguments, generated from the
 // Go struct so the schema and the decoder can never disagree. Unknown
-// arguments are refused (additionalProperties: false) rather than ignored: a
-// misspelt `captoin` must not publish a post without its caption.
+// arguments are refused rather than ignored (a misspelt `captoin` must not
+// publish a post without its caption), by the decoder, at every level, as
+// invalid_input naming the argument; the schema carries no
+// additionalProperties. The keyword cost 29 bytes of every tool's context
+// (the 16 KB budget, docs/reference.md §3), and Gemini's function
+// declarations (its OpenAPI subset) refuse it, so clients bridging MCP tools
+// to Gemini must strip it.
+//
+// Shared fragments (user tags, labels) are written out in each schema, never
+// as $defs/$ref: several MCP clients fail to list tools whose schemas use
+// them, and no fragment repeats within one tool's schema anyway.
 func inputSchema[T any]() json.RawMessage {
-	// Nested objects (user tags, carousel items) do not repeat
-	// additionalProperties: the decoder refuses unknown fields at every
-	// level, and the keyword would cost context in every tool that has them.
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, AllowAdditionalProperties: true}
 	s := r.Reflect(new(T))
-	s.AdditionalProperties = jsonschema.FalseSchema
 	if p, ok := any(new(T)).(paged); ok {
 		// the page size the tool's check allows, so the two cannot differ
 		if l, ok := s.Properties.Get("limit"); ok {

@@ -17,5 +17,5 @@ func (a *publishStoryArgs) request() (publish.Request, publish.Options) {
 // public URL or a local file (videos are uploaded with progress; images are
 // staged when the publisher has a bucket), like every publishing tool.
 func PublishStory(d *Deps) Tool {
-	return publishTool[publishStoryArgs](d, "publish_story", "Publish a Story (image or video, URL or file_path).")
+	return publishTool[publishStoryArgs](d, "publish_story", "Publish a Story.")
 }

@@ -2,14 +2,18 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
+	"github.com/igmcp/igmcp/scope"
 )
 
 type validatePostArgs struct {
@@ -33,18 +37,39 @@ type Validation struct {
 	Warnings []string         `json:"warnings,omitempty"`
 	Media    []preflight.Info `json:"media,omitempty"`
 	Quota    *Quota           `json:"quota,omitempty"`
+	// Username is the checked account's, when the server knows it without
+	// asking Instagram (the post preview shows it).
+	Username string `json:"username,omitempty"`
+	// Approve is the one call that publishes this post, when it is valid.
+	Approve *Approval `json:"approve,omitempty"`
+}
+
+// Approval is the call that publishes a checked post (the post preview's
+// Approve button sends exactly this): the kind's publishing tool with the
+// post's own arguments, the checked account, and an idempotency_key — the
+// caller's, or one derived from the account and the post's content — so
+// that approving it again, from a view rendered again later, replays the
+// first publish ("replayed": true) and never makes a second post.
+type Approval struct {
+	Tool      string         `json:"tool"`
+	Arguments map[string]any `json:"arguments"`
 }
 
 // Tool-level arguments a caller may copy along with the post; they are not
 // part of the post's content.
-var toolOnlyArgs = []string{"wait_seconds", "idempotency_key", "account", "publish", "confirm"}
+var toolOnlyArgs = []string{"wait_seconds", "wait", "idempotency_key", "account", "publish", "confirm"}
+
+// approvalKeyPrefix marks the keys validate_post derives. It is none of the
+// prefixes publish reserves for igmcp's own keys (auto:, container:,
+// schedule:, job:), so the publishing tool takes it as a caller's key.
+const approvalKeyPrefix = "approve-"
 
 // ValidatePost runs every check a publish would make (input rules, local
 // files, preflight on the media, staging, quota) without publishing.
 // Nothing is checked up front (auth.NoScopes): a quota it cannot read is a
 // warning of its result.
 func ValidatePost(d *Deps) Tool {
-	return newTool[validatePostArgs, Validation](d, "validate_post", "Check a post as a publish would (input, media, quota) without publishing.",
+	return newTool[validatePostArgs, Validation](d, "validate_post", "Check a post without publishing it.",
 		annotations{readOnly: true, idempotent: true}, auth.NoScopes(),
 		func(ctx context.Context, c *call, a *validatePostArgs) (any, string, error) {
 			switch a.Kind {
@@ -62,12 +87,17 @@ func ValidatePost(d *Deps) Tool {
 				res.Problems = append(res.Problems, problem(err, "post."))
 				return res, fmt.Sprintf("%s would fail: %s", a.Kind, res.Problems[0].Message), nil
 			}
-			media, _, err := decodePost(a.Kind, a.Post)
-			if err != nil {
+			if err := checkCallArgs(a.Kind, a.Post, a.Account); err != nil {
 				res.Problems = append(res.Problems, problem(err, "post."))
+			}
+			req, decodeErr := decodePost(a.Kind, a.Post)
+			var media []preflight.Media
+			if decodeErr != nil {
+				res.Problems = append(res.Problems, problem(decodeErr, "post."))
+			} else {
 				// Input the checks refused (an http:// or private URL) is
 				// never fetched.
-				media = nil
+				media = req.Media()
 			}
 			for _, x := range media {
 				if x.Path != "" && !preflight.RulesFor(x.Kind).Video && d.Stager == nil {
@@ -100,9 +130,109 @@ func ValidatePost(d *Deps) Tool {
 			} else {
 				res.Warnings = append(res.Warnings, "The publishing quota could not be read: "+failure.Classify(err).Message)
 			}
+			if decodeErr == nil {
+				// the account's own rules (a local video or the paid
+				// partnership label need Facebook Login)
+				if err := req.ValidateFor(pubAccount(acct)); err != nil {
+					res.Problems = append(res.Problems, problem(err, "post."))
+				}
+			}
+			res.Username = acct.Username
 			res.Valid = len(res.Problems) == 0
+			if res.Valid {
+				if res.Approve, err = approval(a, &req, acct.ID); err != nil {
+					return nil, "", err
+				}
+			}
 			return res, validationText(a.Kind, res), nil
 		})
+}
+
+// approval is the call that publishes the checked post: its arguments as
+// given (without confirm: whether the server asks the user again is the
+// operator's IGMCP_CONFIRM, never something the checked arguments decide),
+// on the account the check was made for, under the caller's
+// idempotency_key or one derived from the account and the post.
+func approval(a *validatePostArgs, r *publish.Request, accountID string) (*Approval, error) {
+	args := maps.Clone(a.Post)
+	delete(args, "confirm")
+	if a.Account != "" {
+		args["account"] = a.Account
+	}
+	if key, _ := args["idempotency_key"].(string); key == "" {
+		digest, err := r.Digest(publish.Options{Draft: isDraftPost(a.Kind, a.Post)})
+		if err != nil {
+			return nil, err
+		}
+		args["idempotency_key"] = approvalKey(accountID, digest)
+	}
+	return &Approval{Tool: toolFor(a.Kind), Arguments: args}, nil
+}
+
+// approvalKey derives an approval's idempotency key from the account and
+// the post's digest (kind, content, draft or not, a local file's bytes):
+// the same post approved twice on one account is one publish; other
+// content, a draft of it, or another account gets another key. Lowercase
+// letters, digits and '-' only, 40 characters.
+func approvalKey(accountID, digest string) string {
+	sum := sha256.Sum256([]byte(accountID + "\x00" + digest))
+	return approvalKeyPrefix + hex.EncodeToString(sum[:16])
+}
+
+func isDraftPost(kind string, post map[string]any) bool {
+	return kind == publish.KindPost && post["publish"] == false
+}
+
+// callArgs are the tool-level arguments a post may carry (toolOnlyArgs;
+// confirm is the confirmation middleware's, checked there).
+type callArgs struct {
+	PublishArgs
+	Publish *bool `json:"publish,omitempty"`
+}
+
+// checkCallArgs checks the tool-level arguments the post carries, which
+// its content does not cover but its tool would refuse: their types, a
+// caller's idempotency_key, wait_seconds, and publish on a kind whose tool
+// makes no drafts. An account in the post must be the one checked
+// (validate_post's own account argument), or the approval would publish
+// on an account nothing was checked for.
+func checkCallArgs(kind string, post map[string]any, checked string) error {
+	given := map[string]any{}
+	for _, k := range toolOnlyArgs {
+		if v, ok := post[k]; ok && k != "confirm" {
+			given[k] = v
+		}
+	}
+	raw, err := json.Marshal(given)
+	if err != nil {
+		return invalid("", "post is not a JSON object")
+	}
+	var a callArgs
+	if err := strictDecode(raw, &a); err != nil {
+		return err
+	}
+	if a.IdempotencyKey != "" {
+		if err := publish.CheckIdempotencyKey(a.IdempotencyKey); err != nil {
+			return err
+		}
+	}
+	if _, err := a.duration(); err != nil {
+		return err
+	}
+	if a.Account != "" && !strings.EqualFold(scope.Normalize(a.Account), scope.Normalize(checked)) {
+		was := "the default account"
+		if checked != "" {
+			was = fmt.Sprintf("%q", checked)
+		}
+		return invalid("account", "the post names account %q but the check is for %s: give the account as validate_post's own account argument", a.Account, was)
+	}
+	switch {
+	case a.Publish != nil && kind != publish.KindPost:
+		return invalid("publish", "publish: only create_post makes drafts; %s has no publish argument", toolFor(kind))
+	case a.Publish != nil && !*a.Publish && a.Background():
+		return invalid("wait", "wait: false does not go with publish: false: a draft is made in the call itself")
+	}
+	return nil
 }
 
 // validationText says what was found, and how much was looked at: media
@@ -154,9 +284,8 @@ func problem(err error, prefix string) Problem {
 }
 
 // decodePost decodes and validates the post of a kind (strictly: unknown
-// fields are problems too) and lists its media (URLs for preflight, a
-// local file_path with its path).
-func decodePost(kind string, post map[string]any) ([]preflight.Media, string, error) {
+// fields are problems too).
+func decodePost(kind string, post map[string]any) (publish.Request, error) {
 	args := map[string]any{}
 	for k, v := range post {
 		args[k] = v
@@ -166,18 +295,18 @@ func decodePost(kind string, post map[string]any) ([]preflight.Media, string, er
 	}
 	raw, err := json.Marshal(args)
 	if err != nil {
-		return nil, "", invalid("", "post is not a JSON object")
+		return publish.Request{}, invalid("", "post is not a JSON object")
 	}
 	r, err := publish.DecodeRequest(kind, raw, "")
 	if err != nil {
 		var fe *failure.Error
 		if fe = failure.Classify(err); fe.Kind == failure.InvalidInput && fe.Field == "post" {
 			// DecodeRequest names the whole post; the decoder's message names the field.
-			return nil, "", strictDecode(raw, target(kind))
+			return publish.Request{}, strictDecode(raw, target(kind))
 		}
-		return nil, "", err
+		return publish.Request{}, err
 	}
-	return r.Media(), r.FilePath(), r.Validate()
+	return r, r.Validate()
 }
 
 func target(kind string) any {

@@ -3,6 +3,10 @@ package tools_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/igmcp/igmcp/tools"
 )
 
 // Bad input gets invalid_input naming the field, and never reaches Instagram.
@@ -78,5 +82,40 @@ func TestInvalidInput_NeverReachesGraph(t *testing.T) {
 				t.Errorf("invalid input reached the Graph API (%d calls)", after-before)
 			}
 		})
+	}
+}
+
+// The input schemas carry no additionalProperties (docs/reference.md §3's
+// context budget), so the decoder alone keeps a misspelt argument from being
+// ignored: every tool, and every nested object, refuses one before any
+// Graph call, naming it.
+func TestUnknownArgument_RefusedByEveryTool(t *testing.T) {
+	e := newEnv(t, envOpts{selection: tools.Selection{Toolsets: tools.ToolsetNames()}, webhooks: true})
+	res, err := e.client.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tools) != len(wantTools) {
+		t.Fatalf("%d tools listed, want every one of the %d", len(res.Tools), len(wantTools))
+	}
+	type call struct {
+		tool  string
+		args  map[string]any
+		field string
+	}
+	var calls []call
+	for _, tl := range res.Tools {
+		calls = append(calls, call{tl.Name, map[string]any{"captoin": "typo"}, "captoin"})
+	}
+	tag := map[string]any{"username": "bob", "x": 0.5, "y": 0.5, "z": 0.5}
+	calls = append(calls,
+		call{"create_post", map[string]any{"image_url": jpeg, "user_tags": []any{tag}}, "z"},
+		call{"create_carousel", map[string]any{"items": []any{map[string]any{"image_url": jpeg}, map[string]any{"image_url": jpeg, "caption": "per item"}}}, "caption"},
+		call{"create_carousel", map[string]any{"items": []any{map[string]any{"image_url": jpeg}, map[string]any{"image_url": jpeg, "user_tags": []any{tag}}}}, "z"},
+		call{"publish_reel", map[string]any{"video_url": mp4, "trial_params": map[string]any{"graduation_strategy": "MANUAL", "when": "now"}}, "when"},
+		call{"publish_story", map[string]any{"image_url": jpeg, "user_tags": []any{tag}}, "z"},
+	)
+	for _, c := range calls {
+		t.Run(c.tool+"/"+c.field, func(t *testing.T) { e.mustRefuse(t, c.tool, c.args, c.field) })
 	}
 }

@@ -2,13 +2,16 @@ package views_test
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/igmcp/igmcp/views"
 )
@@ -26,6 +29,7 @@ func TestViewsInBrowser(t *testing.T) {
 	t.Run("carousel_wrong_ratio", func(t *testing.T) { testCarousel(t, sb, h, b) })
 	t.Run("reel", func(t *testing.T) { testReel(t, sb, h, b) })
 	t.Run("long_caption", func(t *testing.T) { testLongCaption(t, sb, h, b) })
+	t.Run("caption_rules", func(t *testing.T) { testCaptionRules(t, sb, h, b) })
 	t.Run("draft", func(t *testing.T) { testDraft(t, sb, h, b) })
 	t.Run("story", func(t *testing.T) { testStory(t, sb, h, b) })
 	t.Run("insights_30_posts", func(t *testing.T) { testInsights(t, sb, h, b) })
@@ -75,7 +79,7 @@ func checkFrame(t *testing.T, b *browser, ratio float64) {
 
 // preview checks a post with validate_post (which must find it valid or
 // not, as said) and shows the result in the preview.
-func preview(t *testing.T, sb *sandbox, h *host, b *browser, kind string, post map[string]any, valid bool, l look) (map[string]any, map[string]any) {
+func preview(t *testing.T, sb *sandbox, h *host, b *browser, kind string, post map[string]any, valid bool, l look) (*mcp.CallToolResult, map[string]any) {
 	t.Helper()
 	args := map[string]any{"kind": kind, "post": post}
 	res := sb.call(t, "validate_post", args)
@@ -85,7 +89,29 @@ func preview(t *testing.T, sb *sandbox, h *host, b *browser, kind string, post m
 	}
 	h.show(t, b, views.PreviewURI, "validate_post", args, res, l)
 	b.settled(t)
-	return args, v
+	return res, v
+}
+
+// approvalKeyRE is the form of the idempotency key validate_post derives
+// for an approval.
+var approvalKeyRE = regexp.MustCompile(`^approve-[0-9a-f]{32}$`)
+
+// checkApproval checks the view's one tool call: the kind's publishing
+// tool with exactly the checked post plus the idempotency key validate_post
+// derived (so a second approval replays the first publish); it returns
+// the key.
+func checkApproval(t *testing.T, calls []toolCall, tool string, post map[string]any) string {
+	t.Helper()
+	if len(calls) != 1 || calls[0].Name != tool {
+		t.Fatalf("tool calls from the view: %+v, want one %s", calls, tool)
+	}
+	args := maps.Clone(calls[0].Arguments)
+	key, _ := args["idempotency_key"].(string)
+	delete(args, "idempotency_key")
+	if !approvalKeyRE.MatchString(key) || !sameJSON(args, post) {
+		t.Errorf("%s arguments %v, want %v plus a derived idempotency_key", tool, calls[0].Arguments, post)
+	}
+	return key
 }
 
 func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
@@ -97,7 +123,7 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 		"user_tags":     []any{map[string]any{"username": "maya.sails", "x": 0.62, "y": 0.7}},
 		"collaborators": []any{"harbour_studio"},
 	}
-	preview(t, sb, h, b, "post", post, true, look{})
+	res, v := preview(t, sb, h, b, "post", post, true, look{})
 
 	// 1080×1350 is 4:5: shown whole, at 4:5.
 	checkFrame(t, b, 0.8)
@@ -130,10 +156,18 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 	}
 	b.screenshot(t, "preview-image-post")
 	checkBridge(t, b)
+	// The arguments Approve sends, shown: the post and the derived key.
+	b.press(t, ".approve summary", kb.Enter)
+	b.waitFor(t, "the arguments", `document.querySelector(".approve details").open`)
+	b.screenshot(t, "preview-image-post-arguments")
+
+	if got := get[string](t, b, `document.querySelector(".phone-head b").textContent`); got != sb.account.Username {
+		t.Errorf("the post is shown as by %q, want the account's username %q", got, sb.account.Username)
+	}
 
 	// Approve with the keyboard, then again (and a click): exactly one
-	// tools/call, create_post with exactly the validated arguments, one
-	// media_publish.
+	// tools/call, create_post with exactly the validated arguments and the
+	// derived key, one media_publish.
 	before := sb.publishCount()
 	b.press(t, "#approve", kb.Enter)
 	b.waitFor(t, "the publish outcome", `document.getElementById("outcome") && document.getElementById("outcome").textContent.startsWith("Published")`)
@@ -145,9 +179,12 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 	if n := b.viewCalls(t); n != 1 {
 		t.Errorf("the view sent %d tools/call, want 1", n)
 	}
-	calls := h.toolCalls()
-	if len(calls) != 1 || calls[0].Name != "create_post" || !sameJSON(calls[0].Arguments, post) {
-		t.Fatalf("tool calls from the view: %+v, want one create_post with %v", calls, post)
+	key := checkApproval(t, h.toolCalls(), "create_post", post)
+	// What was sent is what the view showed under "Arguments", and what
+	// validate_post said to send.
+	shown := get[map[string]any](t, b, `JSON.parse(document.getElementById("approve-args").textContent)`)
+	if approve, _ := v["approve"].(map[string]any); !sameJSON(shown, h.toolCalls()[0].Arguments) || !sameJSON(shown, approve["arguments"]) {
+		t.Errorf("the view showed %v, sent %v; validate_post's approve %v", shown, h.toolCalls()[0].Arguments, approve)
 	}
 	if n := sb.publishCount() - before; n != 1 {
 		t.Errorf("%d media_publish requests, want 1", n)
@@ -156,6 +193,25 @@ func testImagePost(t *testing.T, sb *sandbox, h *host, b *browser) {
 		t.Error("Approve is still enabled after the publish")
 	}
 	b.screenshot(t, "preview-image-post-approved")
+	b.checkClean(t, h.hostSrv.URL, img)
+
+	// The host renders the same result again later (a reloaded
+	// conversation) and the user approves again: the same call, which
+	// replays the first post; still one media_publish.
+	h.show(t, b, views.PreviewURI, "validate_post", map[string]any{"kind": "post", "post": post}, res, look{})
+	b.settled(t)
+	b.press(t, "#approve", kb.Enter)
+	b.waitFor(t, "the second outcome", `document.getElementById("outcome") && document.getElementById("outcome").textContent.startsWith("Published")`)
+	if again := checkApproval(t, h.toolCalls(), "create_post", post); again != key {
+		t.Errorf("the second approval used key %s, the first %s", again, key)
+	}
+	if got := get[string](t, b, `document.getElementById("outcome").textContent`); !strings.Contains(got, "already published earlier; nothing new was posted") {
+		t.Errorf("second outcome %q, want the first post replayed", got)
+	}
+	if n := sb.publishCount() - before; n != 1 {
+		t.Errorf("%d media_publish requests after approving twice, want 1", n)
+	}
+	b.screenshot(t, "preview-image-post-approved-again")
 	b.checkClean(t, h.hostSrv.URL, img)
 }
 
@@ -379,10 +435,7 @@ func testStory(t *testing.T, sb *sandbox, h *host, b *browser) {
 	before := sb.publishCount()
 	b.press(t, "#approve", kb.Enter)
 	b.waitFor(t, "the publish outcome", `document.getElementById("outcome") && document.getElementById("outcome").textContent.startsWith("Published")`)
-	calls := h.toolCalls()
-	if len(calls) != 1 || calls[0].Name != "publish_story" || !sameJSON(calls[0].Arguments, post) {
-		t.Fatalf("tool calls %+v, want one publish_story with %v", calls, post)
-	}
+	checkApproval(t, h.toolCalls(), "publish_story", post)
 	if n := sb.publishCount() - before; n != 1 {
 		t.Errorf("%d media_publish requests, want 1", n)
 	}

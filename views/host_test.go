@@ -180,12 +180,17 @@ func (h *host) toolCalls() []toolCall {
 	return slices.Clone(h.calls)
 }
 
-// show makes the host page render uri for a tool call and its result.
+// show makes the host page render a tool call and its result in the view
+// the tool links to in tools/list, as a host does; uri is the view the
+// test expects there.
 func (h *host) show(t *testing.T, b *browser, uri, tool string, args map[string]any, res *mcp.CallToolResult, l look) {
 	t.Helper()
 	def, ok := h.sb.tools[tool]
 	if !ok {
 		t.Fatalf("no tool %s in tools/list", tool)
+	}
+	if got := linkedView(def); got != uri {
+		t.Fatalf("%s links to view %q in tools/list, want %q", tool, got, uri)
 	}
 	h.mu.Lock()
 	h.scenario = scenario{
@@ -201,6 +206,17 @@ func (h *host) show(t *testing.T, b *browser, uri, tool string, args map[string]
 	h.calls = nil
 	h.mu.Unlock()
 	b.open(t, h.hostSrv.URL+"/host", h.viewSrv.URL)
+}
+
+// linkedView is the view a tool links to: _meta.ui.resourceUri (SEP-1865
+// "Resource Discovery"), "" for none.
+func linkedView(tl mcp.Tool) string {
+	if tl.Meta == nil {
+		return ""
+	}
+	ui, _ := tl.Meta.AdditionalFields["ui"].(map[string]any)
+	uri, _ := ui["resourceUri"].(string)
+	return uri
 }
 
 // sameJSON compares two values as JSON documents.

@@ -5,7 +5,6 @@ package views_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,17 +13,12 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
-	"golang.org/x/oauth2"
 
-	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/fakegraph"
-	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/preflight/mediatest"
-	"github.com/igmcp/igmcp/publish"
-	"github.com/igmcp/igmcp/ratelimit"
-	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/tools/toolstest"
 	"github.com/igmcp/igmcp/views"
 )
 
@@ -48,15 +42,25 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // sandbox is the MCP server of `igmcp --sandbox` (tools.NewServer over
-// fakegraph), with preflight reaching a loopback media server so
-// validate_post reports real dimensions, and the views registered.
+// fakegraph, built as the tools tests build it), with preflight reaching a
+// loopback media server so validate_post reports real dimensions. The
+// views are the server's own: nothing here registers them.
 type sandbox struct {
 	fake    *fakegraph.Server
 	account fakegraph.Account
 	media   *mediatest.Server
 	clock   *clock
 	client  *client.Client
+	server  *server.MCPServer
 	tools   map[string]mcp.Tool
+}
+
+// appsHost is what a host that renders MCP Apps views declares; tools/list
+// links the views only for such hosts.
+func appsHost() mcp.ClientCapabilities {
+	return mcp.ClientCapabilities{Extensions: map[string]any{
+		views.ExtensionID: map[string]any{"mimeTypes": []any{views.MIMEType}},
+	}}
 }
 
 func newSandbox(t *testing.T) *sandbox {
@@ -65,84 +69,23 @@ func newSandbox(t *testing.T) *sandbox {
 	fake := fakegraph.New(fakegraph.Options{Now: clk.Now})
 	base, stop := fake.Start()
 	t.Cleanup(stop)
-	acct := fakegraph.DefaultAccount
-	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		return graph.NewClient(graph.WithBaseURL(base), graph.WithTokenSource(ts),
-			graph.WithRetryPolicy(graph.RetryPolicy{MaxTries: 3, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Second}),
-			graph.WithLimiter(ratelimit.New(ratelimit.Config{}).For(acct.ID)))
-	}
-	accounts, err := auth.NewSingle(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: acct.Token}), acct.ID, auth.LoginFacebook, newClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
 	media := mediatest.Serve(t)
-	fast := publish.PollPolicy{
-		Image: publish.Backoff{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1.5},
-		Video: publish.Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.6},
-	}
-	deps := &tools.Deps{
-		Accounts:  accounts,
-		Publisher: publish.New(st, publish.WithPollPolicy(fast)),
-		Journal:   st,
-		Preflight: preflight.New(preflight.Options{Client: media.Client()}),
-		Sandbox:   true,
-	}
-	srv := tools.NewServer(deps, "test", tools.Selection{})
-	if !hasResource(srv, views.PreviewURI) { // until the tools wire the views in
-		if err := views.Register(srv, views.Options{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := client.NewInProcessClient(srv)
+	srv := toolstest.New(t, base, toolstest.Options{
+		Account: fakegraph.DefaultAccount, Sandbox: true,
+		// The username comes from the token, so the preview shows it.
+		DiscoverAccount: true,
+		Media:           tools.Deps{Preflight: preflight.New(preflight.Options{Client: media.Client()})},
+	})
+	c := toolstest.Connect(t, srv.MCP, "", nil, client.WithClientCapabilities(appsHost()))
+	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-views-test", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb := &sandbox{fake: fake, account: acct, media: media, clock: clk, client: c, tools: map[string]mcp.Tool{}}
+	sb := &sandbox{fake: fake, account: fakegraph.DefaultAccount, media: media, clock: clk, client: c, server: srv.MCP, tools: map[string]mcp.Tool{}}
 	for _, tl := range list.Tools {
 		sb.tools[tl.Name] = tl
 	}
 	return sb
-}
-
-func hasResource(s *server.MCPServer, uri string) bool {
-	c, err := client.NewInProcessClient(s)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	ctx := context.Background()
-	if c.Start(ctx) != nil {
-		return false
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "probe", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		return false
-	}
-	res, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
-	if err != nil {
-		return false
-	}
-	return slices.ContainsFunc(res.Resources, func(r mcp.Resource) bool { return r.URI == uri })
 }
 
 // call makes a real tool call through the MCP client; only a protocol

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -28,6 +29,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/igmcp/igmcp/publish"
 )
 
 // Names from SEP-1865 (apps.mdx 2026-01-26).
@@ -106,7 +109,7 @@ func InsightsMeta() *mcp.Meta { return toolMeta(InsightsURI) }
 // toolMeta links a tool to its view: _meta.ui.resourceUri ("Resource
 // Discovery"), plus the flat "ui/resourceUri" key the specification keeps,
 // deprecated, for hosts that predate the nested form (the reference SDK's
-// registerAppTool sets both for the same reason). About 90 bytes.
+// registerAppTool sets both for the same reason). About 110 bytes in tools/list.
 func toolMeta(uri string) *mcp.Meta {
 	return &mcp.Meta{AdditionalFields: map[string]any{
 		"ui":             map[string]any{"resourceUri": uri},
@@ -191,6 +194,7 @@ func (v view) build(origins []string) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
+	script = captionRules().Replace(script)
 	// The HTML parser ends a raw-text element at its closing tag and treats
 	// "<!--" in a script specially: neither may occur inside.
 	if strings.Contains(strings.ToLower(script), "</script") || strings.Contains(script, "<!--") {
@@ -219,6 +223,25 @@ func (v view) build(origins []string) (Document, error) {
 			"prefersBorder": true,
 		}},
 	}, nil
+}
+
+// captionRules fills the post preview's counting rules and limits in from
+// the publish package, the ones validation applies, so the two cannot
+// disagree (the patterns are written for both Go and JavaScript).
+func captionRules() *strings.Replacer {
+	js := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err) // strings and ints always marshal
+		}
+		return string(b)
+	}
+	return strings.NewReplacer(
+		`/*CAPTION_LIMITS*/{}`, js(map[string]int{"caption": publish.MaxCaptionChars, "hashtags": publish.MaxHashtags,
+			"mentions": publish.MaxMentions, "collaborators": publish.MaxCollaborators}),
+		`/*HASHTAG_PATTERN*/""`, js(publish.HashtagPattern),
+		`/*MENTION_PATTERN*/""`, js(publish.MentionPattern),
+	)
 }
 
 func concat(files []string) (string, error) {

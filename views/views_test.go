@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/igmcp/igmcp/tools/toolstest"
 	"github.com/igmcp/igmcp/views"
 )
 
@@ -201,25 +201,8 @@ func TestRegister_ThroughTheProtocol(t *testing.T) {
 			if err := views.Register(s, views.Options{MediaOrigins: []string{"https://cdn.example.com"}}); err != nil {
 				t.Fatal(err)
 			}
-			var opts []client.ClientOption
-			if era != "" {
-				opts = append(opts, client.WithProtocolVersion(era))
-			}
-			c, err := client.NewInProcessClientWithOptions(s, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := toolstest.Connect(t, s, era, nil)
 			ctx := context.Background()
-			if err := c.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			init := mcp.InitializeRequest{}
-			init.Params.ClientInfo = mcp.Implementation{Name: "t", Version: "1"}
-			init.Params.ProtocolVersion = era
-			if _, err := c.Initialize(ctx, init); err != nil {
-				t.Fatal(err)
-			}
 			list, err := c.ListResources(ctx, mcp.ListResourcesRequest{})
 			if err != nil {
 				t.Fatal(err)
@@ -258,5 +241,52 @@ func TestRegister_ThroughTheProtocol(t *testing.T) {
 				t.Errorf("resources %v", seen)
 			}
 		})
+	}
+}
+
+// The server igmcp runs links its tools to the views and serves them: in
+// tools/list, validate_post and create_post link the preview and
+// get_insights the insights (both forms of the link), no other tool has
+// _meta, and each linked view reads back through resources/read.
+func TestToolsLinkTheViews(t *testing.T) {
+	sb := newSandbox(t)
+	// A host without the extension sees no _meta at all.
+	for _, era := range []string{"", mcp.ProtocolVersion20251125} {
+		plain := toolstest.Connect(t, sb.server, era, nil)
+		list, err := plain.ListTools(context.Background(), mcp.ListToolsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tl := range list.Tools {
+			if tl.Meta != nil {
+				t.Errorf("era %q: %s has _meta %+v for a host without MCP Apps", era, tl.Name, tl.Meta)
+			}
+		}
+	}
+	want := map[string]string{"validate_post": views.PreviewURI, "create_post": views.PreviewURI, "get_insights": views.InsightsURI}
+	for name, tl := range sb.tools {
+		got := linkedView(tl)
+		if got != want[name] {
+			t.Errorf("%s links to %q, want %q", name, got, want[name])
+		}
+		if got == "" {
+			if tl.Meta != nil {
+				t.Errorf("%s has _meta %+v", name, tl.Meta)
+			}
+			continue
+		}
+		if flat := tl.Meta.AdditionalFields["ui/resourceUri"]; flat != got || len(tl.Meta.AdditionalFields) != 2 {
+			t.Errorf("%s _meta %v", name, tl.Meta.AdditionalFields)
+		}
+	}
+	for name := range want {
+		if _, ok := sb.tools[name]; !ok {
+			t.Errorf("no %s in tools/list", name)
+		}
+	}
+	for _, uri := range []string{views.PreviewURI, views.InsightsURI} {
+		if d := readView(t, sb, uri); !strings.HasPrefix(d.html, "<!DOCTYPE html>") {
+			t.Errorf("%s: %.40q", uri, d.html)
+		}
 	}
 }

@@ -44,10 +44,15 @@ type Subscription struct {
 	Object string `json:"object"`
 	// Subscribed: this app is subscribed there.
 	Subscribed bool `json:"subscribed"`
+	// AppID is the id of this app's entry there, when subscribed.
+	AppID string `json:"app_id,omitempty"`
 	// Fields are the fields this app is subscribed to there.
 	Fields []string `json:"fields,omitempty"`
 	// Missing are the fields Subscribe asks for that Fields lacks.
 	Missing []string `json:"missing,omitempty"`
+	// OtherApps are the ids of the other apps subscribed there (every app
+	// there when this one cannot be told: several, and no AppID).
+	OtherApps []string `json:"other_apps,omitempty"`
 	// Note says what Instagram cannot tell (Facebook Login: the Instagram
 	// fields are the app dashboard's).
 	Note string `json:"note,omitempty"`
@@ -57,8 +62,9 @@ type Subscription struct {
 // field igmcp reads.
 func (s Subscription) OK() bool { return s.Subscribed && len(s.Missing) == 0 }
 
-// wantFields are the fields Subscribe asks for.
-func wantFields(l auth.Login) []string {
+// SubscribeFields are the fields Subscribe asks for where the login type's
+// subscription lives (the account's own, or its Page's).
+func SubscribeFields(l auth.Login) []string {
 	if l == auth.LoginInstagram {
 		return graph.InstagramLoginWebhookFields
 	}
@@ -83,8 +89,8 @@ func Subscribe(ctx context.Context, c *graph.Client, accountID string, l auth.Lo
 	if err != nil {
 		return sub, err
 	}
-	if _, err := oc.SubscribeApp(ctx, sub.Object, wantFields(l)); err != nil {
-		return sub, fmt.Errorf("subscribe %s to %v: %w", sub.Object, wantFields(l), err)
+	if _, err := oc.SubscribeApp(ctx, sub.Object, SubscribeFields(l)); err != nil {
+		return sub, fmt.Errorf("subscribe %s to %v: %w", sub.Object, SubscribeFields(l), err)
 	}
 	return read(ctx, oc, sub, o)
 }
@@ -145,16 +151,19 @@ func read(ctx context.Context, c *graph.Client, sub Subscription, o SubscribeOpt
 	if err != nil {
 		return sub, fmt.Errorf("read the subscriptions of %s: %w", sub.Object, err)
 	}
+	sub.OtherApps = nil
 	for _, a := range apps {
 		if o.AppID == "" && len(apps) == 1 || o.AppID != "" && a.ID == o.AppID {
-			sub.Subscribed, sub.Fields = true, a.Fields
+			sub.Subscribed, sub.AppID, sub.Fields = true, a.ID, a.Fields
+		} else {
+			sub.OtherApps = append(sub.OtherApps, a.ID)
 		}
 	}
 	if o.AppID == "" && len(apps) > 1 {
 		sub.Note = joinNote(sub.Note, fmt.Sprintf("%d apps are subscribed here; set INSTAGRAM_APP_ID to tell which one is this app.", len(apps)))
 	}
 	sub.Missing = nil
-	for _, f := range wantFields(sub.Login) {
+	for _, f := range SubscribeFields(sub.Login) {
 		if !slices.Contains(sub.Fields, f) {
 			sub.Missing = append(sub.Missing, f)
 		}

@@ -115,7 +115,7 @@ func TestSubscribe_PageToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sub.OK() || sub.Object != pageID || !slices.Equal(made, []string{pageToken}) {
+	if !sub.OK() || sub.Object != pageID || !slices.Equal(made, []string{pageToken}) || sub.AppID != "222" || !slices.Equal(sub.OtherApps, []string{"111"}) {
 		t.Fatalf("subscription %+v, page clients %v", sub, made)
 	}
 	if want := []string{"POST " + pageToken, "GET " + pageToken}; !slices.Equal(tokens, want) {
@@ -129,7 +129,7 @@ func TestSubscribe_PageToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Subscribed || !strings.Contains(st.Note, "INSTAGRAM_APP_ID") {
+	if st.Subscribed || st.AppID != "" || !slices.Equal(st.OtherApps, []string{"111", "222"}) || !strings.Contains(st.Note, "INSTAGRAM_APP_ID") {
 		t.Fatalf("status without app id: %+v", st)
 	}
 }

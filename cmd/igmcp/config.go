@@ -12,6 +12,7 @@ import (
 
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/httpserver"
+	"github.com/igmcp/igmcp/localfile"
 	"github.com/igmcp/igmcp/staging"
 	"github.com/igmcp/igmcp/tools"
 )
@@ -20,6 +21,7 @@ import (
 // §2). It is filled from the settings table (settings.go): flags override
 // environment variables, secrets come only from the environment or files.
 type config struct {
+	use          command // the command read for
 	sandbox      bool
 	sandboxImage time.Duration
 	sandboxVideo time.Duration
@@ -56,18 +58,30 @@ type config struct {
 	schedulerTick        time.Duration
 	schedulerConcurrency int
 	confirm              bool
-	preflight            bool            // IGMCP_PREFLIGHT (default on)
-	mediaRoot            string          // IGMCP_MEDIA_ROOT: the only directory file_path may read
-	staging              *staging.Config // IGMCP_STAGING_*; nil: no image staging
-	auth                 authSettings    // what the token store needs (auth.go), derived from the above
+	preflight            bool              // IGMCP_PREFLIGHT (default on)
+	mediaRoot            string            // IGMCP_MEDIA_ROOT as given
+	files                *localfile.Policy // the media-root gate of the servers (finish)
+	staging              *staging.Config   // IGMCP_STAGING_*; nil: no image staging
+	auth                 authSettings      // what the token store needs (auth.go), derived from the above
+	// Webhooks (docs/reference.md §5): on with a verify token.
+	verifyToken string
+	// igmcp http's sessions; zero values take httpserver's defaults.
+	sessions httpserver.SessionLimits
 }
+
+// webhooks reports whether webhooks are configured
+// (INSTAGRAM_WEBHOOK_VERIFY_TOKEN; the servers also require the app secret).
+func (c *config) webhooks() bool { return c.verifyToken != "" }
 
 type env func(string) string
 
-// parseConfig reads the settings of command cmd ("stdio", "http" or "auth";
-// auth takes no flags here) from args and the environment. Every error is
-// one line that names the setting and never echoes a secret.
-func parseConfig(cmd string, args []string, getenv env) (*config, error) {
+// parseConfig reads the settings of command cmd ("stdio", "http", "doctor",
+// "webhooks" or "auth"; auth takes no flags here) from args and the
+// environment; extra adds the command's own flags. Every error is one line
+// that names the setting and never echoes a secret; a bad command line is a
+// usageError (igmcp doctor reports a setting that does not parse as a
+// failed check, but exits 2 on a bad command line).
+func parseConfig(cmd string, args []string, getenv env, extra ...func(*flag.FlagSet)) (*config, error) {
 	use := commandOf(cmd)
 	fs := flag.NewFlagSet("igmcp "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by the caller in one line
@@ -80,16 +94,19 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 			fs.Var(v, s.flag, s.usage)
 		}
 	}
+	for _, register := range extra {
+		register(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err // --help: the caller prints it and exits 0
 		}
-		return nil, fmt.Errorf("%v (igmcp %s --help lists the flags)", err, cmd)
+		return nil, usageError{fmt.Errorf("%v (igmcp %s --help lists the flags)", err, cmd)}
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (igmcp %s --help lists the flags)", fs.Arg(0), cmd)
+		return nil, usageError{fmt.Errorf("unexpected argument %q (igmcp %s --help lists the flags)", fs.Arg(0), cmd)}
 	}
-	c := &config{}
+	c := &config{use: use}
 	for _, s := range settings {
 		if s.cmds&use == 0 || s.apply == nil {
 			continue
@@ -108,7 +125,11 @@ func parseConfig(cmd string, args []string, getenv env) (*config, error) {
 	return c, nil
 }
 
-// finish applies the rules that involve more than one setting.
+// finish applies the rules that involve more than one setting, and checks
+// what the servers would otherwise refuse only once started: every server
+// setting is checked before anything starts or logs. igmcp doctor is left
+// the rules it reports as checks of its own (media root, webhooks without
+// the app secret).
 func (c *config) finish(use command, getenv env) error {
 	if c.secretKey != "" && c.secretKeyFile != "" {
 		return errors.New("set IGMCP_SECRET_KEY or IGMCP_SECRET_KEY_FILE, not both")
@@ -121,24 +142,52 @@ func (c *config) finish(use command, getenv env) error {
 		switch {
 		case err == nil:
 			c.dataDir = filepath.Join(dir, "igmcp")
-		case use != cmdAuth:
+		case use&(cmdAuth|cmdWebhooks) == 0:
 			return fmt.Errorf("cannot find a data directory (set IGMCP_DATA_DIR): %v", err)
 		}
-		// igmcp auth: the commands that need the store say so.
+		// igmcp auth and webhooks: the commands that need the store say so.
 	}
-	if use&cmdServer != 0 {
+	if use&cmdChecked != 0 {
+		if c.selection.Toolsets == nil {
+			c.selection.Toolsets = tools.DefaultToolsets(c.webhooks())
+		}
 		var err error
 		if c.staging, err = staging.FromEnv(getenv); err != nil {
 			return fmt.Errorf("media staging: %w", err)
+		}
+	}
+	if use&cmdServer != 0 {
+		if c.webhooks() && c.appSecret == "" {
+			return errors.New("INSTAGRAM_WEBHOOK_VERIFY_TOKEN is set without INSTAGRAM_APP_SECRET: deliveries could not be checked; set INSTAGRAM_APP_SECRET (or INSTAGRAM_APP_SECRET_FILE) too, or unset the verify token")
+		}
+		var err error
+		if c.files, err = c.filePolicy(c.dataDir); err != nil {
+			return err
 		}
 	}
 	if use == cmdHTTP {
 		if err := c.checkHTTPAuth(); err != nil {
 			return err
 		}
+		if err := c.httpConfig(nil).Check(); err != nil {
+			return err
+		}
 	}
 	c.auth = c.authSettings()
 	return nil
+}
+
+// filePolicy is the media-root gate (docs/reference.md §2): IGMCP_MEDIA_ROOT,
+// else over stdio the user's home and temporary directories, over HTTP
+// nothing; never the data directory.
+func (c *config) filePolicy(dataDir string) (*localfile.Policy, error) {
+	return localfile.NewPolicy(localfile.Options{Root: c.mediaRoot, Remote: c.use == cmdHTTP, Exclude: []string{dataDir}})
+}
+
+// httpConfig is igmcp http's configuration of the HTTP front.
+func (c *config) httpConfig(logger *slog.Logger) httpserver.Config {
+	return httpserver.Config{Token: c.httpToken, Tokens: c.httpTokens, AllowedOrigins: c.allowedOrigins,
+		ShutdownGrace: c.shutdownGrace, Sessions: c.sessions, Logger: logger}
 }
 
 // checkHTTPAuth refuses what would leave `igmcp http` open to the network:

@@ -267,7 +267,9 @@ func requirePublished(t *testing.T, what string, m map[string]any) {
 	if id, _ := m["media_id"].(string); id == "" {
 		t.Fatalf("%s: no media_id: %v", what, m)
 	}
-	if p, _ := m["permalink"].(string); !strings.HasPrefix(p, "https://www.instagram.com/") {
+	// The sandbox's permalinks are on a host that cannot exist (README
+	// "Sandbox"): the binary runs fakegraph.NewSandbox, not the plain fake.
+	if p, _ := m["permalink"].(string); !strings.HasPrefix(p, "https://sandbox.igmcp.invalid/") {
 		t.Fatalf("%s: permalink %v", what, m["permalink"])
 	}
 	if m["sandbox"] != true {

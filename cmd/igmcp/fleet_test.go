@@ -30,18 +30,20 @@ import (
 // httpProc is one `igmcp http` process and an MCP client connected to it.
 type httpProc struct {
 	name   string
+	addr   string // host:port
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	client *client.Client
 	done   chan error
 }
 
-// startHTTPProc runs the binary as `igmcp http` on a free loopback port and
-// connects a Streamable HTTP client to it.
-func startHTTPProc(t *testing.T, name string, env []string) *httpProc {
+// startHTTPProc runs the binary as `igmcp http ARGS` on a free loopback
+// port and connects a Streamable HTTP client to it (with the bearer token
+// of the process's IGMCP_HTTP_TOKEN, if it has one).
+func startHTTPProc(t *testing.T, name string, env []string, args ...string) *httpProc {
 	t.Helper()
 	p := &httpProc{name: name, logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binPath, "http", "--listen", "127.0.0.1:0")
+	p.cmd = exec.Command(binPath, append([]string{"http", "--listen", "127.0.0.1:0"}, args...)...)
 	p.cmd.Env = env
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -60,15 +62,21 @@ func startHTTPProc(t *testing.T, name string, env []string) *httpProc {
 			<-p.done
 		}
 	})
-	var addr string
-	for deadline := time.Now().Add(hangGuard); addr == ""; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); p.addr == ""; time.Sleep(20 * time.Millisecond) {
 		if m := addrRE.FindStringSubmatch(p.logs.String()); m != nil {
-			addr = m[1]
+			p.addr = m[1]
 		} else if time.Now().After(deadline) {
 			t.Fatalf("%s logged no address:\n%s", name, p.logs.String())
 		}
 	}
-	tr, err := transport.NewStreamableHTTP("http://" + addr + "/mcp")
+	// The client presents the process's IGMCP_HTTP_TOKEN, if it has one.
+	var opts []transport.StreamableHTTPCOption
+	for _, kv := range env {
+		if tok, ok := strings.CutPrefix(kv, "IGMCP_HTTP_TOKEN="); ok {
+			opts = []transport.StreamableHTTPCOption{transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + tok})}
+		}
+	}
+	tr, err := transport.NewStreamableHTTP("http://"+p.addr+"/mcp", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

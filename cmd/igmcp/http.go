@@ -7,16 +7,19 @@ import (
 	"net"
 
 	"github.com/igmcp/igmcp/httpserver"
+	"github.com/igmcp/igmcp/webhooks"
 )
 
 // runHTTP serves the MCP server over HTTP (`igmcp http --listen ADDR`) on
-// ln until ctx is done (SIGINT/SIGTERM), then shuts down gracefully. Its
-// settings (IGMCP_HTTP_TOKEN, IGMCP_HTTP_TOKENS_FILE, IGMCP_ALLOWED_ORIGINS,
-// IGMCP_HTTP_SHUTDOWN_GRACE) were checked with the rest of the
-// configuration, so a bad one never gets here.
+// ln until ctx is done (SIGINT/SIGTERM), then shuts down gracefully, with
+// the background work (scheduler, event pruning) running meanwhile. Its
+// settings were checked with the rest of the configuration
+// (config.finish), so a bad one never gets here.
 func runHTTP(ctx context.Context, cfg *config, a *app, ln net.Listener, logger *slog.Logger) int {
-	hc := httpserver.Config{Token: cfg.httpToken, Tokens: cfg.httpTokens, AllowedOrigins: cfg.allowedOrigins,
-		ShutdownGrace: cfg.shutdownGrace, Logger: logger}
+	hc := cfg.httpConfig(logger)
+	if a.receiver != nil { // a nil *Receiver in the interface would be mounted
+		hc.Webhooks = a.receiver
+	}
 	if f := a.replicas.tasks(); f != nil {
 		hc.Tasks = f
 	}
@@ -26,12 +29,17 @@ func runHTTP(ctx context.Context, cfg *config, a *app, ln net.Listener, logger *
 		logger.Error("http server", "err", err)
 		return exitFailure
 	}
+	defer a.start(ctx)()
 	secured := hc.Token != "" || len(hc.Tokens) > 0
 	authMode := "none (loopback only)"
 	if secured {
 		authMode = fmt.Sprintf("bearer (%d scoped tokens)", len(hc.Tokens))
 	}
-	logger.Info("igmcp serving on http", "addr", ln.Addr().String(), "mcp", "/mcp", "sse", "/sse", "auth", authMode,
+	webhooksPath := "off"
+	if hc.Webhooks != nil {
+		webhooksPath = webhooks.Path
+	}
+	logger.Info("igmcp serving on http", "addr", ln.Addr().String(), "mcp", "/mcp", "sse", "/sse", "webhooks", webhooksPath, "auth", authMode,
 		"version", version, "sandbox", cfg.sandbox, "graph_api", cfg.apiVersion)
 	switch {
 	case !secured:

@@ -104,23 +104,48 @@ func TestHTTP_ShortTokenOnLoopbackStarts(t *testing.T) {
 func TestHTTP_BadSettingsAreOneLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	bad := filepath.Join(dir, "tokens.json")
-	if err := os.WriteFile(bad, []byte(`{"tokens":[{"name":"x","token":"short"}]}`), 0o600); err != nil {
-		t.Fatal(err)
+	tokensFile := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	for _, tc := range []struct{ name, env, want string }{
-		{"origins", "IGMCP_ALLOWED_ORIGINS=*", "IGMCP_ALLOWED_ORIGINS"},
-		{"tokens file", "IGMCP_HTTP_TOKENS_FILE=" + bad, "IGMCP_HTTP_TOKENS_FILE"},
-		{"missing tokens file", "IGMCP_HTTP_TOKENS_FILE=" + filepath.Join(dir, "nope.json"), "IGMCP_HTTP_TOKENS_FILE"},
-		{"grace", "IGMCP_HTTP_SHUTDOWN_GRACE=forever", "IGMCP_HTTP_SHUTDOWN_GRACE"},
-		{"grace too long", "IGMCP_HTTP_SHUTDOWN_GRACE=1h", "at most 15m"},
+	const tokA, tokB = "team-a-token-0123456789", "team-b-token-0123456789"
+	bad := tokensFile("tokens.json", `{"tokens":[{"name":"x","token":"short"}]}`)
+	// Refused by the HTTP front itself (two tokens alike or named alike):
+	// still before anything starts.
+	twoNames := tokensFile("names.json", `{"tokens":[{"name":"team","token":"`+tokA+`"},{"name":"team","token":"`+tokB+`"}]}`)
+	twoTokens := tokensFile("same.json", `{"tokens":[{"name":"a","token":"`+tokA+`"},{"name":"b","token":"`+tokA+`"}]}`)
+	oneToken := tokensFile("one.json", `{"tokens":[{"name":"a","token":"`+tokA+`"}]}`)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"origins", []string{"IGMCP_ALLOWED_ORIGINS=*"}, "IGMCP_ALLOWED_ORIGINS"},
+		{"tokens file", []string{"IGMCP_HTTP_TOKENS_FILE=" + bad}, "IGMCP_HTTP_TOKENS_FILE"},
+		{"missing tokens file", []string{"IGMCP_HTTP_TOKENS_FILE=" + filepath.Join(dir, "nope.json")}, "IGMCP_HTTP_TOKENS_FILE"},
+		{"two tokens named alike", []string{"IGMCP_HTTP_TOKENS_FILE=" + twoNames}, `two tokens are named "team"`},
+		{"the same token twice", []string{"IGMCP_HTTP_TOKENS_FILE=" + twoTokens}, "are the same token"},
+		{"a file token is IGMCP_HTTP_TOKEN", []string{"IGMCP_HTTP_TOKENS_FILE=" + oneToken, "IGMCP_HTTP_TOKEN=" + tokA}, "are the same token"},
+		{"grace", []string{"IGMCP_HTTP_SHUTDOWN_GRACE=forever"}, "IGMCP_HTTP_SHUTDOWN_GRACE"},
+		{"grace too long", []string{"IGMCP_HTTP_SHUTDOWN_GRACE=1h"}, "at most 15m"},
+		{"session idle", []string{"IGMCP_HTTP_SESSION_IDLE_TTL=0s"}, "IGMCP_HTTP_SESSION_IDLE_TTL: must be a duration from 1s to 24h"},
+		{"session idle too long", []string{"IGMCP_HTTP_SESSION_IDLE_TTL=25h"}, "IGMCP_HTTP_SESSION_IDLE_TTL"},
+		{"sessions per token", []string{"IGMCP_HTTP_MAX_SESSIONS_PER_TOKEN=0"}, "IGMCP_HTTP_MAX_SESSIONS_PER_TOKEN: must be 1 to 1000000"},
+		{"sessions", []string{"IGMCP_HTTP_MAX_SESSIONS=lots"}, "IGMCP_HTTP_MAX_SESSIONS: must be 1 to 1000000"},
+		{"webhooks without the app secret", []string{"INSTAGRAM_WEBHOOK_VERIFY_TOKEN=verify-secret-xyz"}, "INSTAGRAM_APP_SECRET"},
+		{"media root not a directory", []string{"IGMCP_MEDIA_ROOT=" + bad}, "IGMCP_MEDIA_ROOT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errOut := runBinary(t, childEnv(tc.env, "IGMCP_LOG_LEVEL=debug"), "http", "--sandbox", "--listen", "127.0.0.1:0")
+			code, out, errOut := runBinary(t, childEnv(append(tc.env, "IGMCP_LOG_LEVEL=debug")...), "http", "--sandbox", "--listen", "127.0.0.1:0")
 			requireOneLineExit(t, code, out, errOut, 2, tc.want)
-			if strings.Contains(errOut, `short"`) {
-				t.Fatalf("stderr echoes a token: %q", errOut)
+			for _, secret := range []string{`short"`, tokA, tokB, "verify-secret-xyz"} {
+				if strings.Contains(errOut, secret) {
+					t.Fatalf("stderr echoes a secret: %q", errOut)
+				}
 			}
 		})
 	}

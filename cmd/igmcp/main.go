@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,8 +22,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/igmcp/igmcp/auth"
-	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/graph"
+	"github.com/igmcp/igmcp/learned"
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/publish"
 	"github.com/igmcp/igmcp/ratelimit"
@@ -30,6 +31,7 @@ import (
 	"github.com/igmcp/igmcp/staging"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/webhooks"
 )
 
 // Set at build time with -ldflags "-X main.version=… -X main.commit=…";
@@ -47,9 +49,11 @@ commands:
   http      MCP server over HTTP: Streamable HTTP at /mcp, SSE at /sse (--listen ADDR,
             default 127.0.0.1:8080)
   auth      log accounts in and manage their tokens (igmcp auth help)
+  doctor    check a setup against Instagram and say what to fix ([--probe] [--json] [--sandbox])
+  webhooks  subscribe|status: the accounts' webhook subscriptions for this app ([--json])
   version   print version, commit and Graph API version
 
-igmcp stdio --help and igmcp http --help list the flags. Configuration is read from the
+igmcp COMMAND --help lists a command's flags. Configuration is read from the
 environment (INSTAGRAM_ACCESS_TOKEN, INSTAGRAM_USER_ID, IGMCP_TOOLSETS, …); flags override
 it. See README.md "Configuration".
 
@@ -85,20 +89,19 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		return exitOK
 	case "auth":
 		return runAuth(args[1:], getenv, stdin, stdout, stderr)
+	case "doctor":
+		return runDoctor(args[1:], getenv, stdout, stderr)
+	case "webhooks":
+		return runWebhooks(args[1:], getenv, stdout, stderr)
 	case "stdio", "http":
 	default:
 		fmt.Fprintf(stderr, "igmcp: unknown command %q\n%s", args[0], usage)
 		return exitUsage
 	}
 	cmd := args[0]
-	cfg, err := parseConfig(cmd, args[1:], getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		commandHelp(stdout, cmd)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "igmcp: %v\n", err)
-		return exitUsage
+	cfg, code, done := commandConfig(cmd, args[1:], getenv, stdout, stderr)
+	if done {
+		return code
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -107,6 +110,7 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 	// The address first: a port in use is one line, before anything starts.
 	var ln net.Listener
 	if cmd == "http" {
+		var err error
 		if ln, err = net.Listen("tcp", cfg.listen); err != nil {
 			fmt.Fprintf(stderr, "igmcp: listen %s: %v\n", cfg.listen, err)
 			return exitFailure
@@ -121,13 +125,29 @@ func run(args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) i
 		return exitFailure
 	}
 	defer app.close()
-	// The scheduler publishes due posts while the server serves, and stops
-	// (handing back what it holds) before the store closes.
-	defer app.startScheduler(ctx)()
 	if cmd == "http" {
 		return runHTTP(ctx, cfg, app, ln, logger)
 	}
+	// The scheduler publishes due posts while the server serves, and stops
+	// (handing back what it holds) before the store closes.
+	defer app.start(ctx)()
 	return serveStdio(ctx, cfg, app, stdin, stdout, stderr, logger)
+}
+
+// commandConfig reads the settings of a command and its own flags
+// (extra); done says the command is over: --help printed (exit 0), or a
+// bad command line or setting in one line (exit 2).
+func commandConfig(cmd string, args []string, getenv env, stdout, stderr io.Writer, extra ...func(*flag.FlagSet)) (cfg *config, code int, done bool) {
+	cfg, err := parseConfig(cmd, args, getenv, extra...)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		commandHelp(stdout, cmd, extra...)
+		return nil, exitOK, true
+	case err != nil:
+		fmt.Fprintf(stderr, "igmcp: %v\n", err)
+		return nil, exitUsage, true
+	}
+	return cfg, exitOK, false
 }
 
 // serveStdio serves MCP on stdin/stdout until the input ends or ctx does.
@@ -169,108 +189,93 @@ type app struct {
 	runScheduler bool
 	// replicas: the bus, the task front (replicas.go).
 	replicas *replicaParts
+	// events are the webhook events of the store (nil: not wired), pruned
+	// while the server runs; receiver is /webhooks/instagram (nil unless
+	// webhooks are configured and this is igmcp http or the sandbox).
+	events   store.Events
+	receiver *webhooks.Receiver
+	logger   *slog.Logger
 }
 
-// startScheduler runs the scheduler until ctx ends or stop is called; stop
-// waits for it to hand back its leases.
-func (a *app) startScheduler(ctx context.Context) (stop func()) {
-	if !a.runScheduler {
-		return func() {}
-	}
+// start runs the background work until ctx ends or stop is called: the
+// scheduler and the pruning of old webhook events. stop waits for it (the
+// scheduler hands back its leases) so the store can close after it.
+func (a *app) start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = a.scheduler.Run(ctx)
-	}()
+	var wg sync.WaitGroup
+	if a.runScheduler {
+		wg.Go(func() { _ = a.scheduler.Run(ctx) })
+	}
+	if a.events != nil {
+		wg.Go(func() { pruneEvents(ctx, a.events, a.logger) })
+	}
 	return func() {
 		cancel()
-		<-done
+		wg.Wait()
 	}
 }
 
-// build wires the server: the Graph client per account (or the sandbox's
-// simulated Graph API), the publisher and the tools.
-func build(cfg *config, logger *slog.Logger) (a *app, err error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
+// observed gives the publisher what `igmcp doctor --probe` measured for
+// the app acting as the account (package learned), so that it leaves out a
+// try it knows Instagram would answer "not ready". Facts measured on
+// another Graph API version are not used.
+func observed(st store.Observations, appID, apiVersion string) func(context.Context, string) publish.Observations {
+	return func(ctx context.Context, accountID string) publish.Observations {
+		f, err := learned.Load(ctx, st, appID, accountID)
+		if err != nil || (f.APIVersion != "" && apiVersion != "" && f.APIVersion != apiVersion) {
+			return publish.Observations{}
 		}
+		return publish.Observations{ImageReady: f.ImageReady}
 	}
+}
+
+// closers are what a command opened, closed in reverse order.
+type closers []func()
+
+func (c *closers) add(f func()) { *c = append(*c, f) }
+
+func (c closers) close() {
+	for i := len(c) - 1; i >= 0; i-- {
+		c[i]()
+	}
+}
+
+// build wires the server: the Graph API (Meta's or the sandbox's), the
+// store, the accounts, the publisher, the scheduler, webhook events and the
+// tools.
+func build(cfg *config, logger *slog.Logger) (a *app, err error) {
+	var cl closers
 	defer func() {
 		if err != nil {
-			closeAll()
+			cl.close()
 		}
 	}()
-	graphURL, token, userID := cfg.serverGraphURL(), cfg.token, cfg.userID
+	var sb *sandbox
 	if cfg.sandbox {
-		fake := fakegraph.New(fakegraph.Options{ImageProcessing: cfg.sandboxImage, VideoProcessing: cfg.sandboxVideo})
-		acct := fakegraph.DefaultAccount
-		url, stopFake := fake.Start()
-		closers = append(closers, stopFake)
-		graphURL, token, userID = url, acct.Token, acct.ID
+		sb = startSandbox(cfg)
+		cl.add(sb.stop)
 	}
-	st, closeStore, err := openStore(cfg)
+	st, dataDir, closeStore, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	closers = append(closers, closeStore)
+	cl.add(closeStore)
 	parts, st := startReplicaParts(st, logger) // replicas.go
-	closers = append(closers, parts.stop)
-
-	hc := &http.Client{Timeout: 60 * time.Second}
+	cl.add(parts.stop)
 	// One governor for the process, sharing usage and blocks with every
 	// other process on the same store.
 	governor := ratelimit.New(ratelimit.Config{Shared: st})
-	limiterKey := userID
-	if limiterKey == "" {
-		limiterKey = "default"
+	accounts, err := openAccountSet(cfg, sb, st, governor, logger, &cl)
+	if err != nil {
+		return nil, err
 	}
-	newClient := func(ts oauth2.TokenSource) (*graph.Client, error) {
-		opts := []graph.Option{
-			graph.WithBaseURL(graphURL), graph.WithAPIVersion(cfg.apiVersion), graph.WithHTTPClient(hc),
-			graph.WithTokenSource(ts), graph.WithUserAgent("igmcp/" + version),
-			graph.WithLimiter(governor.For(limiterKey)),
-		}
-		if cfg.appSecret != "" && !cfg.sandbox {
-			opts = append(opts, graph.WithAppSecret(cfg.appSecret))
-		}
-		return graph.NewClient(opts...)
-	}
-	var accounts tools.Accounts
-	if token == "" && !cfg.sandbox {
-		// No INSTAGRAM_ACCESS_TOKEN: act as the accounts of the token store
-		// (igmcp auth login/add), each renewed in the background and picked
-		// up without a restart when logged in while the server runs.
-		graphOptions := func(accountID string, l auth.Login) []graph.Option {
-			opts := []graph.Option{
-				graph.WithBaseURL(cfg.auth.graphURL(l)), graph.WithAPIVersion(cfg.apiVersion), graph.WithHTTPClient(hc),
-				graph.WithUserAgent("igmcp/" + version), graph.WithLimiter(governor.For(accountID)),
-			}
-			if cfg.appSecret != "" {
-				opts = append(opts, graph.WithAppSecret(cfg.appSecret))
-			}
-			return opts
-		}
-		reg, stopRenewing, err := openAccounts(context.Background(), st, cfg.auth, logger, hc, graphOptions)
-		if err != nil {
-			return nil, fmt.Errorf("token store: %w", err)
-		}
-		closers = append(closers, stopRenewing)
-		accounts = reg
-	} else {
-		var ts oauth2.TokenSource
-		if token != "" {
-			ts = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
-		}
-		single, err := auth.NewSingle(ts, userID, cfg.login, newClient)
-		if err != nil {
+	files := cfg.files
+	if dataDir != cfg.dataDir { // the sandbox's temporary directory
+		if files, err = cfg.filePolicy(dataDir); err != nil {
 			return nil, err
 		}
-		accounts = single
 	}
-	deps := &tools.Deps{MediaRoot: cfg.mediaRoot, Hashtags: &tools.HashtagBudget{Store: st}}
+	deps := &tools.Deps{Files: files, Hashtags: &tools.HashtagBudget{Store: st}}
 	if cfg.preflight {
 		// The sandbox never fetches media: nothing may leave the machine.
 		deps.Preflight = preflight.New(preflight.Options{Offline: cfg.sandbox})
@@ -289,6 +294,9 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 	if deps.Preflight != nil {
 		pubOpts = append(pubOpts, publish.WithPreflight(deps.Preflight.Check))
 	}
+	if !cfg.sandbox {
+		pubOpts = append(pubOpts, publish.WithObservations(observed(st, cfg.appID, cfg.apiVersion)))
+	}
 	pub := publish.New(st, pubOpts...)
 	sched, err := scheduler.New(scheduler.Config{
 		Store: st, Accounts: accounts, Publisher: pub, Logger: logger,
@@ -298,36 +306,113 @@ func build(cfg *config, logger *slog.Logger) (a *app, err error) {
 	if err != nil {
 		return nil, err
 	}
+	ev, err := openEvents(cfg, st, parts.bus, sb, logger, &cl)
+	if err != nil {
+		return nil, fmt.Errorf("webhook events: %w", err)
+	}
+	a = &app{close: cl.close, scheduler: sched, runScheduler: cfg.scheduler, logger: logger}
+	if ev != nil {
+		deps.Events, deps.EventNotices = st, ev.hub
+		a.events, a.receiver = st, ev.receiver
+	}
 	deps.Accounts, deps.Publisher, deps.Scheduler, deps.Journal = accounts, pub, sched, st
 	deps.Sandbox, deps.Confirm, deps.Logger = cfg.sandbox, cfg.confirm, logger
 	parts.wire(cfg, deps, st)
-	srv := tools.NewServer(deps, version, cfg.selection)
-	if err := parts.startFront(cfg, deps, st, srv, logger); err != nil {
+	a.server = tools.NewServer(deps, version, cfg.selection)
+	if err := parts.startFront(cfg, deps, st, a.server, logger); err != nil {
 		return nil, err
 	}
-	return &app{
-		server: srv, close: closeAll, scheduler: sched,
-		runScheduler: cfg.scheduler, replicas: parts,
-	}, nil
+	a.replicas = parts
+	return a, nil
+}
+
+// accountSet is who a command acts as: the account of
+// INSTAGRAM_ACCESS_TOKEN (or the sandbox's), else those of the token store.
+type accountSet interface {
+	tools.Accounts
+	List(ctx context.Context) ([]*auth.Account, error)
+}
+
+// openAccountSet makes the accounts: one from the token (the sandbox's,
+// else INSTAGRAM_ACCESS_TOKEN), else the token store's, each renewed in
+// the background until cl closes and picked up without a restart when
+// logged in while the server runs. governor may be nil (no rate-limit
+// sharing: a short command).
+func openAccountSet(cfg *config, sb *sandbox, st store.Store, governor *ratelimit.Governor, logger *slog.Logger, cl *closers) (accountSet, error) {
+	options := cfg.graphOptions(sb, governor)
+	token, userID, login := cfg.token, cfg.userID, cfg.login
+	if sb != nil {
+		token, userID, login = sb.account.Token, sb.account.ID, sb.login()
+	}
+	if token == "" {
+		if st == nil {
+			return nil, errors.New("no INSTAGRAM_ACCESS_TOKEN and no token store")
+		}
+		reg, stopRenewing, err := openAccounts(context.Background(), st, cfg.auth, logger, options.hc, options.forAccount)
+		if err != nil {
+			return nil, fmt.Errorf("token store: %w", err)
+		}
+		cl.add(stopRenewing)
+		return reg, nil
+	}
+	limiterKey := userID
+	if limiterKey == "" {
+		limiterKey = "default"
+	}
+	return auth.NewSingle(staticToken(token), userID, login, func(ts oauth2.TokenSource) (*graph.Client, error) {
+		return graph.NewClient(append(options.forAccount(limiterKey, login), graph.WithTokenSource(ts))...)
+	})
+}
+
+func staticToken(token string) oauth2.TokenSource {
+	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
+}
+
+// clientOptions make the Graph clients of a command's accounts.
+type clientOptions struct {
+	hc         *http.Client
+	forAccount func(accountID string, l auth.Login) []graph.Option
+}
+
+// graphOptions are the options of every Graph client a command makes for
+// an account: the host of its login type (the sandbox's with --sandbox),
+// the version, the HTTP client, the User-Agent, the app secret (never with
+// the sandbox, which is not the app) and the account's share of the
+// rate-limit governor (when there is one).
+func (c *config) graphOptions(sb *sandbox, governor *ratelimit.Governor) clientOptions {
+	hc := &http.Client{Timeout: 60 * time.Second}
+	return clientOptions{hc: hc, forAccount: func(accountID string, l auth.Login) []graph.Option {
+		base, secret := c.auth.graphURL(l), c.appSecret
+		if sb != nil {
+			base, secret = sb.url, ""
+		}
+		opts := []graph.Option{graph.WithBaseURL(base), graph.WithAPIVersion(c.apiVersion), graph.WithHTTPClient(hc),
+			graph.WithUserAgent("igmcp/" + version), graph.WithAppSecret(secret)}
+		if governor != nil {
+			opts = append(opts, graph.WithLimiter(governor.For(accountID)))
+		}
+		return opts
+	}}
 }
 
 // openStore opens the durable state: PostgreSQL when IGMCP_DATABASE_URL is
 // set, else SQLite in IGMCP_DATA_DIR. The sandbox without IGMCP_DATA_DIR keeps
 // it in a temporary directory removed at exit, so trying igmcp leaves nothing
-// behind and never mixes with real accounts' state.
-func openStore(cfg *config) (store.Store, func(), error) {
+// behind and never mixes with real accounts' state. dir is the data
+// directory in use.
+func openStore(cfg *config) (st store.Store, dir string, closeStore func(), err error) {
 	dir, cleanup := cfg.dataDir, func() {}
 	if dir == "" && cfg.databaseURL == "" {
 		tmp, err := os.MkdirTemp("", "igmcp-sandbox-")
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 		dir, cleanup = tmp, func() { _ = os.RemoveAll(tmp) }
 	}
-	st, err := store.Open(context.Background(), store.Config{DataDir: dir, DatabaseURL: cfg.databaseURL})
+	st, err = store.Open(context.Background(), store.Config{DataDir: dir, DatabaseURL: cfg.databaseURL})
 	if err != nil {
 		cleanup()
-		return nil, nil, fmt.Errorf("durable store: %w", err)
+		return nil, "", nil, fmt.Errorf("durable store: %w", err)
 	}
-	return st, func() { _ = st.Close(); cleanup() }, nil
+	return st, dir, func() { _ = st.Close(); cleanup() }, nil
 }

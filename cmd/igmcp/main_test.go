@@ -268,6 +268,9 @@ func TestRun_BadConfig_OneLine(t *testing.T) {
 		{"lease", []string{"IGMCP_SCHEDULER_LEASE=0s"}, nil, "IGMCP_SCHEDULER_LEASE (--scheduler-lease): must be a positive duration"},
 		{"concurrency", nil, []string{"--scheduler-concurrency", "0"}, "--scheduler-concurrency"},
 		{"media root", []string{"IGMCP_MEDIA_ROOT=relative/dir"}, nil, "IGMCP_MEDIA_ROOT"},
+		{"media root missing", []string{"IGMCP_MEDIA_ROOT=" + missing}, nil, "IGMCP_MEDIA_ROOT"},
+		{"webhooks without the app secret", []string{"INSTAGRAM_WEBHOOK_VERIFY_TOKEN=EAAx"}, nil, "INSTAGRAM_APP_SECRET"},
+		{"verify token and file", []string{"INSTAGRAM_WEBHOOK_VERIFY_TOKEN=EAAx", "INSTAGRAM_WEBHOOK_VERIFY_TOKEN_FILE=" + missing}, nil, "not both"},
 		{"token and token file", []string{"INSTAGRAM_ACCESS_TOKEN=EAAx", "INSTAGRAM_ACCESS_TOKEN_FILE=" + missing}, nil, "not both"},
 		{"app secret and file", []string{"INSTAGRAM_APP_SECRET=EAAx", "INSTAGRAM_APP_SECRET_FILE=" + missing}, nil, "not both"},
 		{"secret key and file", []string{"IGMCP_SECRET_KEY=EAAx", "IGMCP_SECRET_KEY_FILE=" + missing}, nil, "not both"},
@@ -318,6 +321,44 @@ func TestParseConfig_Defaults(t *testing.T) {
 	}
 	if c.sandboxImage != time.Second || c.sandboxVideo != 15*time.Second {
 		t.Fatalf("sandbox delays %v/%v, want 1s/15s (README)", c.sandboxImage, c.sandboxVideo)
+	}
+}
+
+// Webhooks configured add the events toolset to the default
+// (docs/reference.md §2); a list given stays as given.
+func TestParseConfig_ToolsetsFollowWebhooks(t *testing.T) {
+	t.Parallel()
+	hooks := map[string]string{"INSTAGRAM_WEBHOOK_VERIFY_TOKEN": "v", "INSTAGRAM_APP_SECRET": "s"}
+	for _, tc := range []struct {
+		cmd  string
+		vars map[string]string
+		want []string
+	}{
+		{"stdio", nil, []string{"publish", "comments", "insights", "schedule"}},
+		{"http", hooks, []string{"publish", "comments", "insights", "schedule", "events"}},
+		{"doctor", hooks, []string{"publish", "comments", "insights", "schedule", "events"}},
+		{"stdio", map[string]string{"INSTAGRAM_WEBHOOK_VERIFY_TOKEN": "v", "INSTAGRAM_APP_SECRET": "s", "IGMCP_TOOLSETS": "comments"}, []string{"comments"}},
+	} {
+		c, err := parseConfig(tc.cmd, nil, envOf(tc.vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(c.selection.Toolsets, tc.want) {
+			t.Errorf("%s %v: toolsets %v, want %v", tc.cmd, tc.vars, c.selection.Toolsets, tc.want)
+		}
+	}
+}
+
+// The session settings become httpserver's limits; unset ones stay zero
+// (httpserver's defaults).
+func TestParseConfig_Sessions(t *testing.T) {
+	t.Parallel()
+	c, err := parseConfig("http", nil, envOf(map[string]string{"IGMCP_HTTP_SESSION_IDLE_TTL": "90s", "IGMCP_HTTP_MAX_SESSIONS": "300"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.httpConfig(nil).Sessions; got.IdleTTL != 90*time.Second || got.Total != 300 || got.PerToken != 0 {
+		t.Fatalf("sessions %+v", got)
 	}
 }
 

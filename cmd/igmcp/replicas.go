@@ -27,9 +27,9 @@ type replicaParts struct {
 	stop  func()
 }
 
-// pruneEvery is how often expired tasks and confirmation dialogs are
+// pruneDialogsEvery is how often expired tasks and confirmation dialogs are
 // removed (each process does it; the deletes are idempotent).
-const pruneEvery = 10 * time.Minute
+const pruneDialogsEvery = 10 * time.Minute
 
 // startReplicaParts starts the bus on st and returns st wrapped so that
 // what it records is signalled to every replica: a publish (the accounts
@@ -44,10 +44,15 @@ func startReplicaParts(st store.Store, logger *slog.Logger) (*replicaParts, stor
 		logger.Error("no watch of the store: other replicas' publishes and jobs are not signalled here", "err", err)
 		p.bus = nil
 	}
+	// A subscription closes when the hub has stopped watching the store.
+	var stopped <-chan store.EventNotice
+	if p.bus != nil {
+		stopped = p.bus.Subscribe(context.Background())
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(pruneEvery)
+		t := time.NewTicker(pruneDialogsEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -69,6 +74,10 @@ func startReplicaParts(st store.Store, logger *slog.Logger) (*replicaParts, stor
 		}
 		cancel()
 		<-done
+		if stopped != nil {
+			for range stopped {
+			}
+		}
 	}
 	return p, signalingStore{st}
 }

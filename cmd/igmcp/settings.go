@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +22,13 @@ const (
 	cmdStdio command = 1 << iota
 	cmdHTTP
 	cmdAuth
+	cmdDoctor   // igmcp doctor: what the servers read, to check it
+	cmdWebhooks // igmcp webhooks subscribe|status
 
 	cmdServer = cmdStdio | cmdHTTP
-	cmdAll    = cmdServer | cmdAuth
+	// cmdChecked are the server settings igmcp doctor reads too.
+	cmdChecked = cmdServer | cmdDoctor
+	cmdAll     = cmdServer | cmdAuth | cmdDoctor | cmdWebhooks
 )
 
 func commandOf(name string) command {
@@ -35,13 +37,28 @@ func commandOf(name string) command {
 		return cmdStdio
 	case "http":
 		return cmdHTTP
+	case "doctor":
+		return cmdDoctor
+	case "webhooks":
+		return cmdWebhooks
 	}
 	return cmdAuth
 }
 
-// defaultToolsets is IGMCP_TOOLSETS when unset (docs/reference.md §2); the
-// always-on context toolset comes on top.
-const defaultToolsets = "publish,comments,insights,schedule"
+// optionalToolsets and defaultToolsets are what README and --help say of
+// IGMCP_TOOLSETS: the names and the default (without webhooks) of the
+// tools package (docs/reference.md §2).
+func optionalToolsets() string {
+	var names []string
+	for _, ts := range tools.Toolsets() {
+		if ts.When != tools.AlwaysOn {
+			names = append(names, ts.Name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+func defaultToolsets() string { return strings.Join(tools.DefaultToolsets(false), ",") }
 
 // A setting is one row of the configuration: the one place that names its
 // environment variable and flag, its default, whether it is secret (then it
@@ -114,18 +131,17 @@ var settings = []setting{
 	{env: "INSTAGRAM_TOKEN_URL", cmds: cmdAll,
 		usage: "host of the code exchange (tests, simulators)", doc: "graph.facebook.com / api.instagram.com",
 		apply: func(c *config, v string) error { c.tokenURL = v; return httpURL(v) }},
-	{env: "IGMCP_TOOLSETS", flag: "toolsets", def: defaultToolsets, cmds: cmdServer,
-		usage: "comma list of toolsets (`publish,comments,insights,schedule,discovery`) or `all`",
-		doc:   "`" + defaultToolsets + "`, plus the always-on `context`",
-		apply: func(c *config, v string) error {
-			ts, err := tools.ParseToolsets(v)
-			if err == nil && ts == nil && !strings.EqualFold(v, "all") {
-				err = errors.New(`names no toolset (use "all" for every toolset)`)
+	{env: "IGMCP_TOOLSETS", flag: "toolsets", cmds: cmdChecked,
+		usage: "comma list of toolsets (`" + optionalToolsets() + "`) or `all`",
+		doc:   "`" + defaultToolsets() + "` (plus `events` when webhooks are configured), and the always-on `context`",
+		apply: func(c *config, v string) (err error) {
+			if v == "" {
+				return nil // the default depends on webhooks: config.finish
 			}
-			c.selection.Toolsets = ts
+			c.selection.Toolsets, err = tools.ParseToolsets(v)
 			return err
 		}},
-	{env: "IGMCP_READ_ONLY", flag: "read-only", boolean: true, cmds: cmdServer,
+	{env: "IGMCP_READ_ONLY", flag: "read-only", boolean: true, cmds: cmdChecked,
 		usage: "`1`: expose only tools that change nothing", doc: "off",
 		apply: func(c *config, v string) (err error) { c.selection.ReadOnly, err = onOff(v, false); return err }},
 	{env: "IGMCP_CONFIRM", flag: "confirm", boolean: true, cmds: cmdServer,
@@ -136,29 +152,22 @@ var settings = []setting{
 		usage: "`on`: look at media (headers, first 512 KiB) before creating a container; `off`: never fetch media",
 		doc:   "`on`",
 		apply: func(c *config, v string) (err error) { c.preflight, err = onOff(v, true); return err }},
-	{env: "IGMCP_MEDIA_ROOT", cmds: cmdServer,
-		usage: "if set, the only directory `file_path` may read", doc: "any absolute path",
-		apply: func(c *config, v string) error {
-			c.mediaRoot = v
-			if v == "" {
-				return nil
-			}
-			if st, err := os.Stat(v); err != nil || !st.IsDir() || !filepath.IsAbs(v) {
-				return fmt.Errorf("must be an absolute path to a directory, got %q", v)
-			}
-			return nil
-		}},
-	{env: staging.EnvBucket, cmds: cmdServer,
+	{env: "IGMCP_MEDIA_ROOT", cmds: cmdChecked,
+		usage: "the only directory `file_path` may read (symbolic links resolved; never `/proc`, `/sys`, `/dev` or `IGMCP_DATA_DIR`)",
+		doc:   "stdio: your home and temporary directories, outside hidden directories (`~/.ssh`, `~/.config`, …); http: none, `file_path` is refused",
+		// Checked by localfile.NewPolicy (config.finish), or by igmcp doctor.
+		apply: func(c *config, v string) error { c.mediaRoot = v; return nil }},
+	{env: staging.EnvBucket, cmds: cmdChecked,
 		usage: "S3-compatible bucket for staging local images (turns staging on)",
 		doc:   "none: an image `file_path` is `invalid_input`"},
-	{env: staging.EnvEndpoint, cmds: cmdServer, usage: "bucket endpoint (https unless loopback)", doc: "AWS"},
-	{env: staging.EnvRegion, cmds: cmdServer, usage: "bucket region", doc: "`us-east-1`"},
-	{env: staging.EnvPrefix, cmds: cmdServer, usage: "key prefix of staged objects", doc: "`igmcp-staging/`"},
-	{env: staging.EnvURLTTL, cmds: cmdServer, usage: "presigned URL lifetime (5m–7d)", doc: "`1h`"},
-	{env: staging.EnvPathStyle, cmds: cmdServer, usage: "path-style bucket addressing", doc: "off"},
-	{env: staging.EnvAccessKeyID, cmds: cmdServer, usage: "bucket access key id", doc: "`AWS_ACCESS_KEY_ID`"},
-	{env: staging.EnvSecretAccessKey, secret: true, file: true, cmds: cmdServer, usage: "bucket secret key", doc: "`AWS_SECRET_ACCESS_KEY`"},
-	{env: staging.EnvSessionToken, secret: true, file: true, cmds: cmdServer, usage: "bucket session token", doc: "`AWS_SESSION_TOKEN`"},
+	{env: staging.EnvEndpoint, cmds: cmdChecked, usage: "bucket endpoint (https unless loopback)", doc: "AWS"},
+	{env: staging.EnvRegion, cmds: cmdChecked, usage: "bucket region", doc: "`us-east-1`"},
+	{env: staging.EnvPrefix, cmds: cmdChecked, usage: "key prefix of staged objects", doc: "`igmcp-staging/`"},
+	{env: staging.EnvURLTTL, cmds: cmdChecked, usage: "presigned URL lifetime (5m–7d)", doc: "`1h`"},
+	{env: staging.EnvPathStyle, cmds: cmdChecked, usage: "path-style bucket addressing", doc: "off"},
+	{env: staging.EnvAccessKeyID, cmds: cmdChecked, usage: "bucket access key id", doc: "`AWS_ACCESS_KEY_ID`"},
+	{env: staging.EnvSecretAccessKey, secret: true, file: true, cmds: cmdChecked, usage: "bucket secret key", doc: "`AWS_SECRET_ACCESS_KEY`"},
+	{env: staging.EnvSessionToken, secret: true, file: true, cmds: cmdChecked, usage: "bucket session token", doc: "`AWS_SESSION_TOKEN`"},
 	{env: "IGMCP_SCHEDULER", flag: "scheduler", def: "on", cmds: cmdServer,
 		usage: "`off`: this process publishes no schedules or jobs (it still accepts them)",
 		apply: func(c *config, v string) (err error) { c.scheduler, err = onOff(v, true); return err }},
@@ -177,6 +186,11 @@ var settings = []setting{
 	{env: "IGMCP_SEND_GRACE", cmds: cmdServer, doc: "`2m`",
 		usage: "how long an unanswered `media_publish` counts as in flight before a still-`FINISHED` container proves it never arrived",
 		apply: func(c *config, v string) (err error) { c.sendGrace, err = duration(v, false); return err }},
+	{env: "INSTAGRAM_WEBHOOK_VERIFY_TOKEN", secret: true, file: true, cmds: cmdChecked | cmdWebhooks,
+		usage: "the verify token of the Meta app's webhook settings; with `INSTAGRAM_APP_SECRET` it turns webhooks on: `igmcp http` serves `/webhooks/instagram`, " +
+			"and the `events` toolset is on by default (`igmcp stdio` lists the events an `igmcp http` on the same store received; with `--sandbox` the simulated Meta delivers to it directly)",
+		doc:   "none: webhooks off",
+		apply: func(c *config, v string) error { c.verifyToken = v; return nil }},
 	{env: "IGMCP_LOG_LEVEL", flag: "log-level", def: "info", cmds: cmdAll,
 		usage: "`debug`, `info`, `warn`, `error` (to standard error)",
 		apply: func(c *config, v string) (err error) { c.logLevel, err = parseLevel(v); return err }},
@@ -206,6 +220,18 @@ var settings = []setting{
 			}
 			return err
 		}},
+	{env: "IGMCP_HTTP_SESSION_IDLE_TTL", cmds: cmdHTTP, doc: "`" + shortDuration(httpserver.DefaultSessionIdleTTL) + "`",
+		usage: "an HTTP session with no request and no running tool call for this long is closed (1s–24h)",
+		apply: func(c *config, v string) (err error) {
+			c.sessions.IdleTTL, err = durationIn(v, time.Second, 24*time.Hour)
+			return err
+		}},
+	{env: "IGMCP_HTTP_MAX_SESSIONS_PER_TOKEN", cmds: cmdHTTP, doc: "`" + strconv.Itoa(httpserver.DefaultMaxSessionsPerToken) + "`",
+		usage: "open HTTP sessions one bearer token may hold: at the cap its least recently used session idle for a minute makes room, else 429",
+		apply: func(c *config, v string) (err error) { c.sessions.PerToken, err = intIn(v, 1, 1_000_000); return err }},
+	{env: "IGMCP_HTTP_MAX_SESSIONS", cmds: cmdHTTP, doc: "`" + strconv.Itoa(httpserver.DefaultMaxSessions) + "`",
+		usage: "open HTTP sessions in all (503 beyond)",
+		apply: func(c *config, v string) (err error) { c.sessions.Total, err = intIn(v, 1, 1_000_000); return err }},
 	{env: "IGMCP_TASKS", def: "video", cmds: cmdHTTP,
 		usage: "MCP tasks on the publishing tools, answered by any replica (docs/reference.md §6): `video` (2026-07-28 clients get a task for a Reel, a video Story, a carousel with a video), `always` (for every publish), `off` (none)",
 		apply: func(c *config, v string) error {
@@ -216,13 +242,13 @@ var settings = []setting{
 			}
 			return fmt.Errorf("must be video, always or off, got %q", v)
 		}},
-	{flag: "sandbox", boolean: true, cmds: cmdServer, doc: "off",
+	{flag: "sandbox", boolean: true, cmds: cmdChecked | cmdWebhooks, doc: "off",
 		usage: "use the built-in simulated Graph API (no account, no network)",
 		apply: func(c *config, v string) (err error) { c.sandbox, err = onOff(v, false); return err }},
-	{flag: "sandbox-image-delay", def: "1s", cmds: cmdServer,
+	{flag: "sandbox-image-delay", def: "1s", cmds: cmdChecked,
 		usage: "how long sandbox image containers stay `IN_PROGRESS`",
 		apply: func(c *config, v string) (err error) { c.sandboxImage, err = duration(v, true); return err }},
-	{flag: "sandbox-video-delay", def: "15s", cmds: cmdServer,
+	{flag: "sandbox-video-delay", def: "15s", cmds: cmdChecked,
 		usage: "how long sandbox video containers stay `IN_PROGRESS`",
 		apply: func(c *config, v string) (err error) { c.sandboxVideo, err = duration(v, true); return err }},
 }
@@ -300,6 +326,30 @@ func duration(v string, zeroOK bool) (time.Duration, error) {
 		return 0, fmt.Errorf("must be a positive duration such as 90s or 2h, got %q", v)
 	}
 	return d, nil
+}
+
+// durationIn parses a duration from lo to hi; "" is zero (the default).
+func durationIn(v string, lo, hi time.Duration) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return 0, fmt.Errorf("must be a duration from %s to %s such as 10m, got %q", shortDuration(lo), shortDuration(hi), v)
+	}
+	return d, nil
+}
+
+// shortDuration writes 24h for 24h0m0s, 10m for 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func intIn(v string, lo, hi int) (int, error) {

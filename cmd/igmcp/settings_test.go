@@ -97,7 +97,7 @@ func TestSettingsTableIsWhatIsRead(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	read := map[string]bool{}
-	for _, cmd := range []string{"stdio", "http", "auth"} {
+	for _, cmd := range []string{"stdio", "http", "auth", "doctor", "webhooks"} {
 		for _, vars := range []map[string]string{
 			{"IGMCP_DATA_DIR": dir},
 			// Staging on: staging.FromEnv reads the rest of its variables.

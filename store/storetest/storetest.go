@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimConcurrency", testClaimConcurrency},
 		{"ClaimSkipsAccounts", testClaimSkipsAccounts},
 		{"ListByIDPrefix", testListByIDPrefix},
+		{"SchedulesCreatedBy", testSchedulesCreatedBy},
 		{"MarkMissedSparesSentPublishes", testMarkMissedSparesSent},
 		{"Tokens", testTokens},
 		{"Meta", testMeta},
@@ -513,6 +514,51 @@ func testSchedulesCRUD(t *testing.T, s store.Store) {
 		if got := list(c.f); got != c.want {
 			t.Errorf("ListSchedules(%+v) = %s, want %s", c.f, got, c.want)
 		}
+	}
+}
+
+// A schedule keeps the token that created it; listing filters by it, and
+// "" (an unscoped caller) lists every creator's.
+func testSchedulesCreatedBy(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ok := must[store.Schedule](t)
+	for i, by := range []string{"team-a", "team-b", "", "team-a"} {
+		sc := newSchedule(fmt.Sprintf("s%d", i), "a", base.Add(time.Duration(i)*time.Minute))
+		sc.CreatedBy = by
+		if got := ok(s.CreateSchedule(ctx, sc)); got.CreatedBy != by {
+			t.Fatalf("created by %q, want %q", got.CreatedBy, by)
+		}
+	}
+	other := newSchedule("s9", "b", base)
+	other.CreatedBy = "team-a"
+	ok(s.CreateSchedule(ctx, other))
+	if got := ok(s.GetSchedule(ctx, "s1")); got.CreatedBy != "team-b" {
+		t.Fatalf("Get: created by %q", got.CreatedBy)
+	}
+	for _, c := range []struct {
+		f    store.ScheduleFilter
+		want string
+	}{
+		{store.ScheduleFilter{AccountID: "a", CreatedBy: "team-a"}, "[s0 s3]"},
+		{store.ScheduleFilter{AccountID: "a", CreatedBy: "team-b"}, "[s1]"},
+		{store.ScheduleFilter{CreatedBy: "team-a"}, "[s0 s9 s3]"},
+		{store.ScheduleFilter{AccountID: "a"}, "[s0 s1 s2 s3]"},
+		{store.ScheduleFilter{AccountID: "a", CreatedBy: "team-c"}, "[]"},
+	} {
+		ss, err := s.ListSchedules(ctx, c.f)
+		noErr(t, err)
+		var ids []string
+		for _, x := range ss {
+			ids = append(ids, x.ID)
+		}
+		if got := fmt.Sprint(ids); got != c.want {
+			t.Errorf("ListSchedules(%+v) = %s, want %s", c.f, got, c.want)
+		}
+	}
+	// The lifecycle keeps the creator.
+	must[[]store.Schedule](t)(s.ClaimDue(ctx, base, "w", time.Minute, 1))
+	if got := ok(s.CompleteSchedule(ctx, "s0", "w", store.RunOutcome{To: store.RunPublished, MediaID: "m"})); got.CreatedBy != "team-a" {
+		t.Fatalf("completed: created by %q", got.CreatedBy)
 	}
 }
 
@@ -1092,12 +1138,15 @@ func testHashtagForget(t *testing.T, s store.Store) {
 	forget := must[int64](t)
 	var many []string
 	for i := range 40 { // more than Instagram's 30: the query takes any number
-		many = append(many, fmt.Sprintf("tag%02d", i))
+		many = append(many, fmt.Sprintf("17843%012d", i))
 	}
-	for i, name := range []string{"old", "listed", "late", "tag07"} {
-		noErr(t, s.RecordHashtagSearch(ctx, "a", name, "", base.Add(time.Duration(i)*time.Hour)))
+	// Instagram lists hashtags by id (recently_searched_hashtags): what is
+	// kept is decided by id, and a search that found nothing ("") is never
+	// listed.
+	for i, x := range [][2]string{{"old", "101"}, {"listed", "102"}, {"late", "103"}, {"tag07", many[7]}, {"nothing", ""}} {
+		noErr(t, s.RecordHashtagSearch(ctx, "a", x[0], x[1], base.Add(time.Duration(min(i, 3))*time.Hour)))
 	}
-	noErr(t, s.RecordHashtagSearch(ctx, "b", "old", "", base))
+	noErr(t, s.RecordHashtagSearch(ctx, "b", "old", "101", base))
 	// The list was read at base+2h: "late" (base+2h) may be newer than it.
 	tests := []struct {
 		keep   []string
@@ -1105,9 +1154,10 @@ func testHashtagForget(t *testing.T, s store.Store) {
 		gone   int64
 		left   string
 	}{
-		{append([]string{"listed"}, many...), 2 * time.Hour, 1, "[listed@1h0m0s: late@2h0m0s: tag07@3h0m0s:]"},
-		{[]string{"listed", "x'); DROP TABLE hashtag_searches; --"}, 2 * time.Hour, 0, "[listed@1h0m0s: late@2h0m0s: tag07@3h0m0s:]"},
-		{nil, 3 * time.Hour, 2, "[tag07@3h0m0s:]"},
+		{append([]string{"102"}, many...), 2 * time.Hour, 1, "[listed@1h0m0s:102 late@2h0m0s:103 nothing@3h0m0s: tag07@3h0m0s:17843000000000007]"},
+		{[]string{"102", "x'); DROP TABLE hashtag_searches; --"}, 2 * time.Hour, 0, "[listed@1h0m0s:102 late@2h0m0s:103 nothing@3h0m0s: tag07@3h0m0s:17843000000000007]"},
+		{[]string{"old", "listed"}, 2 * time.Hour, 1, "[late@2h0m0s:103 nothing@3h0m0s: tag07@3h0m0s:17843000000000007]"}, // names are not ids
+		{[]string{many[7]}, 4 * time.Hour, 2, "[tag07@3h0m0s:17843000000000007]"},
 		{nil, 4 * time.Hour, 1, "[]"},
 	}
 	for i, tc := range tests {

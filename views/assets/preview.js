@@ -8,10 +8,14 @@ const FEED_MIN_RATIO = 4 / 5;
 const FEED_MAX_RATIO = 1.91;
 const TALL_RATIO = 9 / 16;
 const CAPTION_PREVIEW = 125; // characters shown before "… more"
-const LIMITS = { caption: 2200, hashtags: 5, mentions: 20, collaborators: 3 };
-// The server's own patterns (publish.CountHashtags, publish.CountMentions).
-const HASHTAG_RE = /#[\p{L}\p{N}_]+/gu;
-const MENTION_RE = /(^|[^\p{L}\p{N}_.@])(@[A-Za-z0-9._]+)/gu;
+// The server's own limits and counting rules (publish.MaxHashtags …,
+// publish.HashtagPattern, publish.MentionPattern), filled in by the server
+// when it builds the view: the preview counts exactly as validation does.
+const LIMITS = /*CAPTION_LIMITS*/{};
+const HASHTAG_RE = new RegExp(/*HASHTAG_PATTERN*/"", "gu");
+// Group 2 is a run of mentions written together (@a@b): one per '@'.
+const MENTION_RE = new RegExp(/*MENTION_PATTERN*/"", "gu");
+const MENTION_ONE = /[@＠][A-Za-z0-9._]+/gu;
 
 const PUBLISH_TOOL = { post: "create_post", carousel: "create_carousel", reel: "publish_reel", story: "publish_story" };
 const KIND_OF_TOOL = { create_post: "post", create_carousel: "carousel", publish_reel: "reel", publish_story: "story" };
@@ -74,6 +78,9 @@ function model() {
   return {
     tool, kind, post, items, cover, res, sc,
     account: str(input.account),
+    // Who posts: the checked account's username (validate_post), or the
+    // account argument as given.
+    handle: str(sc.username) || str(input.account),
     problems: arr(sc.problems).filter(isObj),
     warnings: arr(sc.warnings).filter((w) => typeof w === "string").map(warning),
   };
@@ -262,8 +269,11 @@ function tokens(text) {
   const marks = [];
   for (const x of text.matchAll(HASHTAG_RE)) marks.push([x.index, x.index + x[0].length, "hashtag"]);
   for (const x of text.matchAll(MENTION_RE)) {
-    const s = x.index + x[1].length;
-    marks.push([s, s + mentionName(x[2]).length, "mention"]);
+    const run = x.index + x[1].length;
+    for (const m of x[2].matchAll(MENTION_ONE)) {
+      const s = run + m.index;
+      marks.push([s, s + mentionName(m[0]).length, "mention"]);
+    }
   }
   marks.sort((a, b) => a[0] - b[0]);
   const out = [];
@@ -294,7 +304,7 @@ function captionEl(m) {
     body.append(t.k === "text" ? part : h("span", { class: t.k }, part));
   }
   const p = h("p", { class: "caption", "data-chars": total, "data-shown": cut ? CAPTION_PREVIEW : total },
-    h("b", {}, m.account || "your_account"), " ", body);
+    h("b", {}, m.handle || "your_account"), " ", body);
   if (cut) {
     p.append(h("span", { class: "more-gap" }, "… "),
       h("button", { class: "linkish", "data-key": "more", "aria-expanded": "false", onclick: () => { state.expanded = true; render(); } }, "more"));
@@ -313,7 +323,7 @@ function captionBox(m) {
   if (m.kind === "story") return null;
   const text = str(m.post.caption);
   const tags = text.match(HASHTAG_RE) || [];
-  const mentions = Array.from(text.matchAll(MENTION_RE), (x) => mentionName(x[2]));
+  const mentions = Array.from(text.matchAll(MENTION_RE)).flatMap((x) => Array.from(x[2].matchAll(MENTION_ONE), (m) => mentionName(m[0])));
   return h("section", { class: "box", id: "caption-box", "aria-label": "Caption" },
     h("h2", {}, "Caption"),
     h("ul", { class: "counts" },
@@ -358,7 +368,7 @@ function topbar(m) {
     h("span", { class: "pill", id: "kind" }, KIND_LABEL[m.kind] + (m.kind === "carousel" ? " · " + n + " items" : "")),
     status(m),
     m.sc.sandbox === true ? h("span", { class: "pill warn" }, "sandbox") : null,
-    m.account ? h("span", { class: "muted" }, "as " + m.account) : null);
+    m.handle ? h("span", { class: "muted", id: "as" }, "as " + m.handle) : null);
 }
 
 function generalBox(m) {
@@ -402,7 +412,7 @@ function phone(m) {
   frame.append(content);
   if (label) frame.append(h("span", { class: "frame-label" }, label));
   const head = h("div", { class: "phone-head" }, h("span", { class: "avatar", "aria-hidden": "true" }),
-    h("span", {}, h("b", {}, m.account || "your_account"),
+    h("span", {}, h("b", {}, m.handle || "your_account"),
       arr(m.post.collaborators).length ? h("span", { class: "muted" }, " with " + arr(m.post.collaborators).map((c) => "@" + str(c)).join(", ")) : null));
   const parts = [head];
   if (m.kind === "carousel" && m.items.length > 1) {
@@ -528,24 +538,23 @@ function itemsBox(m) {
 
 // --- approving ------------------------------------------------------------------
 
-// approval is the one tool call the Approve button makes: validate_post's
-// post, unchanged, to that kind's publishing tool (on the account it was
-// checked for), or publish_container for a create_post draft.
+// approval is the one tool call the Approve button makes: the approve call
+// of validate_post's result, exactly as the server gave it (the kind's
+// publishing tool with the post, the checked account and an idempotency key
+// derived from both, so that approving again, even from this view rendered
+// again later, replays the first publish instead of posting twice), or
+// publish_container for a create_post draft (safe to repeat by itself).
 function approval(m) {
   if (!m.res) return { reason: "Waiting for the check to finish." };
   if (m.res.isError || state.cancelled) return { reason: "Nothing to approve: the call did not succeed." };
   if (!Bridge.canCallTools()) return { reason: "This host does not let views call tools: ask the agent to publish." };
   if (m.tool === "validate_post") {
     if (m.sc.valid !== true) return { reason: "Fix the problems first: a publish now would fail." };
-    const tool = PUBLISH_TOOL[str(obj(state.input).kind)];
-    if (!tool) return { reason: "Unknown post kind." };
-    const args = Object.assign({}, m.post);
-    if (m.account) {
-      if ("account" in args && args.account !== m.account) return { reason: "The post names another account than the one it was checked for." };
-      args.account = m.account;
-    }
-    const draft = args.publish === false;
-    return { tool, args, label: draft ? "Approve: create the draft" : "Approve and publish" };
+    const ap = obj(m.sc.approve);
+    const want = PUBLISH_TOOL[str(obj(state.input).kind)];
+    if (!want || ap.tool !== want || !isObj(ap.arguments)) return { reason: "Nothing to approve: the check did not say how to publish this post." };
+    const draft = ap.arguments.publish === false;
+    return { tool: ap.tool, args: ap.arguments, label: draft ? "Approve: create the draft" : "Approve and publish" };
   }
   const s = str(m.sc.status);
   if (s === "draft" && str(m.sc.container_id)) {
@@ -603,7 +612,7 @@ function approveBox(m) {
     h("p", { class: "muted", id: "approve-note" }, state.approval
       ? "Sent " + state.approval.tool + " once; this view sends nothing more."
       : a.tool
-        ? "Sends " + a.tool + " once, with exactly the arguments below, through your host."
+        ? "Sends " + a.tool + " once, with exactly the arguments below, through your host; approving this post again replays it, never a second post."
         : a.reason),
     a.tool ? h("details", {}, h("summary", {}, "Arguments"), h("pre", { class: "mono", id: "approve-args" }, JSON.stringify(a.args, null, 2))) : null,
     outcome());
