@@ -443,9 +443,7 @@ func TestServer_TokenRenewedMidSession(t *testing.T) {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "t", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	if _, err := initialize(ctx, c, "t"); err != nil {
 		t.Fatal(err)
 	}
 	var results []string

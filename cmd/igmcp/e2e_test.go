@@ -149,11 +149,9 @@ func startClient(t *testing.T, era string, env []string, args ...string) *e2eSer
 			t.Errorf("server logs contain the sandbox token:\n%s", s.stderr.String())
 		}
 	})
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-e2e", Version: "1"}
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	res, err := s.client.Initialize(ctx, init)
+	res, err := initialize(ctx, s.client, "igmcp-e2e")
 	if err != nil {
 		t.Fatalf("initialize: %v\nstderr:\n%s", err, s.stderr.String())
 	}
@@ -518,4 +516,11 @@ func TestE2E_ProcessLifecycle(t *testing.T) {
 			r.requireExit0(t, how)
 		})
 	}
+}
+
+// initialize opens an MCP session as the client named name.
+func initialize(ctx context.Context, c *client.Client, name string) (*mcp.InitializeResult, error) {
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: name, Version: "1"}
+	return c.Initialize(ctx, init)
 }

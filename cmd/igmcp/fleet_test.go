@@ -86,9 +86,7 @@ func startHTTPProc(t *testing.T, name string, env []string, args ...string) *htt
 	if err := p.client.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "igmcp-fleet-test", Version: "1"}
-	if _, err := p.client.Initialize(ctx, init); err != nil {
+	if _, err := initialize(ctx, p.client, "igmcp-fleet-test"); err != nil {
 		t.Fatalf("%s: initialize: %v\n%s", name, err, p.logs.String())
 	}
 	return p

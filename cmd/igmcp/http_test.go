@@ -212,9 +212,7 @@ func TestHTTP_ServesSandboxAndExitsCleanly(t *testing.T) {
 		if err := c.Start(context.Background()); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		init := mcp.InitializeRequest{}
-		init.Params.ClientInfo = mcp.Implementation{Name: "cmd-test", Version: "1"}
-		if _, err := c.Initialize(ctx, init); err != nil {
+		if _, err := initialize(ctx, c, "cmd-test"); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		req := mcp.CallToolRequest{}

@@ -284,9 +284,7 @@ func TestReplicas_AnyRequestAnyReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer mc.Close()
-		init := mcp.InitializeRequest{}
-		init.Params.ClientInfo = mcp.Implementation{Name: "lb-test", Version: "1"}
-		if _, err := mc.Initialize(ctx, init); err != nil {
+		if _, err := initialize(ctx, mc, "lb-test"); err != nil {
 			t.Fatal(err)
 		}
 		sub := mcp.SubscribeRequest{}

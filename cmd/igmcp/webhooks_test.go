@@ -109,9 +109,7 @@ func TestWebhooks_HTTPSandboxReceives(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "cmd-webhooks", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	if _, err := initialize(ctx, c, "cmd-webhooks"); err != nil {
 		t.Fatal(err)
 	}
 	tl, err := c.ListTools(ctx, mcp.ListToolsRequest{})
