@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/igmcp/igmcp/auth"
+	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/tools"
 )
 
@@ -361,5 +362,15 @@ func TestToolScopesDeclared(t *testing.T) {
 				t.Errorf("%s/%s: `igmcp auth login` does not ask for %v", name, l, m)
 			}
 		}
+	}
+}
+
+// A scoped token's toolsets are checked by scope (httpserver cannot import
+// tools): its list must name exactly the toolsets the server has, or a
+// grant would refuse a real toolset or accept one that does not exist.
+func TestScopeToolsetsAreTheServers(t *testing.T) {
+	got, want := slices.Sorted(slices.Values(scope.Toolsets())), slices.Sorted(slices.Values(tools.ToolsetNames()))
+	if !slices.Equal(got, want) {
+		t.Errorf("scope.Toolsets() = %v, the server's toolsets are %v", got, want)
 	}
 }
