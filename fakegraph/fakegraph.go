@@ -149,6 +149,9 @@ type Call struct {
 	// ErrorCode and ErrorSubcode are those of a Graph error answered (0:
 	// none, or a string code).
 	ErrorCode, ErrorSubcode int
+	// Aborted: the client went away before the fake acted on the call
+	// (during its latency or a delay fault); the call changed nothing.
+	Aborted bool
 
 	start, end int64 // event sequence numbers for MaxConcurrent
 }

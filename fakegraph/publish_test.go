@@ -1,8 +1,10 @@
 package fakegraph
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -315,6 +317,46 @@ func TestPublishRules(t *testing.T) {
 		calls := s.Calls()
 		if cl := calls[1]; cl.ErrorCode != 9007 || cl.ErrorSubcode != 2207027 || cl.Status != 400 {
 			t.Fatalf("call %+v", cl)
+		}
+	})
+	t.Run("a send whose client left before the fake acted is marked and changes nothing", func(t *testing.T) {
+		s := New(Options{})
+		c := start(t, s)
+		id := c.createImage("https://cdn.example.com/a.jpg")
+		s.Inject(Fault{PathSuffix: "/media_publish", Nth: 1, Action: FaultLatency, Delay: time.Hour})
+		ctx, cancel := context.WithCancel(t.Context())
+		form := url.Values{"creation_id": {id}, "access_token": {c.token}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/"+acct+"/media_publish", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		done := make(chan error, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		for s.MediaPublishes(id) == 0 { // the fake has the call
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err == nil {
+			t.Fatal("the cancelled send was answered")
+		}
+		for !lastCall(s).Aborted { // the handler sees the client gone
+			time.Sleep(time.Millisecond)
+		}
+		if n := len(s.Published(acct)); n != 0 {
+			t.Fatalf("%d published by a send the fake never acted on", n)
+		}
+		if a := c.publish(id); a.status != 200 {
+			t.Fatalf("publish after the aborted send: %s", a.raw)
+		}
+		if n := len(s.Published(acct)); n != 1 || lastCall(s).Aborted {
+			t.Fatalf("%d published; last call %+v", n, lastCall(s))
 		}
 	})
 	t.Run("expired is -2/2207020", func(t *testing.T) {
@@ -766,4 +808,9 @@ func TestFault_ReadyOnly(t *testing.T) {
 	if fmt.Sprint(faults) != fmt.Sprint([]FaultAction{0, 0, FaultHTTP500, 0}) {
 		t.Fatalf("faults by call: %v", faults)
 	}
+}
+
+func lastCall(s *Server) Call {
+	calls := s.Calls()
+	return calls[len(calls)-1]
 }

@@ -150,6 +150,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.recordEnd(call)
 
 	if !sleepCtx(r.Context(), s.opts.Latency) {
+		s.recordAborted(call)
 		return
 	}
 	delay, f := s.matchFaults(q)
@@ -157,6 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.recordFault(call, f.Action)
 	}
 	if !sleepCtx(r.Context(), delay) {
+		s.recordAborted(call)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
@@ -274,6 +276,15 @@ func (s *Server) recordEnd(c *Call) {
 	defer s.mu.Unlock()
 	s.ev++
 	c.end = s.ev
+}
+
+// recordAborted marks a call whose client went away before the fake acted
+// on it: nothing happened (Instagram might have acted; clients must be
+// right either way, and this is the case where a resend is harmless).
+func (s *Server) recordAborted(c *Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.Aborted = true
 }
 
 func (s *Server) recordStatus(c *Call, w *statusWriter) {
