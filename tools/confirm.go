@@ -185,7 +185,7 @@ func (d *Deps) log(msg, tool string) {
 
 // clientCapabilities are what the client of this request declared: per
 // request in the 2026-07-28 era (capabilities travel in _meta), per session
-// before (go-mcp-notes §2.7); nil when unknown.
+// before (mcp-go's RequestProtocolInfo); nil when unknown.
 func clientCapabilities(ctx context.Context) *mcp.ClientCapabilities {
 	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
 		return info.ClientCapabilities

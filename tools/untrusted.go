@@ -10,7 +10,7 @@ import (
 // other accounts) reaches the model as data, never as instructions: it is
 // returned only in fields named untrusted_*, cleaned of the invisible and
 // direction-changing characters used to hide or disguise instructions
-// (the github-mcp-server sanitize approach, go-mcp-notes.md §1.11), and
+// (as github-mcp-server sanitizes what it returns), and
 // every result that carries it says so in `notice`.
 
 // untrustedNotice is the `notice` of results with untrusted_* fields.
