@@ -570,7 +570,7 @@ func TestCarousel(t *testing.T) {
 
 func TestContainerValidation(t *testing.T) {
 	long := strings.Repeat("a", 2201)
-	tags := strings.Repeat("#tag ", 31)
+	tags := strings.Repeat("#tag ", 6)
 	mentions := strings.Repeat("@someone ", 21)
 	img := "https://cdn.example.com/a.jpg"
 	vid := "https://cdn.example.com/a.mp4"
@@ -595,7 +595,10 @@ func TestContainerValidation(t *testing.T) {
 		{"caption too long", []string{"image_url", img, "caption", long}, 36004, 2207010},
 		{"caption 2200 runes ok", []string{"image_url", img, "caption", strings.Repeat("é", 2200)}, 0, 0},
 		{"too many hashtags", []string{"image_url", img, "caption", tags}, 36004, 2207010},
-		{"30 hashtags ok", []string{"image_url", img, "caption", strings.Repeat("#tag ", 30)}, 0, 0},
+		{"5 hashtags ok", []string{"image_url", img, "caption", strings.Repeat("#tag ", 5)}, 0, 0},
+		{"hashtags glued together count", []string{"image_url", img, "caption", "#a#b#c#d#e#f"}, 36004, 2207010},
+		{"full-width hashtags count", []string{"image_url", img, "caption", "＃a ＃b ＃c ＃d ＃e ＃f"}, 36004, 2207010},
+		{"an HTML entity is no hashtag", []string{"image_url", img, "caption", "#a #b #c #d #e it&#39;s"}, 0, 0},
 		{"too many mentions", []string{"image_url", img, "caption", mentions}, 100, 2207040},
 		{"e-mail is not a mention", []string{"image_url", img, "caption", strings.Repeat("a@b.com ", 25)}, 0, 0},
 		{"four collaborators", []string{"image_url", img, "collaborators", `["a","b","c","d"]`}, 100, 0},
