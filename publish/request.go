@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/igmcp/igmcp/argjson"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/graph"
 	"github.com/igmcp/igmcp/localfile"
@@ -110,8 +112,13 @@ func DecodeRequest(kind string, args json.RawMessage, key string) (Request, erro
 	default:
 		return r, failure.Invalid("kind", "kind must be post, carousel, reel or story, got %q", kind)
 	}
-	if err := strictJSON(args, target); err != nil {
-		return r, failure.Invalid("post", "%v", err)
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = []byte("{}")
+	}
+	// Fields are named relative to the post (user_tags[0].x); a caller
+	// that takes the post under a name puts it in front (scheduler.UnderPost).
+	if err := argjson.Decode(args, target); err != nil {
+		return r, err
 	}
 	return r, nil
 }

@@ -576,7 +576,7 @@ func TestCheck(t *testing.T) {
 		{"long caption", "post", `{"image_url":"https://e.x/a.jpg","caption":"` + strings.Repeat("a", 2201) + `"}`, now.Add(time.Hour), "post.caption"},
 		{"no image", "post", `{}`, now.Add(time.Hour), "post.image_url"},
 		{"carousel item", "carousel", `{"items":[{"image_url":"https://e.x/a.jpg"},{"image_url":"ftp://e.x/b.jpg"}]}`, now.Add(time.Hour), "post.items[1].image_url"},
-		{"unknown field", "post", `{"image_url":"https://e.x/a.jpg","wait_seconds":5}`, now.Add(time.Hour), "post"},
+		{"unknown field", "post", `{"image_url":"https://e.x/a.jpg","wait_seconds":5}`, now.Add(time.Hour), "post.wait_seconds"},
 		{"not an object", "reel", `"x"`, now.Add(time.Hour), "post"},
 		{"past", "post", `{"image_url":"https://e.x/a.jpg"}`, now.Add(-2 * time.Minute), "publish_at"},
 		{"no time", "post", `{"image_url":"https://e.x/a.jpg"}`, time.Time{}, "publish_at"},

@@ -3,13 +3,12 @@ package tools
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/igmcp/igmcp/argjson"
 	"github.com/igmcp/igmcp/failure"
 )
 
@@ -88,72 +87,8 @@ func decodeArgs(req mcp.CallToolRequest, into any) error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		raw = []byte("{}")
 	}
-	if err := strictDecode(raw, into); err != nil {
+	if err := argjson.Decode(raw, into); err != nil {
 		return err
 	}
 	return checkText(raw)
-}
-
-// strictDecode decodes one JSON object as the tools do: unknown fields and
-// wrong types are invalid_input naming the field.
-func strictDecode(raw []byte, into any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return argError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return failure.Invalid("", "arguments must be a single JSON object")
-	}
-	return nil
-}
-
-func argError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := jsonPath(te.Field)
-		if field == "" {
-			return failure.Invalid("", "arguments must be a JSON object")
-		}
-		return failure.Invalid(field, "%s must be of type %s, got %s", field, jsonType(te.Type.Kind().String()), te.Value)
-	}
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		return failure.Invalid(name, "unknown argument %q; see the tool's input schema", name)
-	}
-	return failure.Invalid("", "arguments are not valid JSON: %s", strings.TrimPrefix(msg, "json: "))
-}
-
-// jsonPath turns encoding/json's field path ("PostInput.user_tags.x") into
-// the argument's JSON path: embedded Go struct names are not arguments.
-func jsonPath(p string) string {
-	var out []string
-	for _, seg := range strings.Split(p, ".") {
-		if seg != "" && seg[0] >= 'A' && seg[0] <= 'Z' {
-			continue
-		}
-		out = append(out, seg)
-	}
-	return strings.Join(out, ".")
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "slice", "array":
-		return "array"
-	case "struct", "map":
-		return "object"
-	case "float64", "float32":
-		return "number"
-	default:
-		if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") {
-			return "integer"
-		}
-		return kind
-	}
 }

@@ -105,7 +105,7 @@ func TestSchedulePostInvalidInput(t *testing.T) {
 				{"caption", map[string]any{"kind": "post", "publish_at": soon, "post": map[string]any{"image_url": jpeg, "caption": strings.Repeat("x", 2201)}}, "post.caption"},
 				{"http url", map[string]any{"kind": "reel", "publish_at": soon, "post": map[string]any{"video_url": "http://cdn.example.com/a.mp4"}}, "post.video_url"},
 				{"one item", map[string]any{"kind": "carousel", "publish_at": soon, "post": map[string]any{"items": []any{ok}}}, "post.items"},
-				{"unknown post arg", map[string]any{"kind": "post", "publish_at": soon, "post": map[string]any{"image_url": jpeg, "wait_seconds": 3}}, "post"},
+				{"unknown post arg", map[string]any{"kind": "post", "publish_at": soon, "post": map[string]any{"image_url": jpeg, "wait_seconds": 3}}, "post.wait_seconds"},
 				{"unknown arg", map[string]any{"kind": "post", "publish_at": soon, "post": ok, "when": "now"}, "when"},
 				{"76 days ahead", map[string]any{"kind": "post", "publish_at": time.Now().Add(76 * 24 * time.Hour).Format(time.RFC3339), "post": ok}, "publish_at"},
 				{"year 9999", map[string]any{"kind": "post", "publish_at": "9999-12-31T23:59:59Z", "post": ok}, "publish_at"},

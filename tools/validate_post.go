@@ -9,6 +9,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/igmcp/igmcp/argjson"
 	"github.com/igmcp/igmcp/auth"
 	"github.com/igmcp/igmcp/failure"
 	"github.com/igmcp/igmcp/preflight"
@@ -208,7 +209,7 @@ func checkCallArgs(kind string, post map[string]any, checked string) error {
 		return invalid("", "post is not a JSON object")
 	}
 	var a callArgs
-	if err := strictDecode(raw, &a); err != nil {
+	if err := argjson.Decode(raw, &a); err != nil {
 		return err
 	}
 	if a.IdempotencyKey != "" {
@@ -299,24 +300,7 @@ func decodePost(kind string, post map[string]any) (publish.Request, error) {
 	}
 	r, err := publish.DecodeRequest(kind, raw, "")
 	if err != nil {
-		var fe *failure.Error
-		if fe = failure.Classify(err); fe.Kind == failure.InvalidInput && fe.Field == "post" {
-			// DecodeRequest names the whole post; the decoder's message names the field.
-			return publish.Request{}, strictDecode(raw, target(kind))
-		}
 		return publish.Request{}, err
 	}
 	return r, r.Validate()
-}
-
-func target(kind string) any {
-	switch kind {
-	case publish.KindCarousel:
-		return new(publish.CarouselInput)
-	case publish.KindReel:
-		return new(publish.ReelInput)
-	case publish.KindStory:
-		return new(publish.StoryInput)
-	}
-	return new(publish.PostInput)
 }

@@ -109,11 +109,12 @@ func TestUnknownArgument_RefusedByEveryTool(t *testing.T) {
 	}
 	tag := map[string]any{"username": "bob", "x": 0.5, "y": 0.5, "z": 0.5}
 	calls = append(calls,
-		call{"create_post", map[string]any{"image_url": jpeg, "user_tags": []any{tag}}, "z"},
-		call{"create_carousel", map[string]any{"items": []any{map[string]any{"image_url": jpeg}, map[string]any{"image_url": jpeg, "caption": "per item"}}}, "caption"},
-		call{"create_carousel", map[string]any{"items": []any{map[string]any{"image_url": jpeg}, map[string]any{"image_url": jpeg, "user_tags": []any{tag}}}}, "z"},
-		call{"publish_reel", map[string]any{"video_url": mp4, "trial_params": map[string]any{"graduation_strategy": "MANUAL", "when": "now"}}, "when"},
-		call{"publish_story", map[string]any{"image_url": jpeg, "user_tags": []any{tag}}, "z"},
+		call{"create_post", map[string]any{"image_url": jpeg, "user_tags": []any{tag}}, "user_tags[0].z"},
+		call{"create_carousel", map[string]any{"items": []any{map[string]any{"image_url": jpeg}, map[string]any{"image_url": jpeg, "caption": "per item"}}}, "items[1].caption"},
+		call{"create_carousel", map[string]any{"items": []any{map[string]any{"image_url": jpeg}, map[string]any{"image_url": jpeg, "user_tags": []any{tag, map[string]any{"username": "eve", "X": 0.1}}}}}, "items[1].user_tags[0].z"},
+		call{"publish_reel", map[string]any{"video_url": mp4, "trial_params": map[string]any{"graduation_strategy": "MANUAL", "when": "now"}}, "trial_params.when"},
+		call{"publish_story", map[string]any{"image_url": jpeg, "user_tags": []any{tag}}, "user_tags[0].z"},
+		call{"schedule_post", map[string]any{"kind": "post", "publish_at": "2030-01-01T00:00:00Z", "post": map[string]any{"image_url": jpeg, "user_tags": []any{tag}}}, "post.user_tags[0].z"},
 	)
 	for _, c := range calls {
 		t.Run(c.tool+"/"+c.field, func(t *testing.T) { e.mustRefuse(t, c.tool, c.args, c.field) })
