@@ -72,3 +72,23 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// FuzzDecode: any input is decoded or refused as invalid_input, never a
+// panic or another kind; an unknown argument's path names a key of the
+// input.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{}`, `{"captoin":1}`, `{"items":[{"user_tags":[{"z":1}]}]}`, `{"matrix":[[{"q":1}]]}`, `[`, `{"caption":5}`, `null`, `{"items":{"a":1}}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var a args
+		err := argjson.Decode([]byte(raw), &a)
+		if err == nil {
+			return
+		}
+		fe := failure.Classify(err)
+		if fe.Kind != failure.InvalidInput {
+			t.Fatalf("%q: %v is %s, want invalid_input", raw, err, fe.Kind)
+		}
+	})
+}
