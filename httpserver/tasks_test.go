@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,22 +45,12 @@ func TestTaskFrontHook(t *testing.T) {
 	ts := httptest.NewServer(hs.Handler())
 	defer ts.Close()
 	post := func(path, token, body string, h map[string]string) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
+		header := map[string]string{"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+			header["Authorization"] = "Bearer " + token
 		}
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		maps.Copy(header, h)
+		return send(t, http.MethodPost, ts.URL+path, []byte(body), header)
 	}
 	modern := map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tasks/get"}
 	get := `{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"taskId":"job_x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
