@@ -7,6 +7,7 @@ package argjson
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,13 +33,16 @@ func Decode(raw []byte, into any) error {
 	return nil
 }
 
-// argError turns a decoding error into invalid_input naming the argument:
-// for an unknown one its full path (items[1].user_tags[0].z), which
+// argError turns a decoding error into invalid_input naming the argument
+// by its full path (items[1].user_tags[0].z), with the list indices that
 // encoding/json does not give, found by walking raw against t.
 func argError(err error, raw []byte, t reflect.Type) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		field := jsonPath(t, te.Field)
+		if p, class := firstProblem(raw, t); class == wrongType && p != "" {
+			field = p // with the indices encoding/json leaves out
+		}
 		if field == "" {
 			return failure.Invalid("", "arguments must be a JSON object")
 		}
@@ -47,7 +51,7 @@ func argError(err error, raw []byte, t reflect.Type) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		if p := unknownPath(raw, t); p != "" {
+		if p, class := firstProblem(raw, t); class == unknownKey {
 			name = p
 		}
 		return failure.Invalid(name, "unknown argument %q; see the tool's input schema", name)
@@ -98,60 +102,107 @@ func jsonType(kind string) string {
 	}
 }
 
-// unknownPath is the JSON path of the first key in raw (keys in order of
-// appearance) that t has no field for, as encoding/json matches them (by
-// json name, case-insensitively, through embedded structs); "" when there
-// is none or t decodes itself.
-func unknownPath(raw []byte, t reflect.Type) string {
+// Problem classes firstProblem tells apart.
+const (
+	unknownKey = "unknown"
+	wrongType  = "type"
+)
+
+// firstProblem is the JSON path of the first problem in raw (in document
+// order, as encoding/json reports the first one) against t: a key t has no
+// field for (as encoding/json matches them: by json name,
+// case-insensitively, through embedded structs), or a value of the wrong
+// JSON kind; "" when it finds none, or t decodes itself.
+func firstProblem(raw []byte, t reflect.Type) (path, class string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
-		return ""
+	if t.Kind() == reflect.Interface || t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) ||
+		t.Implements(textUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return "", ""
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", ""
+	}
+	if !kindFits(raw[0], t) {
+		return "", wrongType
 	}
 	switch t.Kind() {
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		dec := json.NewDecoder(bytes.NewReader(raw))
-		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-			return ""
+		if _, err := dec.Token(); err != nil {
+			return "", ""
 		}
 		for dec.More() {
 			tok, err := dec.Token()
 			if err != nil {
-				return ""
+				return "", ""
 			}
 			key, _ := tok.(string)
 			var val json.RawMessage
 			if err := dec.Decode(&val); err != nil {
-				return ""
+				return "", ""
 			}
-			f, ok := jsonField(t, key)
-			if !ok {
-				return key
-			}
-			if sub := unknownPath(val, f.Type); sub != "" {
-				if sub[0] == '[' {
-					return key + sub
+			vt := t
+			if t.Kind() == reflect.Map {
+				vt = t.Elem()
+			} else {
+				f, ok := jsonField(t, key)
+				if !ok {
+					return key, unknownKey
 				}
-				return key + "." + sub
+				if strings.Contains(f.Tag.Get("json"), ",string") {
+					continue
+				}
+				vt = f.Type
+			}
+			if sub, class := firstProblem(val, vt); class != "" {
+				return join(key, sub), class
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		var items []json.RawMessage
 		if json.Unmarshal(raw, &items) != nil {
-			return ""
+			return "", ""
 		}
 		for i, it := range items {
-			if sub := unknownPath(it, t.Elem()); sub != "" {
-				if sub[0] == '[' {
-					return fmt.Sprintf("[%d]%s", i, sub)
-				}
-				return fmt.Sprintf("[%d].%s", i, sub)
+			if sub, class := firstProblem(it, t.Elem()); class != "" {
+				return join(fmt.Sprintf("[%d]", i), sub), class
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
+
+// kindFits: a JSON value starting with c can decode into t.
+func kindFits(c byte, t reflect.Type) bool {
+	if t == reflect.TypeFor[json.Number]() {
+		return c == '"' || c == '-' || c >= '0' && c <= '9'
+	}
+	switch k := t.Kind(); {
+	case c == '"':
+		return k == reflect.String || k == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+	case c == '{':
+		return k == reflect.Struct || k == reflect.Map
+	case c == '[':
+		return k == reflect.Slice || k == reflect.Array
+	case c == 't' || c == 'f':
+		return k == reflect.Bool
+	default: // a number
+		return k >= reflect.Int && k <= reflect.Float64
+	}
+}
+
+// join puts a sub-path after a key or index: a.b, a[0], [0].b.
+func join(prefix, sub string) string {
+	if sub == "" || sub[0] == '[' {
+		return prefix + sub
+	}
+	return prefix + "." + sub
+}
+
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 

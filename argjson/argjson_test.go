@@ -42,6 +42,9 @@ func TestDecode_NamesTheArgument(t *testing.T) {
 		{"list of lists", `{"matrix":[[],[{"username":"a"},{"q":1}]]}`, "matrix[1][1].q", ""},
 		{"a json:\"-\" field is unknown", `{"Skip":"x"}`, "Skip", ""},
 		{"wrong type", `{"caption":5}`, "caption", "caption must be of type string, got number"},
+		{"wrong type in a list item", `{"items":[{"image_url":"a"},{"user_tags":[{"username":"b"},{"username":"c","x":"left"}]}]}`, "items[1].user_tags[1].x", "items[1].user_tags[1].x must be of type number, got string"},
+		{"the first problem in document order", `{"items":[{"image_url":1,"zz":2}]}`, "items[0].image_url", "must be of type string"},
+		{"an unknown key before a wrong type", `{"items":[{"zz":2,"image_url":1}]}`, "items[0].zz", `unknown argument "items[0].zz"`},
 		{"trailing data", `{} {}`, "", "single JSON object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
