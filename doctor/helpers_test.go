@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -32,11 +31,10 @@ func TestMain(m *testing.M) {
 	storetest.RunWithPostgres(m, "doctor tests", &pg, &pgStart)
 }
 
+// requirePG skips without PostgreSQL binaries (fails under CI=true), and
+// fails when they exist but the server did not start.
 func requirePG(t *testing.T) {
 	t.Helper()
-	if pgStart != nil && !errors.Is(pgStart, storetest.ErrNoPostgres) {
-		t.Fatalf("PostgreSQL did not start: %v", pgStart)
-	}
 	storetest.RequirePostgres(t, pg, pgStart)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/igmcp/igmcp/scope"
 	"github.com/igmcp/igmcp/store"
 	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/tools/toolstest"
 )
 
 var (
@@ -258,7 +259,7 @@ func TestCheckScopes_EveryToolChecksItsDeclaration(t *testing.T) {
 		for tool, want := range wantScopes {
 			before := len(e.fake.Calls())
 			res := e.call(t, tool, map[string]any{"account": acct.Username})
-			m := structured(t, res)
+			m := toolstest.Structured(t, res)
 			errObj, _ := m["error"].(map[string]any)
 			if len(want[i]) == 0 {
 				if msg, _ := errObj["message"].(string); strings.Contains(msg, "lacks the permission") {

@@ -156,23 +156,9 @@ func (e *testEnv) callCtx(t *testing.T, ctx context.Context, name string, args m
 	return res
 }
 
-// structured decodes structuredContent into a map.
-func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(res.StructuredContent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func mustOK(t *testing.T, res *mcp.CallToolResult) map[string]any {
 	t.Helper()
-	m := structured(t, res)
+	m := toolstest.Structured(t, res)
 	if res.IsError {
 		t.Fatalf("unexpected error result: %v", m)
 	}
@@ -183,7 +169,7 @@ func mustOK(t *testing.T, res *mcp.CallToolResult) map[string]any {
 // object.
 func mustErr(t *testing.T, res *mcp.CallToolResult, kind string) map[string]any {
 	t.Helper()
-	m := structured(t, res)
+	m := toolstest.Structured(t, res)
 	if !res.IsError {
 		t.Fatalf("want error %s, got success: %v", kind, m)
 	}

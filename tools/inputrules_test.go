@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/igmcp/igmcp/tools/toolstest"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -58,7 +59,7 @@ func TestInputRules_InvalidUTF8(t *testing.T) {
 		// emoji, and it is what the caption says on Instagram.
 		res := e.callRaw(t, "create_post", `{"image_url":"`+jpeg+`","caption":"sun \ud83c\udf05 \u00e9t\u00e9"}`)
 		if res.IsError {
-			t.Fatalf("valid escapes refused: %v", structured(t, res))
+			t.Fatalf("valid escapes refused: %v", toolstest.Structured(t, res))
 		}
 		if got := e.fake.Published(e.account.ID); len(got) != 1 || got[0].Caption != "sun 🌅 été" {
 			t.Fatalf("published %+v, want one post captioned %q", got, "sun 🌅 été")

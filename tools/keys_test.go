@@ -10,6 +10,7 @@ import (
 	"github.com/igmcp/igmcp/fakegraph"
 	"github.com/igmcp/igmcp/scheduler"
 	"github.com/igmcp/igmcp/store"
+	"github.com/igmcp/igmcp/tools/toolstest"
 )
 
 // callAll makes n calls of tool at the same moment and returns their
@@ -25,7 +26,7 @@ func (e *testEnv) callAll(t *testing.T, n int, tool string, args func(i int) map
 			defer done.Done()
 			start.Wait()
 			res := e.callCtx(t, context.Background(), tool, args(i), nil)
-			m := structured(t, res)
+			m := toolstest.Structured(t, res)
 			if res.IsError {
 				m, _ = m["error"].(map[string]any)
 				m["error"] = true

@@ -21,6 +21,7 @@ import (
 	"github.com/igmcp/igmcp/preflight"
 	"github.com/igmcp/igmcp/preflight/mediatest"
 	"github.com/igmcp/igmcp/tools"
+	"github.com/igmcp/igmcp/tools/toolstest"
 )
 
 // countingTransport answers every request with 404 and counts them: a
@@ -65,7 +66,7 @@ func (e *fileEnv) call(t *testing.T, name string, args map[string]any) (*mcp.Cal
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	return res, structured(t, res)
+	return res, toolstest.Structured(t, res)
 }
 
 // fileCall is one way a tool takes a local file.

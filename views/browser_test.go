@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/igmcp/igmcp/tools/toolstest"
 	"github.com/igmcp/igmcp/views"
 )
 
@@ -83,7 +84,7 @@ func preview(t *testing.T, sb *sandbox, h *host, b *browser, kind string, post m
 	t.Helper()
 	args := map[string]any{"kind": kind, "post": post}
 	res := sb.call(t, "validate_post", args)
-	v := structured(t, res)
+	v := toolstest.Structured(t, res)
 	if res.IsError || v["valid"] != valid {
 		t.Fatalf("validate_post: %v, want valid %v", v, valid)
 	}
@@ -374,7 +375,7 @@ func testDraft(t *testing.T, sb *sandbox, h *host, b *browser) {
 	img := sb.putJPEG("/draft.jpg", 1080, 1350)
 	args := map[string]any{"image_url": img, "caption": "Draft for Friday. #friday", "publish": false}
 	res := sb.call(t, "create_post", args)
-	v := structured(t, res)
+	v := toolstest.Structured(t, res)
 	if res.IsError || v["status"] != "draft" {
 		t.Fatalf("create_post publish=false: %v", v)
 	}

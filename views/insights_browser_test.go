@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/igmcp/igmcp/tools/toolstest"
 	"github.com/igmcp/igmcp/views"
 )
 
@@ -23,10 +24,10 @@ func testInsights(t *testing.T, sb *sandbox, h *host, b *browser) {
 		sb.clock.Advance(24 * time.Hour)
 		var v map[string]any
 		if i%5 == 4 {
-			v = structured(t, sb.call(t, "publish_reel", map[string]any{"video_url": video, "caption": fmt.Sprintf("Reel of day %d #daily", i+1)}))
+			v = toolstest.Structured(t, sb.call(t, "publish_reel", map[string]any{"video_url": video, "caption": fmt.Sprintf("Reel of day %d #daily", i+1)}))
 		} else {
 			img := sb.putJPEG(fmt.Sprintf("/day-%d.jpg", i), 1080, 1080)
-			v = structured(t, sb.call(t, "create_post", map[string]any{"image_url": img, "caption": fmt.Sprintf("Day %d on the coast", i+1)}))
+			v = toolstest.Structured(t, sb.call(t, "create_post", map[string]any{"image_url": img, "caption": fmt.Sprintf("Day %d on the coast", i+1)}))
 		}
 		id, _ := v["media_id"].(string)
 		if v["status"] != "published" || id == "" {
@@ -41,10 +42,10 @@ func testInsights(t *testing.T, sb *sandbox, h *host, b *browser) {
 	args := map[string]any{"media_id": reel, "metrics": []any{"views", "reach", "total_interactions", "ig_reels_avg_watch_time", "reels_skip_rate"}}
 	res := sb.call(t, "get_insights", args)
 	if res.IsError {
-		t.Fatalf("get_insights: %v", structured(t, res))
+		t.Fatalf("get_insights: %v", toolstest.Structured(t, res))
 	}
 	values := map[string]float64{}
-	for _, r := range structured(t, res)["rows"].([]any) {
+	for _, r := range toolstest.Structured(t, res)["rows"].([]any) {
 		row := r.(map[string]any)
 		values[row["metric"].(string)] = row["value"].(float64)
 	}

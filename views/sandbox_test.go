@@ -4,7 +4,6 @@ package views_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -104,20 +103,6 @@ func (s *sandbox) callRaw(ctx context.Context, name string, args any) (*mcp.Call
 	req.Params.Name = name
 	req.Params.Arguments = args
 	return s.client.CallTool(ctx, req)
-}
-
-// structured is a result's structuredContent as a map.
-func structured(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(res.StructuredContent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // putJPEG serves a w×h JPEG at path and returns its https URL.

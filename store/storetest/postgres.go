@@ -195,13 +195,17 @@ func (p *Postgres) FreshURL(t testing.TB) string {
 	return u.String()
 }
 
-// RequirePostgres skips t when p is nil (startErr says why), except under
-// CI=true, where a missing PostgreSQL is a failure: CI must exercise both
-// backends.
+// RequirePostgres skips t when PostgreSQL's binaries are missing
+// (ErrNoPostgres), except under CI=true, where that is a failure: CI must
+// exercise both backends. A server that exists but did not start fails t
+// everywhere.
 func RequirePostgres(t testing.TB, p *Postgres, startErr error) {
 	t.Helper()
 	if p != nil {
 		return
+	}
+	if startErr != nil && !errors.Is(startErr, ErrNoPostgres) {
+		t.Fatalf("PostgreSQL did not start: %v", startErr)
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("PostgreSQL tests cannot run under CI=true: %v", startErr)

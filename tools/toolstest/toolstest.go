@@ -6,6 +6,7 @@ package toolstest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -175,4 +176,19 @@ func Connect(t testing.TB, srv *server.MCPServer, era string, onNote func(mcp.JS
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Structured is a tool result's structuredContent as a map, as a client
+// that decodes JSON sees it.
+func Structured(t testing.TB, res *mcp.CallToolResult) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
