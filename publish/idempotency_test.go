@@ -288,7 +288,7 @@ func TestResumeSentButNeverDelivered(t *testing.T) {
 		if n := r.fake.CountCalls("POST", "/media_publish"); n != 0 {
 			t.Fatalf("media_publish sent %d times inside the grace", n)
 		}
-		r.grace = time.Nanosecond
+		r.grace = 50 * time.Millisecond // long over since the claim: the container is sent again
 		r.open(t)
 		res, err := r.pub.Run(t.Context(), a, req, publish.Options{Wait: time.Second})
 		if err != nil || res.Status != publish.StatusPublished || res.ContainerID != c.ID {

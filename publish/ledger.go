@@ -352,7 +352,23 @@ func (p *Publisher) send(ctx context.Context, t *tracker, containerID string, re
 			return p.afterLostClaim(ctx, t, res, err, resend, deadline, o)
 		}
 	}
-	done, warn, err := p.publishOnce(ctx, t.a, containerID)
+	// Other callers time this send from our claims (graceEnd): once half
+	// the grace has gone by since them — this caller stalled after
+	// claiming (a loaded machine, a lost lease) — another may soon
+	// conclude that the send never arrived and send itself. Not sent so
+	// late, then: it is settled like an open send, which sends the
+	// container (under a fresh claim) only after it read FINISHED for the
+	// whole grace.
+	claimed := t.rec.UpdatedAt
+	if ct.rec.UpdatedAt.After(claimed) {
+		claimed = ct.rec.UpdatedAt
+	}
+	sendBy := claimed.Add(p.sendGrace / 2)
+	if !time.Now().Before(sendBy) {
+		p.log.Warn("claimed media_publish too long ago to send it now; settling through the container's status", "account", t.a.ID, "container", containerID, "claimed", claimed)
+		return p.settle(ctx, t, containerID, time.Time{}, nil, resend, deadline, o)
+	}
+	done, warn, err := p.publishOnce(ctx, t.a, containerID, sendBy)
 	switch {
 	case err == nil:
 		res.Status, res.MediaID, res.Permalink = StatusPublished, done.MediaID, done.Permalink

@@ -15,8 +15,13 @@ import (
 // publishOnce sends media_publish once. media_publish is not idempotent:
 // a failure that may have published (see ambiguous) is settled by the
 // caller, never by sending again here.
-func (p *Publisher) publishOnce(ctx context.Context, a *Account, containerID string) (Published, []string, error) {
-	m, _, err := a.Graph.Publish(ctx, a.ID, containerID)
+func (p *Publisher) publishOnce(ctx context.Context, a *Account, containerID string, sendBy time.Time) (Published, []string, error) {
+	// The request must be on its way by sendBy (a limiter's wait, a slow
+	// dial): after it, others may take the send for lost. A deadline that
+	// cuts it short is a transport error: ambiguous, settled by status.
+	sendCtx, cancel := context.WithDeadline(ctx, sendBy)
+	m, _, err := a.Graph.Publish(sendCtx, a.ID, containerID)
+	cancel()
 	if err != nil {
 		if fe := failure.Classify(err); fe.Kind == failure.PublishLimitReached {
 			p.quotaExhausted(a)
