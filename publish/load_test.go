@@ -27,6 +27,11 @@ func TestLoad_GovernorKeepsAccountsWithinBudget(t *testing.T) {
 		}
 		r := v.rig(t, fakegraph.Options{Accounts: accts, UsagePerCall: perCall, Latency: 2 * time.Millisecond},
 			ratelimit.Config{MaxConcurrent: maxConcurrent, MaxSpacing: 20 * time.Millisecond, MaxWait: 200 * time.Millisecond, DefaultBlock: time.Hour})
+		// A claimed send must leave within half the grace; here it may wait
+		// in the governor's queue (up to MaxWait) behind 20 agents first, so
+		// the grace is long next to that, as 2 minutes is in production.
+		r.grace = 4 * time.Second
+		r.open(t)
 
 		type outcome struct {
 			account, caption string
